@@ -1,0 +1,8 @@
+"""flask-funnel: landing pages with short picture quizzes, lead capture and funnel stages."""
+
+from .extension import Funnel
+from .signals import lead_captured, stage_changed
+
+__version__ = "0.1.0"
+
+__all__ = ["Funnel", "__version__", "lead_captured", "stage_changed"]

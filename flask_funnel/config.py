@@ -1,0 +1,41 @@
+"""Every ``FUNNEL_*`` setting with its default.
+
+The extension copies these into ``app.config`` with ``setdefault`` so a host only
+sets what it wants to change. Paths left as ``None`` are derived in ``init_app``.
+"""
+
+DEFAULTS: dict[str, object] = {
+    # Where the blueprint is mounted: pages are served at <prefix>/<slug>.
+    "FUNNEL_URL_PREFIX": "/funnel",
+    # Folder of page files (*.toml). None: "<app.root_path>/pages".
+    "FUNNEL_PAGES_DIR": None,
+    # Public images referenced by pages. None: "<pages dir>/assets".
+    "FUNNEL_ASSETS_DIR": None,
+    # Offer files (lead magnets); only downloadable with a thank-you token.
+    # None: "<pages dir>/offers".
+    "FUNNEL_OFFERS_DIR": None,
+    # How often (seconds) page files are checked for edits; 0 checks on every request.
+    "FUNNEL_PAGES_RELOAD_SECONDS": 2.0,
+    # Template every funnel page extends; a host may name its own layout.
+    "FUNNEL_BASE_TEMPLATE": "flask_funnel/base.html",
+    # Submissions completed faster than this (seconds since the quiz started) are
+    # treated as bots and quarantined.
+    "FUNNEL_MIN_FILL_SECONDS": 3.0,
+    # Largest request body the funnel's views accept; larger ones get 413.
+    "FUNNEL_MAX_CONTENT_LENGTH": 64 * 1024,
+    # Anonymous visitor id cookie: name and lifetime in days.
+    "FUNNEL_VISITOR_COOKIE": "funnel_vid",
+    "FUNNEL_VISITOR_COOKIE_DAYS": 365,
+    # GeoIP2/GeoLite2 City or Country database (.mmdb); None disables place lookup.
+    "FUNNEL_GEOIP_PATH": None,
+    # How many reverse proxies in front of the app append to X-Forwarded-For.
+    # 0 ignores the header (a visitor could forge it).
+    "FUNNEL_PROXY_COUNT": 0,
+    # Store full client addresses instead of IPv4 /24 and IPv6 /48 networks.
+    "FUNNEL_STORE_FULL_IP": False,
+    # Content-Security-Policy frame-ancestors for funnel pages.
+    "FUNNEL_FRAME_ANCESTORS": "'self'",
+    # On SQLite: WAL journal, a 5 s busy timeout and BEGIN IMMEDIATE transactions,
+    # so concurrent workers wait for each other instead of failing.
+    "FUNNEL_SQLITE_TUNING": True,
+}

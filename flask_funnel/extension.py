@@ -1,0 +1,103 @@
+"""The ``Funnel`` extension: configuration, per-app state and the blueprint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app
+from flask_sqlalchemy import SQLAlchemy
+
+from .config import DEFAULTS
+from .geo import GeoLocator
+from .models import metadata
+from .pages import PageParser, PageRegistry
+from .storage import tune_sqlite
+
+EXTENSION_KEY = "funnel"
+
+
+@dataclass
+class FunnelState:
+    """What the extension keeps per app, in ``app.extensions["funnel"]``."""
+
+    db: SQLAlchemy
+    pages: PageRegistry
+    geo: GeoLocator
+    assets_dir: Path
+    offers_dir: Path
+
+    @property
+    def session(self):
+        return self.db.session
+
+
+class Funnel:
+    """Landing pages, quizzes and lead capture for a Flask app.
+
+    ``Funnel(app)`` or ``funnel = Funnel(); funnel.init_app(app)``. Pass ``db=`` to
+    share the host's own Flask-SQLAlchemy instance: the funnel's tables are then
+    added to ``db.metadata`` so the host's ``flask db migrate`` creates them.
+    Without it the funnel makes its own ``SQLAlchemy`` whose metadata holds exactly
+    the funnel's tables (``funnel.db``).
+    """
+
+    def __init__(self, app: Flask | None = None, *, db: SQLAlchemy | None = None):
+        self.db = db if db is not None else SQLAlchemy(metadata=metadata)
+        self._owns_db = db is None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register the funnel on ``app``.
+
+        Every ``FUNNEL_*`` key of :mod:`flask_funnel.config` gets its default with
+        ``setdefault``; ``SQLALCHEMY_DATABASE_URI`` must be set when the funnel owns
+        its database.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("Funnel is already registered on this app.")
+        for key, value in DEFAULTS.items():
+            app.config.setdefault(key, value)
+
+        if self._owns_db:
+            self.db.init_app(app)
+        else:
+            if "sqlalchemy" not in app.extensions:
+                raise RuntimeError("Call db.init_app(app) before funnel.init_app(app).")
+            for table in metadata.sorted_tables:
+                if table.name not in self.db.metadata.tables:
+                    table.to_metadata(self.db.metadata)
+
+        pages_dir = Path(app.config["FUNNEL_PAGES_DIR"] or Path(app.root_path) / "pages")
+        assets_dir = Path(app.config["FUNNEL_ASSETS_DIR"] or pages_dir / "assets")
+        offers_dir = Path(app.config["FUNNEL_OFFERS_DIR"] or pages_dir / "offers")
+        parser = PageParser(assets_dir, offers_dir)
+        state = FunnelState(
+            db=self.db,
+            pages=PageRegistry(pages_dir, parser, app.config["FUNNEL_PAGES_RELOAD_SECONDS"]),
+            geo=GeoLocator(app.config["FUNNEL_GEOIP_PATH"]),
+            assets_dir=assets_dir,
+            offers_dir=offers_dir,
+        )
+        app.extensions[EXTENSION_KEY] = state
+
+        if app.config["FUNNEL_SQLITE_TUNING"]:
+            with app.app_context():
+                tune_sqlite(self.db.engine)
+
+        from .cli import funnel_cli
+        from .views.public import public
+
+        app.register_blueprint(public, url_prefix=app.config["FUNNEL_URL_PREFIX"] or None)
+        app.cli.add_command(funnel_cli)
+
+
+def current_funnel() -> FunnelState:
+    """The funnel state of the current app; a clear error before ``init_app``."""
+    try:
+        return current_app.extensions[EXTENSION_KEY]
+    except KeyError:
+        raise RuntimeError(
+            "Funnel is not registered on this app: call Funnel(app) or funnel.init_app(app)."
+        ) from None

@@ -1,0 +1,200 @@
+"""Tables of the funnel. Every table is prefixed ``funnel_`` so it never collides
+with a host's own tables; times are stored as naive UTC and read back as aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; elsewhere ids are 64-bit.
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as naive UTC; returns them aware (tzinfo=UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+metadata = Base.metadata
+
+
+class Lead(Base):
+    """One person, keyed by normalised email."""
+
+    __tablename__ = "funnel_leads"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(20), index=True)
+    stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    landing_page: Mapped[str | None] = mapped_column(String(100), index=True)
+    source: Mapped[str | None] = mapped_column(String(255))
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    country: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(128))
+    # Idempotency key of the submission that created the row: tells an upsert
+    # that inserted from one that updated, on every database.
+    origin_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Visit(Base):
+    """One landing page view by an anonymous visitor (and later, a lead)."""
+
+    __tablename__ = "funnel_visits"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(32), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    page_slug: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    referrer: Mapped[str | None] = mapped_column(String(1000))
+    source: Mapped[str] = mapped_column(String(255))
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    utm_term: Mapped[str | None] = mapped_column(String(255))
+    utm_content: Mapped[str | None] = mapped_column(String(255))
+    device: Mapped[str] = mapped_column(String(10))
+    country: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(128))
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+    __table_args__ = (Index("ix_funnel_visits_page_slug_at", "page_slug", "at"),)
+
+
+class StepView(Base):
+    """First time a visitor reached a quiz step (1..questions, then the contact step)."""
+
+    __tablename__ = "funnel_step_views"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(32))
+    page_slug: Mapped[str] = mapped_column(String(100))
+    step: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("page_slug", "step", "visitor_id", name="uq_funnel_step_views_visit"),
+    )
+
+
+class Submission(Base):
+    """One completed quiz, stored once per idempotency key."""
+
+    __tablename__ = "funnel_submissions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    visitor_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    page_slug: Mapped[str] = mapped_column(String(100))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[int] = mapped_column(Integer)
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
+    quarantine_reason: Mapped[str | None] = mapped_column(String(50))
+    fill_seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_funnel_submissions_page_slug_created_at", "page_slug", "created_at"),
+    )
+
+
+class Answer(Base):
+    """One chosen answer of a submission (a row each, so answers can be counted)."""
+
+    __tablename__ = "funnel_answers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("funnel_submissions.id"), index=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    page_slug: Mapped[str] = mapped_column(String(100))
+    question_id: Mapped[str] = mapped_column(String(64))
+    choice_id: Mapped[str] = mapped_column(String(64))
+    points: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_funnel_answers_question", "page_slug", "question_id", "choice_id"),)
+
+
+class Consent(Base):
+    """Consent as given: the exact text's version and hash, when, where, for what."""
+
+    __tablename__ = "funnel_consents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("funnel_submissions.id"))
+    page_slug: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(100))
+    text_version: Mapped[str] = mapped_column(String(50))
+    text_hash: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StageChange(Base):
+    """A lead moving between stages; the funnel report is computed from these rows."""
+
+    __tablename__ = "funnel_stage_changes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_funnel_stage_changes_to_stage_at", "to_stage", "at"),)

@@ -1,0 +1,442 @@
+"""Page files: one TOML file per landing page, read into immutable values.
+
+A broken file never reaches a visitor: it is reported (file and field) by
+``flask funnel pages`` and in the log, and the other pages keep working.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .i18n import SUPPORTED_LOCALES
+
+log = logging.getLogger("flask_funnel.pages")
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+OFFER_KINDS = ("download", "link", "code")
+MIN_CHOICES, MAX_CHOICES = 2, 6
+MAX_QUESTIONS = 10
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    label: str
+    points: int
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    choices: tuple[Choice, ...]
+    help: str | None = None
+
+    def choice(self, choice_id: str | None) -> Choice | None:
+        return next((c for c in self.choices if c.id == choice_id), None)
+
+
+@dataclass(frozen=True)
+class Hero:
+    headline: str
+    body: str
+    cta: str
+    image: str | None = None
+    image_alt: str = ""
+
+
+@dataclass(frozen=True)
+class Offer:
+    kind: str
+    title: str
+    description: str = ""
+    button: str | None = None
+    file: str | None = None
+    url: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class Consent:
+    text: str
+    version: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    min_score: int
+    headline: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Page:
+    slug: str
+    title: str
+    locale: str
+    hero: Hero
+    offer: Offer
+    consent: Consent
+    questions: tuple[Question, ...]
+    outcomes: tuple[Outcome, ...]
+    mql_threshold: int
+    description: str = ""
+
+    @property
+    def contact_step(self) -> int:
+        """Steps count from 1: one per question, then the contact step."""
+        return len(self.questions) + 1
+
+    def score(self, answers: dict[str, str]) -> int:
+        return sum(q.choice(answers.get(q.id)).points for q in self.questions)
+
+    def outcome_for(self, score: int) -> Outcome:
+        return max((o for o in self.outcomes if o.min_score <= score), key=lambda o: o.min_score)
+
+
+@dataclass(frozen=True)
+class PageFile:
+    """What one file on disk holds: a valid page, or the errors that keep it out."""
+
+    path: Path
+    page: Page | None
+    errors: tuple[str, ...] = ()
+
+
+class PageDefinitionError(ValueError):
+    pass
+
+
+class _Fields:
+    """Reads one TOML table, collecting an error per bad field (file: field: why)."""
+
+    def __init__(self, data: dict, where: str, errors: list[str], file: str):
+        self.data, self.where, self.errors, self.file = data, where, errors, file
+        self.read: set[str] = set()
+
+    def error(self, key: str | None, message: str) -> None:
+        field = ".".join(p for p in (self.where, key) if p) or "(file)"
+        self.errors.append(f"{self.file}: {field}: {message}")
+
+    def _get(self, key: str, required: bool):
+        self.read.add(key)
+        if key not in self.data:
+            if required:
+                self.error(key, "is required")
+            return None
+        return self.data[key]
+
+    def text(self, key: str, *, required: bool = True, max_length: int = 2000) -> str | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.error(key, "must be a non-empty string")
+            return None
+        if len(value) > max_length:
+            self.error(key, f"must be at most {max_length} characters")
+            return None
+        return value.strip()
+
+    def identifier(self, key: str, pattern: re.Pattern = ID_PATTERN) -> str | None:
+        value = self.text(key, max_length=100)
+        if value is not None and not pattern.match(value):
+            self.error(key, f"{value!r} may only use letters, digits, '-' and '_'")
+            return None
+        return value
+
+    def integer(self, key: str, *, required: bool = True, default: int | None = None) -> int | None:
+        value = self._get(key, required)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(key, "must be a whole number")
+            return default
+        return value
+
+    def table(self, key: str) -> _Fields | None:
+        value = self._get(key, True)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.error(key, f"must be a table ([{self._path(key)}])")
+            return None
+        return _Fields(value, self._path(key), self.errors, self.file)
+
+    def tables(self, key: str, low: int, high: int) -> list[_Fields]:
+        value = self._get(key, True)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.error(key, f"must be a list of tables ([[{self._path(key)}]])")
+            return []
+        if not low <= len(value) <= high:
+            self.error(key, f"must have between {low} and {high} entries, has {len(value)}")
+        return [
+            _Fields(v, f"{self._path(key)}[{n}]", self.errors, self.file)
+            for n, v in enumerate(value, start=1)
+        ]
+
+    def reject_unknown(self) -> None:
+        for key in sorted(set(self.data) - self.read):
+            self.error(key, "is not a known field (misspelt?)")
+
+    def _path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+
+class PageParser:
+    """Turns one file's TOML into a ``Page``, checking images and offer files exist."""
+
+    def __init__(self, assets_dir: Path, offers_dir: Path):
+        self.assets_dir, self.offers_dir = assets_dir, offers_dir
+
+    def parse_file(self, path: Path) -> PageFile:
+        label = _display_path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            return PageFile(path, None, (f"{label}: (file): cannot be read: {exc}",))
+        except tomllib.TOMLDecodeError as exc:
+            return PageFile(path, None, (f"{label}: (file): is not valid TOML: {exc}",))
+        errors: list[str] = []
+        page = self._page(_Fields(data, "", errors, label))
+        return PageFile(path, None if errors else page, tuple(errors))
+
+    def _page(self, f: _Fields) -> Page | None:
+        slug = f.identifier("slug", SLUG_PATTERN)
+        title = f.text("title", max_length=200)
+        locale = f.text("locale", max_length=16)
+        if locale is not None and locale not in SUPPORTED_LOCALES:
+            f.error("locale", f"{locale!r} is not supported; use one of {SUPPORTED_LOCALES}")
+        description = f.text("description", required=False, max_length=300) or ""
+        threshold = f.integer("mql_threshold")
+        hero = self._hero(f.table("hero"))
+        offer = self._offer(f.table("offer"))
+        consent = self._consent(f.table("consent"))
+        questions = tuple(
+            filter(None, map(self._question, f.tables("questions", 1, MAX_QUESTIONS)))
+        )
+        _unique_ids(f, "questions", [q.id for q in questions])
+        outcomes = self._outcomes(f, questions)
+        f.reject_unknown()
+        if f.errors:
+            return None
+        return Page(
+            slug=slug,
+            title=title,
+            locale=locale,
+            description=description,
+            hero=hero,
+            offer=offer,
+            consent=consent,
+            questions=questions,
+            outcomes=outcomes,
+            mql_threshold=threshold,
+        )
+
+    def _hero(self, f: _Fields | None) -> Hero | None:
+        if f is None:
+            return None
+        hero = Hero(
+            headline=f.text("headline", max_length=200),
+            body=f.text("body", max_length=2000),
+            cta=f.text("cta", max_length=60),
+            image=self._image(f, "image"),
+            image_alt=f.text("image_alt", required=False, max_length=200) or "",
+        )
+        f.reject_unknown()
+        return hero
+
+    def _offer(self, f: _Fields | None) -> Offer | None:
+        if f is None:
+            return None
+        kind = f.text("kind", max_length=20)
+        offer = Offer(
+            kind=kind,
+            title=f.text("title", max_length=200),
+            description=f.text("description", required=False) or "",
+            button=f.text("button", required=False, max_length=60),
+            file=f.text("file", required=kind == "download", max_length=300),
+            url=f.text("url", required=kind == "link", max_length=2000),
+            code=f.text("code", required=kind == "code", max_length=100),
+        )
+        if kind is not None and kind not in OFFER_KINDS:
+            f.error("kind", f"{kind!r} is not one of {', '.join(OFFER_KINDS)}")
+        if offer.file and not _inside(self.offers_dir, offer.file):
+            f.error("file", f"{offer.file!r} is not a file in {_display_path(self.offers_dir)}")
+        if offer.url and not offer.url.startswith(("https://", "http://", "/")):
+            f.error("url", "must start with https://, http:// or /")
+        f.reject_unknown()
+        return offer
+
+    def _consent(self, f: _Fields | None) -> Consent | None:
+        if f is None:
+            return None
+        consent = Consent(
+            text=f.text("text", max_length=2000),
+            version=f.text("version", max_length=50),
+            purpose=f.text("purpose", required=False, max_length=100) or "marketing",
+        )
+        f.reject_unknown()
+        return consent
+
+    def _question(self, f: _Fields) -> Question | None:
+        qid = f.identifier("id")
+        text = f.text("text", max_length=300)
+        help_text = f.text("help", required=False, max_length=300)
+        choices = []
+        for c in f.tables("choices", MIN_CHOICES, MAX_CHOICES):
+            choice = Choice(
+                id=c.identifier("id"),
+                label=c.text("label", max_length=120),
+                points=c.integer("points", required=False, default=0),
+                image=self._image(c, "image"),
+            )
+            c.reject_unknown()
+            choices.append(choice)
+        _unique_ids(f, "choices", [c.id for c in choices])
+        f.reject_unknown()
+        return Question(id=qid, text=text, help=help_text, choices=tuple(choices))
+
+    def _outcomes(self, f: _Fields, questions: tuple[Question, ...]) -> tuple[Outcome, ...]:
+        outcomes = []
+        for o in f.tables("outcomes", 1, 10):
+            outcomes.append(
+                Outcome(
+                    min_score=o.integer("min_score"),
+                    headline=o.text("headline", max_length=200),
+                    body=o.text("body", max_length=2000),
+                )
+            )
+            o.reject_unknown()
+        bands = [o.min_score for o in outcomes if o.min_score is not None]
+        if len(set(bands)) != len(bands):
+            f.error("outcomes", "two outcomes have the same min_score")
+        lowest = sum(
+            min((c.points for c in q.choices if c.points is not None), default=0)
+            for q in questions
+            if q.choices
+        )
+        if bands and min(bands) > lowest:
+            f.error(
+                "outcomes",
+                f"no outcome covers the lowest possible score {lowest}; "
+                f"give one outcome min_score = {lowest} or less",
+            )
+        return tuple(sorted(outcomes, key=lambda o: o.min_score or 0))
+
+    def _image(self, f: _Fields, key: str) -> str | None:
+        image = f.text(key, required=False, max_length=500)
+        if image and not image.startswith("https://") and not _inside(self.assets_dir, image):
+            f.error(key, f"{image!r} is not a file in {_display_path(self.assets_dir)}")
+        return image
+
+
+def _unique_ids(f: _Fields, key: str, ids: list[str | None]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            f.error(key, f"id {i!r} is used twice")
+        seen.add(i)
+
+
+def _inside(folder: Path, relative: str) -> bool:
+    """True when ``relative`` names an existing file inside ``folder`` (no escaping it)."""
+    try:
+        target = (folder / relative).resolve()
+        return target.is_file() and target.is_relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+class PageRegistry:
+    """The pages of one app, re-read when a file changes (checked at most every
+    ``reload_seconds``), so a site owner's edit shows without a restart."""
+
+    def __init__(self, pages_dir: Path, parser: PageParser, reload_seconds: float):
+        self.pages_dir, self.parser, self.reload_seconds = pages_dir, parser, reload_seconds
+        self._files: dict[Path, tuple[int, PageFile]] = {}
+        self._by_slug: dict[str, Page] = {}
+        self._checked = float("-inf")
+        self._lock = threading.Lock()
+
+    def get(self, slug: str) -> Page | None:
+        self._refresh()
+        return self._by_slug.get(slug)
+
+    def files(self) -> list[PageFile]:
+        """Every page file with its page or its errors, in file-name order."""
+        self._refresh()
+        return [pf for _, pf in sorted(self._files.values(), key=lambda t: t[1].path.name)]
+
+    def pages(self) -> list[Page]:
+        return [pf.page for pf in self.files() if pf.page is not None]
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < self.reload_seconds:
+            return
+        with self._lock:
+            if now - self._checked < self.reload_seconds:
+                return
+            self._load_changed()
+            self._checked = time.monotonic()
+
+    def _load_changed(self) -> None:
+        try:
+            entries = {
+                Path(e.path): e.stat().st_mtime_ns
+                for e in os.scandir(self.pages_dir)
+                if e.name.endswith(".toml") and e.is_file()
+            }
+        except FileNotFoundError:
+            entries = {}
+        if entries == {path: mtime for path, (mtime, _) in self._files.items()}:
+            return
+        files = {}
+        for path, mtime in entries.items():
+            known = self._files.get(path)
+            if known and known[0] == mtime:
+                files[path] = known
+                continue
+            page_file = self.parser.parse_file(path)
+            for error in page_file.errors:
+                log.error("page file skipped: %s", error)
+            files[path] = (mtime, page_file)
+        self._files, self._by_slug = _index_by_slug(files)
+
+
+def _index_by_slug(files: dict[Path, tuple[int, PageFile]]):
+    by_slug: dict[str, Page] = {}
+    for path in sorted(files):
+        mtime, page_file = files[path]
+        page = page_file.page
+        if page is None:
+            continue
+        if page.slug in by_slug:
+            error = (
+                f"{_display_path(path)}: slug: {page.slug!r} is already used by another page file"
+            )
+            log.error("page file skipped: %s", error)
+            files[path] = (mtime, PageFile(path, None, (error,)))
+            continue
+        by_slug[page.slug] = page
+    return files, by_slug

@@ -1,0 +1,95 @@
+"""The demo host site: a small coffee roaster that embeds flask-funnel.
+
+It shows the whole embedding a site owner does: configure, ``Funnel(app)``,
+``Migrate(app, funnel.db)``, and page files in ``landing/pages/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_migrate import Migrate
+
+from flask_funnel import Funnel
+from flask_funnel.extension import current_funnel
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+funnel = Funnel()
+migrate = Migrate()
+
+
+def create_app(test_config: Mapping | None = None) -> Flask:
+    """The demo app. ``test_config`` overrides every other source of settings."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        FUNNEL_URL_PREFIX="/p",
+    )
+    app.config.update(_settings_from_environment(os.environ))
+    if test_config is not None:
+        app.config.update(test_config)
+    app.config.setdefault("SECRET_KEY", None)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        database = Path(app.instance_path) / "funnel.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+        app.logger.warning("Using the embedded SQLite database at %s", database)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+    funnel.init_app(app)
+    migrate.init_app(app, funnel.db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+
+    @app.get("/")
+    def home():
+        return render_template("home.html", pages=current_funnel().pages.pages())
+
+    return app
+
+
+def _settings_from_environment(environ: Mapping[str, str]) -> dict:
+    """``SECRET_KEY``, ``DATABASE_URL`` / ``SQLALCHEMY_DATABASE_URI`` and every
+    ``FUNNEL_*`` variable; values that parse as JSON (numbers, true, null) are typed."""
+    settings: dict[str, object] = {}
+    if environ.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = environ["SECRET_KEY"]
+    database = environ.get("SQLALCHEMY_DATABASE_URI") or environ.get("DATABASE_URL")
+    if database:
+        settings["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(database)
+    for key, value in environ.items():
+        if key.startswith("FUNNEL_"):
+            try:
+                settings[key] = json.loads(value)
+            except ValueError:
+                settings[key] = value
+    return settings
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """Hosting platforms hand out ``postgres://`` and ``mysql://`` URLs; name the driver."""
+    for prefix, replacement in (
+        ("postgres://", "postgresql+psycopg://"),
+        ("postgresql://", "postgresql+psycopg://"),
+        ("mysql://", "mysql+pymysql://"),
+        ("mariadb://", "mysql+pymysql://"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix) :]
+    return url
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random key kept in the instance folder, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
