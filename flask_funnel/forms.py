@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, StringField
+from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import StopValidation, ValidationError
 
 from .i18n import translate
@@ -149,7 +149,7 @@ def form_class(page: Page) -> type[QuizForm]:
     for question in page.questions:
         attrs[question_field_name(question)] = RadioField(
             question.text,
-            choices=[(c.id, c.label) for c in question.choices],
+            choices=[SelectChoice(c.id, c.label) for c in question.choices],
             validators=[_ChoiceOf(question, locale)],
             validate_choice=False,
         )

@@ -1,0 +1,110 @@
+"""Fixtures: the demo app on a fresh SQLite file per test, and a scripted visitor."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from landing import create_app, funnel
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_PAGES = ROOT / "landing" / "pages"
+#: Answers of the demo page that score 2 + 2 + 3 = 7 ("pour-over").
+ANSWERS = {"style": "black", "time": "5min", "gear": "grinder"}
+
+
+def make_app(tmp_path: Path, **config):
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'funnel.sqlite3'}",
+        "FUNNEL_MIN_FILL_SECONDS": 0,
+        "FUNNEL_PAGES_RELOAD_SECONDS": 0,
+    }
+    settings.update(config)
+    app = create_app(settings)
+    with app.app_context():
+        funnel.db.create_all()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path)
+    yield app
+    with app.app_context():
+        funnel.db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db_session(app):
+    with app.app_context():
+        yield funnel.db.session
+
+
+class _Inputs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
+            self.fields[attrs["name"]] = attrs.get("value") or ""
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    parser = _Inputs()
+    parser.feed(html)
+    return parser.fields
+
+
+class Visitor:
+    """Walks a quiz the way a browser with JavaScript off does."""
+
+    def __init__(self, client, slug: str = "home-brewing"):
+        self.client, self.slug = client, slug
+        self.base = f"/p/{slug}"
+
+    def land(self, query: str = "", **headers):
+        return self.client.get(f"{self.base}{query}", headers=headers)
+
+    def step(self, step: int, answers: dict[str, str] | None = None, started: str | None = None):
+        params = {f"q_{k}": v for k, v in (answers or {}).items()}
+        params["step"] = str(step)
+        if started:
+            params["started"] = started
+        return self.client.get(f"{self.base}/quiz", query_string=params)
+
+    def contact_form(self, answers: dict[str, str] | None = None) -> dict[str, str]:
+        """Hidden fields of the contact step (CSRF token, start time, key, answers)."""
+        start = self.client.get(f"{self.base}/quiz")
+        started = hidden_fields(start.text)["started"]
+        answers = ANSWERS if answers is None else answers
+        response = self.step(len(answers) + 1, answers, started)
+        assert response.status_code == 200, response.text
+        return hidden_fields(response.text)
+
+    def submit(self, form: dict[str, str] | None = None, **fields):
+        data = dict(self.contact_form() if form is None else form)
+        data.update({"email": "ann@example.com", "name": "Ann", "consent": "y"})
+        data.update(fields)
+        data = {k: v for k, v in data.items() if v is not None}
+        return self.client.post(f"{self.base}/quiz", data=data)
+
+
+@pytest.fixture
+def visitor(client):
+    return Visitor(client)

@@ -1,0 +1,136 @@
+"""Visits and leads: every visitor recorded, every submission stored exactly once."""
+
+from __future__ import annotations
+
+from conftest import ANSWERS
+from sqlalchemy import func, select
+
+from flask_funnel import lead_captured, stage_changed
+from flask_funnel.models import Lead, StageChange, Submission, Visit
+
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
+
+
+def test_first_view_sets_an_anonymous_visitor_cookie_and_records_the_visit(visitor, db_session):
+    response = visitor.land(
+        "?utm_source=Newsletter&utm_medium=email&utm_campaign=autumn",
+        Referer="https://mail.example.org/inbox",
+        **{"User-Agent": PHONE},
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("funnel_vid=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    visit = db_session.scalars(select(Visit)).one()
+    assert len(visit.visitor_id) == 32
+    assert visit.page_slug == "home-brewing"
+    assert (visit.utm_source, visit.utm_medium, visit.utm_campaign) == (
+        "Newsletter",
+        "email",
+        "autumn",
+    )
+    assert visit.source == "newsletter"
+    assert visit.referrer == "https://mail.example.org/inbox"
+    assert visit.device == "mobile"
+    assert visit.lead_id is None
+    assert visit.ip == "127.0.0.0"  # stored truncated to its /24
+
+
+def test_referrer_domain_is_the_source_when_there_are_no_utm_tags(visitor, db_session):
+    visitor.land(Referer="https://www.google.com/search?q=coffee")
+    visitor.land(Referer="http://localhost/p/home-brewing")  # our own site: direct
+    visitor.land()
+    sources = db_session.scalars(select(Visit.source).order_by(Visit.id)).all()
+    assert sources == ["google.com", "direct", "direct"]
+
+
+def test_returning_visitor_keeps_one_id(visitor, db_session):
+    visitor.land()
+    visitor.land()
+    ids = db_session.scalars(select(Visit.visitor_id)).all()
+    assert len(ids) == 2 and len(set(ids)) == 1
+
+
+def test_submission_links_earlier_anonymous_visits_and_later_ones(visitor, db_session):
+    visitor.land("?utm_source=ads")
+    visitor.land()
+    visitor.submit()
+    visitor.land()
+    lead = db_session.scalars(select(Lead)).one()
+    assert db_session.scalars(select(Visit.lead_id)).all() == [lead.id] * 3
+    assert lead.source == "ads"  # first touch
+    assert lead.utm_source == "ads"
+
+
+def test_double_submit_stores_one_submission(visitor, db_session):
+    form = visitor.contact_form()
+    first = visitor.submit(form)
+    second = visitor.submit(form)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert db_session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def test_same_email_in_other_case_updates_the_one_lead(visitor, db_session):
+    visitor.submit(email="Ann@Example.com", name="Ann")
+    visitor.submit(email="ANN@example.COM", name="Ann Smith")
+    visitor.submit(email="ann@example.com", name="")
+    lead = db_session.scalars(select(Lead)).one()
+    assert lead.email == "ann@example.com"
+    assert lead.name == "Ann Smith"  # an empty name never erases a known one
+    assert db_session.scalar(select(func.count()).select_from(Submission)) == 3
+
+
+def test_new_lead_enters_the_lead_stage_with_a_stage_change_row(visitor, db_session):
+    visitor.submit()
+    visitor.submit()  # a returning lead does not enter the funnel again
+    change = db_session.scalars(select(StageChange)).one()
+    assert (change.from_stage, change.to_stage, change.actor) == ("visitor", "lead", "system")
+    assert "home-brewing" in change.reason
+    assert change.at.tzinfo is not None
+
+
+def test_signals_tell_the_host_about_new_leads(app, visitor):
+    captured, changed = [], []
+
+    def on_capture(sender, **kw):
+        captured.append(kw)
+
+    def on_change(sender, **kw):
+        changed.append(kw)
+
+    with lead_captured.connected_to(on_capture, app), stage_changed.connected_to(on_change, app):
+        form = visitor.contact_form()
+        visitor.submit(form)
+        visitor.submit(form)  # a repeat is not news
+    assert len(captured) == 1
+    assert captured[0]["created"] is True and captured[0]["page"] == "home-brewing"
+    assert [c["to_stage"] for c in changed] == ["lead"]
+
+
+def test_hostile_text_is_stored_exactly_as_typed(visitor, db_session):
+    name = "Robert'); DROP TABLE funnel_leads;-- <script>"
+    assert visitor.submit(name=name).status_code == 303
+    assert db_session.scalars(select(Lead.name)).one() == name
+
+
+def test_name_newlines_are_folded_so_they_cannot_forge_log_lines(visitor, db_session):
+    visitor.submit(name="Ann\nINFO fake log line")
+    assert db_session.scalars(select(Lead.name)).one() == "Ann INFO fake log line"
+
+
+def test_logs_name_the_lead_id_never_the_email(visitor, caplog):
+    caplog.set_level("INFO", logger="flask_funnel")
+    visitor.submit(email="secret.person@example.com", name="Secret Person")
+    text = caplog.text
+    assert "lead 1 created" in text
+    assert "secret.person" not in text and "Secret Person" not in text
+
+
+def test_answers_are_stored_per_question(visitor, db_session):
+    from flask_funnel.models import Answer
+
+    visitor.submit()
+    rows = db_session.execute(select(Answer.question_id, Answer.choice_id, Answer.points)).all()
+    assert sorted(rows) == sorted(
+        [("style", "black", 2), ("time", "5min", 2), ("gear", "grinder", 3)]
+    )
+    assert {q: c for q, c, _ in rows} == ANSWERS

@@ -1,0 +1,101 @@
+"""The ``flask funnel`` commands: page check and lead export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+
+from conftest import DEMO_PAGES, Visitor, make_app
+
+
+def test_pages_lists_every_page_with_its_url(runner):
+    result = runner.invoke(args=["funnel", "pages"])
+    assert result.exit_code == 0, result.output
+    assert "home-brewing" in result.output and "/p/home-brewing" in result.output
+    assert "qahve-dam" in result.output and "/p/qahve-dam" in result.output
+
+
+def test_pages_names_the_broken_file_and_field_and_exits_non_zero(tmp_path):
+    pages = tmp_path / "pages"
+    shutil.copytree(DEMO_PAGES, pages)
+    broken = (pages / "home-brewing.toml").read_text("utf-8").replace("mql_threshold = 7", "")
+    (pages / "broken.toml").write_text(broken.replace('"home-brewing"', '"other"'), "utf-8")
+    app = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages))
+    result = app.test_cli_runner().invoke(args=["funnel", "pages"])
+    assert result.exit_code == 1
+    assert "INVALID" in result.output
+    assert "broken.toml: mql_threshold: is required" in result.output
+    assert "ok       home-brewing" in result.output
+
+
+def _submit(client, **fields):
+    response = Visitor(client).submit(**fields)
+    assert response.status_code == 303, response.text
+    return response
+
+
+def test_export_json_has_the_lead_fields(client, runner):
+    client.get("/p/home-brewing?utm_source=newsletter")
+    _submit(client, email="Ann@Example.com", name="Ann")
+    result = runner.invoke(args=["funnel", "export", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["email"] == "ann@example.com"
+    assert row["name"] == "Ann"
+    assert row["stage"] == "lead"
+    assert row["landing_page"] == "home-brewing"
+    assert row["answers"] == {"style": "black", "time": "5min", "gear": "grinder"}
+    assert row["score"] == 7
+    assert row["source"] == "newsletter"
+    assert row["created_at"].endswith("+00:00")
+
+
+def test_export_csv_neutralises_formulas_and_round_trips_awkward_text(client, runner, tmp_path):
+    _submit(client, email="a@example.com", name='=HYPERLINK("http://x","y")')
+    _submit(client, email="b@example.com", name='Quote ", comma')
+    _submit(client, email="c@example.com", name="@SUM(A1)")
+    out = tmp_path / "leads.csv"
+    result = runner.invoke(args=["funnel", "export", "--format", "csv", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8"))))
+    names = [r["name"] for r in rows]
+    assert names == ['\'=HYPERLINK("http://x","y")', 'Quote ", comma', "'@SUM(A1)"]
+    assert json.loads(rows[0]["answers"]) == {"style": "black", "time": "5min", "gear": "grinder"}
+    assert rows[0]["score"] == "7"
+
+
+def test_export_keeps_the_latest_answers_of_a_returning_lead(client, runner):
+    visitor = Visitor(client)
+    visitor.submit(email="x@example.com")
+    form = visitor.contact_form({"style": "iced", "time": "1min", "gear": "none"})
+    visitor.submit(form, email="x@example.com")
+    rows = json.loads(runner.invoke(args=["funnel", "export", "--format", "json"]).stdout)
+    assert rows[0]["answers"]["style"] == "iced" and rows[0]["score"] == 1
+
+
+def test_export_of_many_leads_streams_in_batches(tmp_path):
+    app = make_app(tmp_path)
+    from flask_funnel.models import Lead, utcnow
+    from landing import funnel
+
+    with app.app_context():
+        now = utcnow()
+        funnel.db.session.add_all(
+            Lead(
+                email=f"p{n}@example.com",
+                stage="lead",
+                stage_changed_at=now,
+                created_at=now,
+                updated_at=now,
+                quarantined=False,
+            )
+            for n in range(2500)
+        )
+        funnel.db.session.commit()
+    result = app.test_cli_runner().invoke(args=["funnel", "export", "--format", "json"])
+    rows = json.loads(result.stdout)
+    assert len(rows) == 2500 and len({r["email"] for r in rows}) == 2500

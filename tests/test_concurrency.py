@@ -1,0 +1,117 @@
+"""Many people (or one impatient person) posting at once, over a real HTTP server.
+
+Runs on SQLite always, and on PostgreSQL and MariaDB when their URLs are given in
+FUNNEL_TEST_POSTGRES_URL / FUNNEL_TEST_MYSQL_URL (``.ci/run`` sets both), each on a
+fresh database built by the real migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from conftest import ANSWERS, hidden_fields
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from flask_funnel.models import Lead, StageChange, Submission
+from landing import MIGRATIONS_DIR, create_app, funnel
+
+SERVERS = {
+    "postgresql": os.environ.get("FUNNEL_TEST_POSTGRES_URL"),
+    "mariadb": os.environ.get("FUNNEL_TEST_MYSQL_URL"),
+}
+BACKENDS = ["sqlite"] + [name for name, url in SERVERS.items() if url]
+
+
+def _fresh_database(backend: str, tmp_path) -> tuple[str, callable]:
+    """A URL of an empty database, and how to drop it afterwards."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'concurrency.sqlite3'}", lambda: None
+    server = make_url(SERVERS[backend])
+    name = f"funnel_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+
+    def drop():
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {name}"))
+        admin.dispose()
+
+    return server.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(params=BACKENDS)
+def live_server(request, tmp_path):
+    url, drop = _fresh_database(request.param, tmp_path)
+    app = create_app(
+        {"SECRET_KEY": "live", "SQLALCHEMY_DATABASE_URI": url, "FUNNEL_MIN_FILL_SECONDS": 0}
+    )
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}/p/home-brewing"
+    finally:
+        server.shutdown()
+        thread.join()
+        with app.app_context():
+            funnel.db.session.remove()
+            funnel.db.engine.dispose()
+        drop()
+
+
+def _contact_form(base: str) -> tuple[requests.Session, dict[str, str]]:
+    browser = requests.Session()
+    started = hidden_fields(browser.get(f"{base}/quiz", timeout=10).text)["started"]
+    params = {f"q_{k}": v for k, v in ANSWERS.items()} | {"step": "4", "started": started}
+    return browser, hidden_fields(browser.get(f"{base}/quiz", params=params, timeout=10).text)
+
+
+def _post_all_at_once(posts: list[tuple[requests.Session, dict, str]], base: str) -> list[int]:
+    barrier = threading.Barrier(len(posts))
+
+    def post(job):
+        browser, form, email = job
+        data = form | {"email": email, "name": "Ann", "consent": "y"}
+        barrier.wait()
+        response = browser.post(f"{base}/quiz", data=data, allow_redirects=False, timeout=30)
+        return response.status_code
+
+    with ThreadPoolExecutor(len(posts)) as pool:
+        return list(pool.map(post, posts))
+
+
+def _count(app, model) -> int:
+    with app.app_context():
+        return funnel.db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_parallel_posts_of_one_email_in_different_cases_make_one_lead(live_server):
+    app, base = live_server
+    people = 24
+    cases = ["ann@example.com", "ANN@example.com", "Ann@Example.Com", "aNN@EXAMPLE.COM"]
+    posts = [(*_contact_form(base), cases[n % len(cases)]) for n in range(people)]
+    statuses = _post_all_at_once(posts, base)
+    assert statuses == [303] * people
+    assert _count(app, Lead) == 1
+    assert _count(app, Submission) == people
+    assert _count(app, StageChange) == 1
+
+
+def test_the_same_submission_sent_many_times_at_once_is_stored_once(live_server):
+    app, base = live_server
+    browser, form = _contact_form(base)
+    statuses = _post_all_at_once([(browser, form, "once@example.com")] * 20, base)
+    assert statuses == [303] * 20
+    assert _count(app, Submission) == 1
+    assert _count(app, Lead) == 1

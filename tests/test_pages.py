@@ -1,0 +1,134 @@
+"""Page files: valid ones are served, broken ones are named (file and field) and skipped."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from conftest import DEMO_PAGES, make_app
+
+from flask_funnel.pages import PageParser
+
+VALID = (DEMO_PAGES / "home-brewing.toml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def pages_dir(tmp_path):
+    """A copy of the demo pages (with their images and offers) to break at will."""
+    target = tmp_path / "pages"
+    shutil.copytree(DEMO_PAGES, target)
+    return target
+
+
+def parse(pages_dir, text: str):
+    path = pages_dir / "broken.toml"
+    path.write_text(text, encoding="utf-8")
+    return PageParser(pages_dir / "assets", pages_dir / "offers").parse_file(path)
+
+
+def test_demo_pages_are_valid():
+    parser = PageParser(DEMO_PAGES / "assets", DEMO_PAGES / "offers")
+    for path in sorted(DEMO_PAGES.glob("*.toml")):
+        result = parser.parse_file(path)
+        assert result.errors == (), result.errors
+        page = result.page
+        assert 1 <= len(page.questions) <= 10
+        assert all(2 <= len(q.choices) <= 6 for q in page.questions)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('title = "Which home brewing method suits you?"\n', ""), "title: is required"),
+        (('slug = "home-brewing"', 'slug = "Home Brewing!"'), "slug: 'Home Brewing!' may only use"),
+        (('locale = "en"', 'locale = "de"'), "locale: 'de' is not supported"),
+        (("mql_threshold = 7", 'mql_threshold = "high"'), "mql_threshold: must be a whole number"),
+        (('kind = "download"', 'kind = "coupon"'), "offer.kind: 'coupon' is not one of"),
+        (('file = "home-brewing-guide.pdf"', 'file = "missing.pdf"'), "offer.file: 'missing.pdf'"),
+        (('file = "home-brewing-guide.pdf"', 'file = "../../etc/passwd"'), "offer.file:"),
+        (
+            ('image = "images/cup-milk.svg"', 'image = "images/nope.svg"'),
+            "questions[1].choices[2].image: 'images/nope.svg' is not a file",
+        ),
+        (('id = "iced"', 'id = "black"'), "questions[1].choices: id 'black' is used twice"),
+        (("points = 3\n", "points = 2.5\n"), "questions[1].choices[4].points: must be a whole"),
+        (('id = "time"', 'id = "style"'), "questions: id 'style' is used twice"),
+        (('cta = "Start', 'call_to_action = "Start'), "hero.cta: is required"),
+        (('cta = "Start', 'call_to_action = "Start'), "hero.call_to_action: is not a known field"),
+        (("min_score = 0", "min_score = 3"), "outcomes: no outcome covers the lowest possible"),
+        (("[consent]", "[consents]"), "consent: is required"),
+        (('text = "How do you like your coffee?"', "text = 5"), "questions[1].text: must be a"),
+    ],
+)
+def test_broken_definition_names_the_file_and_the_field(pages_dir, change, expected):
+    old, new = change
+    assert old in VALID
+    result = parse(pages_dir, VALID.replace(old, new, 1))
+    assert result.page is None
+    assert any(expected in error for error in result.errors), result.errors
+    assert all(error.split(": ")[0].endswith("broken.toml") for error in result.errors)
+
+
+def test_too_few_and_too_many_choices_are_reported(pages_dir):
+    start = VALID.index("[[questions]]")
+    one_choice = (
+        VALID[:start]
+        + '[[questions]]\nid = "q"\ntext = "Q?"\n[[questions.choices]]\nid = "a"\nlabel = "A"\n'
+        + VALID[VALID.index("[[outcomes]]") :]
+    )
+    errors = parse(pages_dir, one_choice).errors
+    assert any(
+        "questions[1].choices: must have between 2 and 6 entries, has 1" in e for e in errors
+    )
+    choices = "".join(f'[[questions.choices]]\nid = "c{n}"\nlabel = "C{n}"\n' for n in range(7))
+    seven = VALID[:start] + f'[[questions]]\nid = "q"\ntext = "Q?"\n{choices}'
+    seven += VALID[VALID.index("[[outcomes]]") :]
+    errors = parse(pages_dir, seven).errors
+    assert any("has 7" in e for e in errors)
+
+
+def test_invalid_toml_is_reported_with_its_line(pages_dir):
+    result = parse(pages_dir, 'slug = "x"\ntitle = \n')
+    assert result.page is None
+    assert "broken.toml: (file): is not valid TOML" in result.errors[0]
+    assert "line 2" in result.errors[0]
+
+
+def test_a_broken_file_does_not_take_the_other_pages_down(tmp_path, pages_dir):
+    (pages_dir / "broken.toml").write_text('slug = "broken"\n', encoding="utf-8")
+    app = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages_dir))
+    client = app.test_client()
+    assert client.get("/p/home-brewing").status_code == 200
+    assert client.get("/p/broken").status_code == 404
+
+
+def test_two_files_with_one_slug_keep_the_first_and_report_the_second(tmp_path, pages_dir):
+    (pages_dir / "zz-copy.toml").write_text(VALID.replace("Find the brewing", "Copy"), "utf-8")
+    app = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages_dir))
+    registry = app.extensions["funnel"].pages
+    assert registry.get("home-brewing").hero.headline.startswith("Find the brewing")
+    copy = next(f for f in registry.files() if f.path.name == "zz-copy.toml")
+    assert "slug: 'home-brewing' is already used" in copy.errors[0]
+
+
+def test_an_edited_page_file_is_picked_up_without_a_restart(tmp_path, pages_dir):
+    app = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages_dir))
+    client = app.test_client()
+    assert "Find the brewing method" in client.get("/p/home-brewing").text
+    path = pages_dir / "home-brewing.toml"
+    path.write_text(VALID.replace("Find the brewing method", "Brew better"), encoding="utf-8")
+    later = time.time() + 5
+    import os
+
+    os.utime(path, (later, later))
+    assert "Brew better" in client.get("/p/home-brewing").text
+
+
+def test_page_images_are_served_and_paths_cannot_escape_the_assets_folder(client):
+    image = client.get("/p/assets/images/cup-black.svg")
+    assert image.status_code == 200
+    assert image.mimetype == "image/svg+xml"
+    image.close()
+    assert client.get("/p/assets/../pages/home-brewing.toml").status_code == 404
+    assert client.get("/p/assets/%2e%2e/home-brewing.toml").status_code == 404
