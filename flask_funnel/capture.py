@@ -254,3 +254,27 @@ def _write(session: Session, entry: QuizEntry) -> Captured:
             .values(lead_id=lead.id)
         )
     return Captured(submission_id, lead.id, created, False, quarantined, change)
+
+
+def withdraw_consent(session: Session, lead_id: int) -> int:
+    """Withdraw every consent the lead still has given; returns how many were open."""
+    withdrawn = session.execute(
+        update(Consent)
+        .where(Consent.lead_id == lead_id, Consent.withdrawn_at.is_(None))
+        .values(withdrawn_at=utcnow())
+    ).rowcount
+    session.commit()
+    if withdrawn:
+        log.info("lead %s withdrew consent", lead_id)
+    return withdrawn
+
+
+def consent_withdrawn(session: Session, lead_id: int) -> bool:
+    """True when the lead has no consent left that was not withdrawn."""
+    open_consent = session.scalar(
+        select(Consent.id)
+        .where(Consent.lead_id == lead_id, Consent.withdrawn_at.is_(None))
+        .limit(1)
+    )
+    session.commit()
+    return open_consent is None

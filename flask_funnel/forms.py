@@ -165,3 +165,7 @@ def form_class(page: Page) -> type[QuizForm]:
     )
     attrs["consent"] = BooleanField(page.consent.text, validators=[_Ticked(locale)])
     return type(f"QuizForm_{page.slug}", (QuizForm,), attrs)
+
+
+class WithdrawForm(FlaskForm):
+    """Only a CSRF token: withdrawing consent is one button."""

@@ -32,6 +32,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         FUNNEL_URL_PREFIX="/p",
+        FUNNEL_BASE_TEMPLATE="site.html",
     )
     app.config.update(_settings_from_environment(os.environ))
     if test_config is not None:

@@ -211,3 +211,16 @@ def test_quiz_works_without_javascript(visitor):
     assert '<form class="quiz-step" method="get"' in html
     assert 'type="submit" name="step" value="2"' in html
     assert 'method="post"' in visitor.step(4, ANSWERS).text
+
+
+def test_withdrawing_consent_is_one_click_on_the_result_page(visitor, db_session):
+    location = visitor.submit().headers["Location"]
+    page = visitor.client.get(location).text
+    assert "Withdraw my consent" in page
+    token = hidden_fields(page)["csrf_token"]
+    assert visitor.client.post(f"{location}/withdraw").status_code == 400  # no CSRF token
+    assert db_session.scalars(select(Consent.withdrawn_at)).one() is None
+    response = visitor.client.post(f"{location}/withdraw", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert db_session.scalars(select(Consent.withdrawn_at)).one() is not None
+    assert "Your consent is withdrawn" in visitor.client.get(location).text

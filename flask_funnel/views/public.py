@@ -29,12 +29,14 @@ from ..capture import (
     Touch,
     VisitRecord,
     capture,
+    consent_withdrawn,
     first_touch,
     record_step,
     record_visit,
+    withdraw_consent,
 )
 from ..extension import current_funnel
-from ..forms import QuizForm, form_class
+from ..forms import QuizForm, WithdrawForm, form_class
 from ..geo import Place, client_address, truncate_address
 from ..i18n import text_direction, translate
 from ..models import Submission
@@ -320,8 +322,21 @@ def thanks(slug: str, token: str):
         page,
         outcome=page.outcome_for(submission.score),
         token=token,
+        withdraw_form=WithdrawForm(),
+        withdrawn=consent_withdrawn(current_funnel().session, submission.lead_id),
     )
     return body, status, {"Cache-Control": "no-store"}
+
+
+@public.post("/<slug>/thanks/<token>/withdraw")
+def withdraw(slug: str, token: str):
+    """Withdrawing consent takes one click, like giving it."""
+    page = _page_or_404(slug)
+    submission = _submission_or_404(page, token)
+    if not WithdrawForm().validate_on_submit():
+        abort(400)
+    withdraw_consent(current_funnel().session, submission.lead_id)
+    return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
 
 
 @public.get("/<slug>/offer/<token>")
