@@ -224,3 +224,25 @@ def test_withdrawing_consent_is_one_click_on_the_result_page(visitor, db_session
     assert response.status_code == 303
     assert db_session.scalars(select(Consent.withdrawn_at)).one() is not None
     assert "Your consent is withdrawn" in visitor.client.get(location).text
+
+
+def test_a_database_outage_answers_503_with_the_form_intact(visitor, monkeypatch, db_session):
+    from sqlalchemy.exc import OperationalError
+
+    import flask_funnel.views.public as public
+
+    def unavailable(session, entry):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    form = visitor.contact_form()
+    monkeypatch.setattr(public, "capture", unavailable)
+    response = visitor.submit(form, email="retry@example.com", name="Retry")
+    assert response.status_code == 503
+    assert "We could not save this just now" in response.text
+    assert 'value="retry@example.com"' in response.text
+    assert hidden_fields(response.text)["key"] == form["key"]
+    monkeypatch.undo()
+    assert (
+        visitor.submit(hidden_fields(response.text), email="retry@example.com").status_code == 303
+    )
+    assert count(db_session, Lead) == 1
