@@ -3,15 +3,19 @@
 A submission is written in one transaction: the lead (one per normalised email,
 by upsert), the submission (one per idempotency key), its answers, the consent
 record, the first stage change, and the link from the visitor's earlier visits.
+
+Statements are built once per database dialect and executed with parameters, so a
+request spends its time in the database rather than in building SQL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,9 +23,13 @@ from . import stages
 from .geo import Place
 from .models import Answer, Consent, Lead, StepView, Submission, Visit, utcnow
 from .pages import Page
-from .storage import upsert
+from .storage import supports_returning, upsert
 
 log = logging.getLogger("flask_funnel.capture")
+
+_leads = Lead.__table__
+_visits = Visit.__table__
+_submissions = Submission.__table__
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,8 @@ class QuizEntry:
     place: Place
     fill_seconds: float | None
     quarantine_reason: str | None = None
-    touch: Touch = field(default_factory=lambda: Touch("direct"))
+    #: Attribution when the visitor has no recorded view (came straight to the quiz).
+    fallback_touch: Touch = Touch("direct")
 
 
 @dataclass(frozen=True)
@@ -72,83 +81,111 @@ class Captured:
     stage_change: dict | None = None
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
+# --- statements, built once ---------------------------------------------------------
 
-
-def record_visit(session: Session, visit: VisitRecord) -> None:
-    """Store one page view; a visitor who already became a lead is linked at once."""
-    known_lead = (
-        select(Submission.lead_id)
-        .where(Submission.visitor_id == visit.visitor_id, Submission.quarantined.is_(False))
-        .order_by(Submission.id.desc())
-        .limit(1)
-        .scalar_subquery()
+INSERT_VISIT = insert(_visits).values(
+    lead_id=select(Submission.lead_id)
+    .where(
+        Submission.visitor_id == bindparam("known_visitor"),
+        Submission.quarantined.is_(False),
     )
-    session.execute(
-        insert(Visit).values(
-            visitor_id=visit.visitor_id,
-            lead_id=known_lead,
-            page_slug=visit.page_slug,
-            at=utcnow(),
-            referrer=(visit.referrer or "")[:1000] or None,
-            source=visit.source,
-            device=visit.device,
-            country=visit.place.country,
-            city=visit.place.city,
-            ip=visit.ip,
-            **visit.utm,
-        )
-    )
-    session.commit()
+    .order_by(Submission.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_FIRST_TOUCH = (
+    select(Visit.source, Visit.utm_source, Visit.utm_medium, Visit.utm_campaign)
+    .where(Visit.visitor_id == bindparam("visitor_id"))
+    .order_by(Visit.id)
+    .limit(1)
+)
+_LEAD_BY_EMAIL = select(Lead.id, Lead.origin_key).where(Lead.email == bindparam("email"))
+_INSERT_SUBMISSION = insert(_submissions)
+_INSERT_ANSWERS = insert(Answer.__table__)
+_INSERT_CONSENT = insert(Consent.__table__)
+_LINK_VISITS = (
+    update(_visits)
+    .where(_visits.c.visitor_id == bindparam("known_visitor"), _visits.c.lead_id.is_(None))
+    .values(lead_id=bindparam("new_lead_id"))
+)
+_SUBMISSION_BY_KEY = select(Submission.id, Submission.lead_id, Submission.quarantined).where(
+    Submission.idempotency_key == bindparam("key")
+)
 
 
-def record_step(session: Session, visitor_id: str, page_slug: str, step: int) -> None:
-    """Remember that a visitor reached a quiz step (once per visitor, page and step)."""
-    values = {"visitor_id": visitor_id, "page_slug": page_slug, "step": step, "at": utcnow()}
-    keys = ["page_slug", "step", "visitor_id"]
-    session.execute(upsert(_dialect(session), StepView.__table__, values, keys, None))
-    session.commit()
+def _merge_lead(new) -> dict:
+    # A lead stays quarantined only while every submission of it was.
+    return {
+        "name": func.coalesce(new.name, _leads.c.name),
+        "updated_at": new.updated_at,
+        "quarantined": and_(_leads.c.quarantined, new.quarantined),
+    }
 
 
-def first_touch(session: Session, visitor_id: str | None) -> Touch | None:
-    """Attribution from the visitor's first recorded visit, if any."""
-    if not visitor_id:
-        return None
-    row = session.execute(
-        select(Visit.source, Visit.utm_source, Visit.utm_medium, Visit.utm_campaign)
-        .where(Visit.visitor_id == visitor_id)
-        .order_by(Visit.id)
-        .limit(1)
-    ).first()
-    session.commit()
-    return Touch(*row) if row else None
+@cache
+def _upsert_lead(dialect: str):
+    stmt = upsert(dialect, _leads, ["email"], _merge_lead)
+    if supports_returning(dialect):
+        stmt = stmt.returning(_leads.c.id, _leads.c.origin_key)
+    return stmt
 
 
+@cache
+def _insert_step(dialect: str):
+    return upsert(dialect, StepView.__table__, ["page_slug", "step", "visitor_id"], None)
+
+
+@cache
 def consent_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def capture(session: Session, entry: QuizEntry) -> Captured:
-    """Store a completed quiz once; a repeat of the same idempotency key returns the
-    first result with ``duplicate=True`` and writes nothing."""
+# --- visits and steps ---------------------------------------------------------------
+
+
+def visit_row(visit: VisitRecord) -> dict:
+    """The parameters of ``INSERT_VISIT`` for one page view."""
+    return {
+        "known_visitor": visit.visitor_id,
+        "visitor_id": visit.visitor_id,
+        "page_slug": visit.page_slug,
+        "at": utcnow(),
+        "referrer": (visit.referrer or "")[:1000] or None,
+        "source": visit.source,
+        "device": visit.device,
+        "country": visit.place.country,
+        "city": visit.place.city,
+        "ip": visit.ip,
+        **visit.utm,
+    }
+
+
+def record_step(engine: Engine, visitor_id: str, page_slug: str, step: int) -> None:
+    """Remember that a visitor reached a quiz step (once per visitor, page and step)."""
+    with engine.begin() as connection:
+        connection.execute(
+            _insert_step(connection.dialect.name),
+            {"visitor_id": visitor_id, "page_slug": page_slug, "step": step, "at": utcnow()},
+        )
+
+
+# --- submissions --------------------------------------------------------------------
+
+
+def capture(engine: Engine, entry: QuizEntry) -> Captured:
+    """Store a completed quiz once, in one transaction; a repeat of the same
+    idempotency key returns the first result with ``duplicate=True``."""
     try:
-        result = _write(session, entry)
-        session.commit()
+        with engine.begin() as connection:
+            result = _write(connection, entry)
     except IntegrityError:
-        session.rollback()
-        existing = session.execute(
-            select(Submission.id, Submission.lead_id, Submission.quarantined).where(
-                Submission.idempotency_key == entry.idempotency_key
-            )
-        ).first()
-        session.commit()
+        with engine.connect() as connection:
+            existing = connection.execute(
+                _SUBMISSION_BY_KEY, {"key": entry.idempotency_key}
+            ).first()
         if existing is None:
             raise
         return Captured(existing.id, existing.lead_id, False, True, existing.quarantined)
-    except Exception:
-        session.rollback()
-        raise
     log.info(
         "lead %s %s from page %s (submission %s%s)",
         result.lead_id,
@@ -160,12 +197,17 @@ def capture(session: Session, entry: QuizEntry) -> Captured:
     return result
 
 
-def _write(session: Session, entry: QuizEntry) -> Captured:
+def _write(connection: Connection, entry: QuizEntry) -> Captured:
     now = utcnow()
     page = entry.page
     quarantined = entry.quarantine_reason is not None
-    lead_table = Lead.__table__
-    values = {
+    dialect = connection.dialect.name
+    first = None
+    if entry.visitor_id:
+        first = connection.execute(_FIRST_TOUCH, {"visitor_id": entry.visitor_id}).first()
+    touch = Touch(*first) if first else entry.fallback_touch
+
+    lead_values = {
         "email": entry.email,
         "name": entry.name,
         "stage": stages.LEAD,
@@ -173,50 +215,43 @@ def _write(session: Session, entry: QuizEntry) -> Captured:
         "quarantined": quarantined,
         "locale": page.locale,
         "landing_page": page.slug,
-        "source": entry.touch.source,
-        "utm_source": entry.touch.utm_source,
-        "utm_medium": entry.touch.utm_medium,
-        "utm_campaign": entry.touch.utm_campaign,
+        "source": touch.source,
+        "utm_source": touch.utm_source,
+        "utm_medium": touch.utm_medium,
+        "utm_campaign": touch.utm_campaign,
         "country": entry.place.country,
         "city": entry.place.city,
         "origin_key": entry.idempotency_key,
         "created_at": now,
         "updated_at": now,
     }
+    result = connection.execute(_upsert_lead(dialect), lead_values)
+    if not supports_returning(dialect):
+        result = connection.execute(_LEAD_BY_EMAIL, {"email": entry.email})
+    lead_id, origin_key = result.one()
+    created = origin_key == entry.idempotency_key
 
-    def merge(new):
-        # A lead stays quarantined only while every submission of it was.
-        return {
-            "name": func.coalesce(new.name, lead_table.c.name),
-            "updated_at": new.updated_at,
-            "quarantined": and_(lead_table.c.quarantined, new.quarantined),
-        }
-
-    session.execute(upsert(_dialect(session), lead_table, values, ["email"], merge))
-    lead = session.execute(select(Lead.id, Lead.origin_key).where(Lead.email == entry.email)).one()
-    created = lead.origin_key == entry.idempotency_key
-
-    score = page.score(entry.answers)
-    submission_id = session.execute(
-        insert(Submission).values(
-            idempotency_key=entry.idempotency_key,
-            lead_id=lead.id,
-            visitor_id=entry.visitor_id,
-            page_slug=page.slug,
-            locale=page.locale,
-            score=score,
-            quarantined=quarantined,
-            quarantine_reason=entry.quarantine_reason,
-            fill_seconds=entry.fill_seconds,
-            created_at=now,
-        )
+    submission_id = connection.execute(
+        _INSERT_SUBMISSION,
+        {
+            "idempotency_key": entry.idempotency_key,
+            "lead_id": lead_id,
+            "visitor_id": entry.visitor_id,
+            "page_slug": page.slug,
+            "locale": page.locale,
+            "score": page.score(entry.answers),
+            "quarantined": quarantined,
+            "quarantine_reason": entry.quarantine_reason,
+            "fill_seconds": entry.fill_seconds,
+            "created_at": now,
+        },
     ).inserted_primary_key[0]
-    session.execute(
-        insert(Answer),
+    connection.execute(
+        _INSERT_ANSWERS,
         [
             {
                 "submission_id": submission_id,
-                "lead_id": lead.id,
+                "lead_id": lead_id,
                 "page_slug": page.slug,
                 "question_id": question.id,
                 "choice_id": entry.answers[question.id],
@@ -225,35 +260,39 @@ def _write(session: Session, entry: QuizEntry) -> Captured:
             for question in page.questions
         ],
     )
-    session.execute(
-        insert(Consent).values(
-            lead_id=lead.id,
-            submission_id=submission_id,
-            page_slug=page.slug,
-            purpose=page.consent.purpose,
-            text_version=page.consent.version,
-            text_hash=consent_hash(page.consent.text),
-            text=page.consent.text,
-            given_at=now,
-        )
+    connection.execute(
+        _INSERT_CONSENT,
+        {
+            "lead_id": lead_id,
+            "submission_id": submission_id,
+            "page_slug": page.slug,
+            "purpose": page.consent.purpose,
+            "text_version": page.consent.version,
+            "text_hash": consent_hash(page.consent.text),
+            "text": page.consent.text,
+            "given_at": now,
+            "withdrawn_at": None,
+        },
     )
     change = None
     if created:
-        change = stages.record_change(
-            session,
-            lead.id,
+        # The upsert already put the new lead at `lead`; only the history row is missing.
+        change = stages.log_change(
+            connection,
+            lead_id,
             stages.VISITOR,
             stages.LEAD,
             reason=f"quiz on page {page.slug}",
             at=now,
         )
-    if entry.visitor_id and not quarantined:
-        session.execute(
-            update(Visit)
-            .where(Visit.visitor_id == entry.visitor_id, Visit.lead_id.is_(None))
-            .values(lead_id=lead.id)
+    if first and not quarantined:  # the visitor has views to link to the lead
+        connection.execute(
+            _LINK_VISITS, {"known_visitor": entry.visitor_id, "new_lead_id": lead_id}
         )
-    return Captured(submission_id, lead.id, created, False, quarantined, change)
+    return Captured(submission_id, lead_id, created, False, quarantined, change)
+
+
+# --- consent withdrawal -------------------------------------------------------------
 
 
 def withdraw_consent(session: Session, lead_id: int) -> int:

@@ -35,6 +35,11 @@ DEFAULTS: dict[str, object] = {
     "FUNNEL_STORE_FULL_IP": False,
     # Content-Security-Policy frame-ancestors for funnel pages.
     "FUNNEL_FRAME_ANCESTORS": "'self'",
+    # Page views are written in batches: when this many are queued, when the oldest
+    # is this many seconds old, and before a submission is stored. 0 seconds writes
+    # each view at once.
+    "FUNNEL_VISIT_FLUSH_SECONDS": 0.5,
+    "FUNNEL_VISIT_BATCH_SIZE": 100,
     # On SQLite: WAL journal, a 5 s busy timeout and BEGIN IMMEDIATE transactions,
     # so concurrent workers wait for each other instead of failing.
     "FUNNEL_SQLITE_TUNING": True,

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Engine
 
 from .config import DEFAULTS
 from .geo import GeoLocator
 from .models import metadata
 from .pages import PageParser, PageRegistry
-from .storage import tune_sqlite
+from .sqlite_writer import tune_sqlite
+from .visit_buffer import VisitBuffer
 
 EXTENSION_KEY = "funnel"
 
@@ -22,8 +24,10 @@ class FunnelState:
     """What the extension keeps per app, in ``app.extensions["funnel"]``."""
 
     db: SQLAlchemy
+    engine: Engine
     pages: PageRegistry
     geo: GeoLocator
+    visits: VisitBuffer
     assets_dir: Path
     offers_dir: Path
 
@@ -73,18 +77,24 @@ class Funnel:
         assets_dir = Path(app.config["FUNNEL_ASSETS_DIR"] or pages_dir / "assets")
         offers_dir = Path(app.config["FUNNEL_OFFERS_DIR"] or pages_dir / "offers")
         parser = PageParser(assets_dir, offers_dir)
+        with app.app_context():
+            engine = self.db.engine
+        if app.config["FUNNEL_SQLITE_TUNING"]:
+            tune_sqlite(engine)
         state = FunnelState(
             db=self.db,
+            engine=engine,
             pages=PageRegistry(pages_dir, parser, app.config["FUNNEL_PAGES_RELOAD_SECONDS"]),
             geo=GeoLocator(app.config["FUNNEL_GEOIP_PATH"]),
+            visits=VisitBuffer(
+                engine,
+                seconds=float(app.config["FUNNEL_VISIT_FLUSH_SECONDS"]),
+                size=int(app.config["FUNNEL_VISIT_BATCH_SIZE"]),
+            ),
             assets_dir=assets_dir,
             offers_dir=offers_dir,
         )
         app.extensions[EXTENSION_KEY] = state
-
-        if app.config["FUNNEL_SQLITE_TUNING"]:
-            with app.app_context():
-                tune_sqlite(self.db.engine)
 
         from .cli import funnel_cli
         from .views.public import public

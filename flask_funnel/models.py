@@ -72,7 +72,7 @@ class Lead(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     stage: Mapped[str] = mapped_column(String(20), index=True)
     stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    quarantined: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str | None] = mapped_column(String(16))
     landing_page: Mapped[str | None] = mapped_column(String(100), index=True)
     source: Mapped[str | None] = mapped_column(String(255))
@@ -158,7 +158,7 @@ class Answer(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("funnel_submissions.id"), index=True)
-    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"))
     page_slug: Mapped[str] = mapped_column(String(100))
     question_id: Mapped[str] = mapped_column(String(64))
     choice_id: Mapped[str] = mapped_column(String(64))

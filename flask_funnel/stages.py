@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert
 
-from .models import Lead, StageChange, utcnow
+from .models import StageChange, utcnow
 
 VISITOR = "visitor"
 LEAD = "lead"
@@ -30,6 +29,8 @@ LEAD_STAGES = tuple(s for s in STAGES if s != VISITOR)
 
 SYSTEM = "system"
 
+_INSERT_CHANGE = insert(StageChange.__table__)
+
 
 class UnknownStage(ValueError):
     def __init__(self, stage: str):
@@ -37,8 +38,8 @@ class UnknownStage(ValueError):
         self.stage = stage
 
 
-def record_change(
-    session: Session,
+def log_change(
+    connection: Connection,
     lead_id: int,
     from_stage: str | None,
     to_stage: str,
@@ -47,30 +48,17 @@ def record_change(
     reason: str | None = None,
     at: datetime | None = None,
 ) -> dict:
-    """Write one stage-change row and set the lead's current stage.
-
-    Returns the change as a dict, for the ``stage_changed`` signal once committed.
-    """
+    """Write the history row of a stage move (the caller sets the lead's stage in the
+    same transaction). Returns the change, for the ``stage_changed`` signal once
+    committed."""
     if to_stage not in LEAD_STAGES:
         raise UnknownStage(to_stage)
-    at = at or utcnow()
-    session.execute(
-        insert(StageChange).values(
-            lead_id=lead_id,
-            from_stage=from_stage,
-            to_stage=to_stage,
-            at=at,
-            actor=actor,
-            reason=reason,
-        )
-    )
-    session.execute(
-        update(Lead).where(Lead.id == lead_id).values(stage=to_stage, stage_changed_at=at)
-    )
-    return {
+    change = {
         "lead_id": lead_id,
         "from_stage": from_stage,
         "to_stage": to_stage,
         "actor": actor,
         "reason": reason,
     }
+    connection.execute(_INSERT_CHANGE, {**change, "at": at or utcnow()})
+    return change

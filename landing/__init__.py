@@ -44,7 +44,9 @@ def create_app(test_config: Mapping | None = None) -> Flask:
         database = Path(app.instance_path) / "funnel.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
         app.logger.warning("Using the embedded SQLite database at %s", database)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A server may close idle connections; an SQLite file cannot.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
 
     funnel.init_app(app)
     migrate.init_app(app, funnel.db, directory=str(MIGRATIONS_DIR), render_as_batch=True)

@@ -54,6 +54,12 @@ def db_session(app):
         yield funnel.db.session
 
 
+def flush_visits(app_or_client) -> None:
+    """Write the page views the app still holds in its buffer (see visit_buffer.py)."""
+    app = getattr(app_or_client, "application", app_or_client)
+    app.extensions["funnel"].visits.flush()
+
+
 class _Inputs(HTMLParser):
     def __init__(self):
         super().__init__()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ANSWERS
+from conftest import ANSWERS, flush_visits
 from sqlalchemy import func, select
 
 from flask_funnel import lead_captured, stage_changed
@@ -19,6 +19,7 @@ def test_first_view_sets_an_anonymous_visitor_cookie_and_records_the_visit(visit
     )
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("funnel_vid=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    flush_visits(visitor.client)
     visit = db_session.scalars(select(Visit)).one()
     assert len(visit.visitor_id) == 32
     assert visit.page_slug == "home-brewing"
@@ -38,6 +39,7 @@ def test_referrer_domain_is_the_source_when_there_are_no_utm_tags(visitor, db_se
     visitor.land(Referer="https://www.google.com/search?q=coffee")
     visitor.land(Referer="http://localhost/p/home-brewing")  # our own site: direct
     visitor.land()
+    flush_visits(visitor.client)
     sources = db_session.scalars(select(Visit.source).order_by(Visit.id)).all()
     assert sources == ["google.com", "direct", "direct"]
 
@@ -45,6 +47,7 @@ def test_referrer_domain_is_the_source_when_there_are_no_utm_tags(visitor, db_se
 def test_returning_visitor_keeps_one_id(visitor, db_session):
     visitor.land()
     visitor.land()
+    flush_visits(visitor.client)
     ids = db_session.scalars(select(Visit.visitor_id)).all()
     assert len(ids) == 2 and len(set(ids)) == 1
 
@@ -54,6 +57,7 @@ def test_submission_links_earlier_anonymous_visits_and_later_ones(visitor, db_se
     visitor.land()
     visitor.submit()
     visitor.land()
+    flush_visits(visitor.client)
     lead = db_session.scalars(select(Lead)).one()
     assert db_session.scalars(select(Visit.lead_id)).all() == [lead.id] * 3
     assert lead.source == "ads"  # first touch

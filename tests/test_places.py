@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Visitor, make_app
+from conftest import Visitor, flush_visits, make_app
 from mmdb import build_city_db
 from sqlalchemy import select
 
@@ -26,6 +26,7 @@ def geoip(tmp_path):
 
 
 def _places(app):
+    flush_visits(app)
     with app.app_context():
         visits = funnel.db.session.execute(select(Visit.country, Visit.city, Visit.ip)).all()
         leads = funnel.db.session.execute(select(Lead.country, Lead.city)).all()

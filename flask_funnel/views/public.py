@@ -30,9 +30,8 @@ from ..capture import (
     VisitRecord,
     capture,
     consent_withdrawn,
-    first_touch,
     record_step,
-    record_visit,
+    visit_row,
     withdraw_consent,
 )
 from ..extension import current_funnel
@@ -149,7 +148,8 @@ def _client_address() -> str | None:
 
 
 def _place() -> Place:
-    return current_funnel().geo.locate(_client_address())
+    geo = current_funnel().geo
+    return geo.locate(_client_address()) if geo.path else Place()
 
 
 def _serializer(purpose: str) -> URLSafeSerializer:
@@ -163,18 +163,19 @@ def _serializer(purpose: str) -> URLSafeSerializer:
 def landing(slug: str):
     page = _page_or_404(slug)
     utm = utm_tags(request.args)
-    record_visit(
-        current_funnel().session,
-        VisitRecord(
-            visitor_id=_visitor_id(),
-            page_slug=page.slug,
-            referrer=request.referrer,
-            source=traffic_source(utm["utm_source"], request.referrer, request.host),
-            utm=utm,
-            device=device_class(request.user_agent.string),
-            place=_place(),
-            ip=truncate_address(_client_address(), current_app.config["FUNNEL_STORE_FULL_IP"]),
-        ),
+    current_funnel().visits.add(
+        visit_row(
+            VisitRecord(
+                visitor_id=_visitor_id(),
+                page_slug=page.slug,
+                referrer=request.referrer,
+                source=traffic_source(utm["utm_source"], request.referrer, request.host),
+                utm=utm,
+                device=device_class(request.user_agent.string),
+                place=_place(),
+                ip=truncate_address(_client_address(), current_app.config["FUNNEL_STORE_FULL_IP"]),
+            )
+        )
     )
     body, status = _render("flask_funnel/landing.html", page)
     return body, status, {"Cache-Control": "private, no-cache"}
@@ -200,7 +201,7 @@ def quiz(slug: str):
         invalid = form.first_invalid_step(step - 1)
         if invalid is not None:
             return _render_step(page, form, invalid, status=422)
-    record_step(current_funnel().session, _visitor_id(), page.slug, step)
+    record_step(current_funnel().engine, _visitor_id(), page.slug, step)
     return _render_step(page, form, step)
 
 
@@ -237,6 +238,7 @@ def _submit(page: Page, form: QuizForm):
     if invalid is not None:
         return _render_step(page, form, invalid, status=422)
     key = form.idempotency_key() or uuid.uuid4().hex
+    fill_seconds = _fill_seconds(form)
     entry = QuizEntry(
         page=page,
         email=form.normalized_email,
@@ -245,14 +247,14 @@ def _submit(page: Page, form: QuizForm):
         idempotency_key=key,
         visitor_id=_visitor_id(),
         place=_place(),
-        fill_seconds=_fill_seconds(form),
-        quarantine_reason=_bot_signal(form),
-        touch=first_touch(current_funnel().session, _visitor_id()) or _touch_of_request(),
+        fill_seconds=fill_seconds,
+        quarantine_reason=_bot_signal(form, fill_seconds),
+        fallback_touch=_touch_of_request(),
     )
     try:
-        result = capture(current_funnel().session, entry)
+        current_funnel().visits.flush()  # the visitor's views, for attribution
+        result = capture(current_funnel().engine, entry)
     except OperationalError as exc:
-        current_funnel().session.rollback()
         log.error("submission not stored, database unavailable: %s", type(exc.orig).__name__)
         return _render_step(page, form, page.contact_step, status=503, unavailable=True)
     if not result.duplicate:
@@ -284,11 +286,10 @@ def _fill_seconds(form: QuizForm) -> float | None:
     return round(time.time() - started, 1)
 
 
-def _bot_signal(form: QuizForm) -> str | None:
+def _bot_signal(form: QuizForm, seconds: float | None) -> str | None:
     """Why this submission looks automated, or None. Bots are answered like people."""
     if form.website.data:
         return "honeypot"
-    seconds = _fill_seconds(form)
     if seconds is None:
         return "no_start_time"
     if seconds < float(current_app.config["FUNNEL_MIN_FILL_SECONDS"]):

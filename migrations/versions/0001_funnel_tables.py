@@ -42,7 +42,6 @@ def upgrade():
     with op.batch_alter_table('funnel_leads', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_funnel_leads_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_funnel_leads_landing_page'), ['landing_page'], unique=False)
-        batch_op.create_index(batch_op.f('ix_funnel_leads_quarantined'), ['quarantined'], unique=False)
         batch_op.create_index(batch_op.f('ix_funnel_leads_stage'), ['stage'], unique=False)
 
     op.create_table('funnel_step_views',
@@ -128,7 +127,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_funnel_answers'))
     )
     with op.batch_alter_table('funnel_answers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_funnel_answers_lead_id'), ['lead_id'], unique=False)
         batch_op.create_index('ix_funnel_answers_question', ['page_slug', 'question_id', 'choice_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_funnel_answers_submission_id'), ['submission_id'], unique=False)
 
@@ -162,7 +160,6 @@ def downgrade():
     with op.batch_alter_table('funnel_answers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_funnel_answers_submission_id'))
         batch_op.drop_index('ix_funnel_answers_question')
-        batch_op.drop_index(batch_op.f('ix_funnel_answers_lead_id'))
 
     op.drop_table('funnel_answers')
     with op.batch_alter_table('funnel_visits', schema=None) as batch_op:
@@ -185,7 +182,6 @@ def downgrade():
     op.drop_table('funnel_step_views')
     with op.batch_alter_table('funnel_leads', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_funnel_leads_stage'))
-        batch_op.drop_index(batch_op.f('ix_funnel_leads_quarantined'))
         batch_op.drop_index(batch_op.f('ix_funnel_leads_landing_page'))
         batch_op.drop_index(batch_op.f('ix_funnel_leads_created_at'))
 
