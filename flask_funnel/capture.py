@@ -94,7 +94,9 @@ INSERT_VISIT = insert(_visits).values(
     .scalar_subquery()
 )
 _FIRST_TOUCH = (
-    select(Visit.source, Visit.utm_source, Visit.utm_medium, Visit.utm_campaign)
+    select(
+        Visit.source, Visit.utm_source, Visit.utm_medium, Visit.utm_campaign, Visit.lead_id
+    )
     .where(Visit.visitor_id == bindparam("visitor_id"))
     .order_by(Visit.id)
     .limit(1)
@@ -205,7 +207,7 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     first = None
     if entry.visitor_id:
         first = connection.execute(_FIRST_TOUCH, {"visitor_id": entry.visitor_id}).first()
-    touch = Touch(*first) if first else entry.fallback_touch
+    touch = Touch(*first[:4]) if first else entry.fallback_touch
 
     lead_values = {
         "email": entry.email,
@@ -285,7 +287,9 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
             reason=f"quiz on page {page.slug}",
             at=now,
         )
-    if first and not quarantined:  # the visitor has views to link to the lead
+    # Views are linked from the first real submission on (later ones at insert), so an
+    # unlinked first view means there are views to link.
+    if first and first.lead_id is None and not quarantined:
         connection.execute(
             _LINK_VISITS, {"known_visitor": entry.visitor_id, "new_lead_id": lead_id}
         )

@@ -57,3 +57,22 @@ def test_quarantined_leads_are_left_out_of_the_export(visitor, runner):
         args=["funnel", "export", "--format", "json", "--include-quarantined"]
     )
     assert "bot@example.com" in everything.output
+
+
+def test_visits_are_linked_by_the_first_real_submission_not_by_a_quarantined_one(visitor, app):
+    from conftest import flush_visits
+
+    from flask_funnel.models import Visit
+    from landing import funnel
+
+    visitor.land()
+    visitor.submit(website="spam")
+    flush_visits(app)
+    with app.app_context():
+        assert funnel.db.session.scalars(select(Visit.lead_id)).all() == [None]
+    visitor.submit()
+    visitor.land()
+    flush_visits(app)
+    with app.app_context():
+        lead_id = funnel.db.session.scalars(select(Lead.id)).one()
+        assert funnel.db.session.scalars(select(Visit.lead_id)).all() == [lead_id, lead_id]
