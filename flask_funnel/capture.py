@@ -94,9 +94,7 @@ INSERT_VISIT = insert(_visits).values(
     .scalar_subquery()
 )
 _FIRST_TOUCH = (
-    select(
-        Visit.source, Visit.utm_source, Visit.utm_medium, Visit.utm_campaign, Visit.lead_id
-    )
+    select(Visit.source, Visit.utm_source, Visit.utm_medium, Visit.utm_campaign, Visit.lead_id)
     .where(Visit.visitor_id == bindparam("visitor_id"))
     .order_by(Visit.id)
     .limit(1)

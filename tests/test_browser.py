@@ -1,0 +1,111 @@
+"""A visitor in a real browser (headless Chromium through Playwright), on a phone.
+
+Runs when FUNNEL_TEST_CHROMIUM names a Chromium binary (``.ci/run`` installs Debian's
+and sets it); Playwright drives it, nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from landing import create_app, funnel
+
+CHROMIUM = os.environ.get("FUNNEL_TEST_CHROMIUM")
+BROWSERS = [CHROMIUM] if CHROMIUM else []
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture(params=BROWSERS, ids=["chromium"] * len(BROWSERS))
+def browser(request):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=request.param,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(tmp_path):
+    app = create_app(
+        {
+            "SECRET_KEY": "browser",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.sqlite3'}",
+            "FUNNEL_MIN_FILL_SECONDS": 0,
+        }
+    )
+    with app.app_context():
+        funnel.db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    with app.app_context():
+        funnel.db.engine.dispose()
+
+
+def exported(app) -> list[dict]:
+    result = app.test_cli_runner().invoke(args=["funnel", "export", "--format", "json"])
+    return json.loads(result.stdout)
+
+
+def test_a_phone_visitor_taps_through_the_quiz_and_becomes_a_lead(browser, site):
+    app, base = site
+    page = browser.new_page(**PHONE)
+    page.goto(f"{base}/p/home-brewing?utm_source=instagram")
+    page.get_by_role("link", name="Start the 30-second quiz").click()
+
+    # With JavaScript on, tapping a picture is enough to go to the next step.
+    page.get_by_text("With milk").click()
+    page.get_by_text("How much time do you have in the morning?").wait_for()
+    page.get_by_text("About five minutes").click()
+    page.get_by_text("What do you already have at home?").wait_for()
+    page.get_by_role("button", name="Previous").click()
+    assert page.get_by_label("About five minutes").is_checked()
+    page.get_by_role("button", name="Next").click()
+    page.get_by_text("A grinder").click()
+
+    page.get_by_label("Email", exact=True).fill("Phone.User@Example.com")
+    page.get_by_role("button", name="Get my result").click()
+    assert page.get_by_text("Please tick the box to continue.").is_visible()
+    assert page.get_by_label("Email", exact=True).input_value() == "Phone.User@Example.com"
+    page.get_by_role("checkbox").check()
+    page.get_by_role("button", name="Get my result").click()
+
+    page.get_by_text("You are a pour-over person").wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the guide").click()
+    assert download.value.suggested_filename == "home-brewing-guide.pdf"
+
+    leads = exported(app)
+    assert [(lead["email"], lead["source"], lead["score"]) for lead in leads] == [
+        ("phone.user@example.com", "instagram", 7)
+    ]
+    assert leads[0]["answers"] == {"style": "milk", "time": "5min", "gear": "grinder"}
+
+
+def test_the_quiz_works_with_javascript_off(browser, site):
+    app, base = site
+    context = browser.new_context(java_script_enabled=False, **PHONE)
+    page = context.new_page()
+    page.goto(f"{base}/p/qahve-dam/quiz")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    for label in ("سرد", "فقط آخر هفته‌ها", "کتری"):
+        page.get_by_text(label).click()
+        page.get_by_role("button", name="بعدی").click()
+    page.get_by_label("ایمیل", exact=True).fill("no-js@example.com")
+    page.get_by_role("checkbox").check()
+    page.get_by_role("button", name="نتیجه‌ام را ببینم").click()
+    page.get_by_text("BLOOM15").wait_for()
+    assert [lead["email"] for lead in exported(app)] == ["no-js@example.com"]
+    context.close()
