@@ -1,7 +1,7 @@
 """A visitor in a real browser (headless Chromium through Playwright), on a phone.
 
-Runs when FUNNEL_TEST_CHROMIUM names a Chromium binary (``.ci/run`` installs Debian's
-and sets it); Playwright drives it, nothing is downloaded.
+Collected when FUNNEL_TEST_CHROMIUM names a Chromium binary (``.ci/run`` installs
+Debian's and sets it; see conftest.py); Playwright drives it, nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -15,18 +15,16 @@ from werkzeug.serving import make_server
 
 from landing import create_app, funnel
 
-CHROMIUM = os.environ.get("FUNNEL_TEST_CHROMIUM")
-BROWSERS = [CHROMIUM] if CHROMIUM else []
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
-@pytest.fixture(params=BROWSERS, ids=["chromium"] * len(BROWSERS))
-def browser(request):
+@pytest.fixture
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=request.param,
+            executable_path=os.environ["FUNNEL_TEST_CHROMIUM"],
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield browser
