@@ -24,6 +24,7 @@ from .geo import Place
 from .models import Answer, Consent, Lead, StepView, Submission, Visit, utcnow
 from .pages import Page
 from .storage import supports_returning, upsert
+from .traffic import DIRECT
 
 log = logging.getLogger("flask_funnel.capture")
 
@@ -40,6 +41,9 @@ class Touch:
     utm_source: str | None = None
     utm_medium: str | None = None
     utm_campaign: str | None = None
+
+
+DIRECT_TOUCH = Touch(DIRECT)
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,6 @@ class QuizEntry:
     place: Place
     fill_seconds: float | None
     quarantine_reason: str | None = None
-    #: Attribution when the visitor has no recorded view (came straight to the quiz).
-    fallback_touch: Touch = Touch("direct")
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     first = None
     if entry.visitor_id:
         first = connection.execute(_FIRST_TOUCH, {"visitor_id": entry.visitor_id}).first()
-    touch = Touch(*first[:4]) if first else entry.fallback_touch
+    touch = Touch(*first[:4]) if first else DIRECT_TOUCH  # came straight to the quiz
 
     lead_values = {
         "email": entry.email,

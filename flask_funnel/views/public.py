@@ -26,7 +26,6 @@ from werkzeug.exceptions import HTTPException
 from .. import signals
 from ..capture import (
     QuizEntry,
-    Touch,
     VisitRecord,
     capture,
     consent_withdrawn,
@@ -40,7 +39,7 @@ from ..geo import Place, client_address, truncate_address
 from ..i18n import text_direction, translate
 from ..models import Submission
 from ..pages import Page
-from ..traffic import DIRECT, device_class, traffic_source, utm_tags
+from ..traffic import device_class, traffic_source, utm_tags
 from .security import apply_security_headers
 
 log = logging.getLogger("flask_funnel.views")
@@ -249,7 +248,6 @@ def _submit(page: Page, form: QuizForm):
         place=_place(),
         fill_seconds=fill_seconds,
         quarantine_reason=_bot_signal(form, fill_seconds),
-        fallback_touch=_touch_of_request(),
     )
     try:
         current_funnel().visits.flush()  # the visitor's views, for attribution
@@ -271,11 +269,6 @@ def _submit(page: Page, form: QuizForm):
             signals.stage_changed.send(app, **result.stage_change)
     token = _serializer("thanks").dumps(key)
     return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
-
-
-def _touch_of_request() -> Touch:
-    utm = utm_tags(request.args)
-    return Touch(DIRECT if not utm["utm_source"] else utm["utm_source"].lower())
 
 
 def _fill_seconds(form: QuizForm) -> float | None:
