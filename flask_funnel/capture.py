@@ -23,6 +23,7 @@ from . import stages
 from .geo import Place
 from .models import Answer, Consent, Lead, StepView, Submission, Visit, utcnow
 from .pages import Page
+from .sqlite_writer import writing
 from .storage import supports_returning, upsert
 from .traffic import DIRECT
 
@@ -80,7 +81,7 @@ class Captured:
     created: bool
     duplicate: bool
     quarantined: bool
-    stage_change: dict | None = None
+    stage_changes: tuple[dict, ...] = ()
 
 
 # --- statements, built once ---------------------------------------------------------
@@ -101,7 +102,9 @@ _FIRST_TOUCH = (
     .order_by(Visit.id)
     .limit(1)
 )
-_LEAD_BY_EMAIL = select(Lead.id, Lead.origin_key).where(Lead.email == bindparam("email"))
+_LEAD_BY_EMAIL = select(Lead.id, Lead.origin_key, Lead.stage).where(
+    Lead.email == bindparam("email")
+)
 _INSERT_SUBMISSION = insert(_submissions)
 _INSERT_ANSWERS = insert(Answer.__table__)
 _INSERT_CONSENT = insert(Consent.__table__)
@@ -128,7 +131,7 @@ def _merge_lead(new) -> dict:
 def _upsert_lead(dialect: str):
     stmt = upsert(dialect, _leads, ["email"], _merge_lead)
     if supports_returning(dialect):
-        stmt = stmt.returning(_leads.c.id, _leads.c.origin_key)
+        stmt = stmt.returning(_leads.c.id, _leads.c.origin_key, _leads.c.stage)
     return stmt
 
 
@@ -164,7 +167,7 @@ def visit_row(visit: VisitRecord) -> dict:
 
 def record_step(engine: Engine, visitor_id: str, page_slug: str, step: int) -> None:
     """Remember that a visitor reached a quiz step (once per visitor, page and step)."""
-    with engine.begin() as connection:
+    with writing(engine) as connection:
         connection.execute(
             _insert_step(connection.dialect.name),
             {"visitor_id": visitor_id, "page_slug": page_slug, "step": step, "at": utcnow()},
@@ -178,7 +181,7 @@ def capture(engine: Engine, entry: QuizEntry) -> Captured:
     """Store a completed quiz once, in one transaction; a repeat of the same
     idempotency key returns the first result with ``duplicate=True``."""
     try:
-        with engine.begin() as connection:
+        with writing(engine) as connection:
             result = _write(connection, entry)
     except IntegrityError:
         with engine.connect() as connection:
@@ -230,8 +233,9 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     result = connection.execute(_upsert_lead(dialect), lead_values)
     if not supports_returning(dialect):
         result = connection.execute(_LEAD_BY_EMAIL, {"email": entry.email})
-    lead_id, origin_key = result.one()
+    lead_id, origin_key, stage = result.one()
     created = origin_key == entry.idempotency_key
+    score = page.score(entry.answers)
 
     submission_id = connection.execute(
         _INSERT_SUBMISSION,
@@ -241,7 +245,7 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
             "visitor_id": entry.visitor_id,
             "page_slug": page.slug,
             "locale": page.locale,
-            "score": page.score(entry.answers),
+            "score": score,
             "quarantined": quarantined,
             "quarantine_reason": entry.quarantine_reason,
             "fill_seconds": entry.fill_seconds,
@@ -276,16 +280,30 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
             "withdrawn_at": None,
         },
     )
-    change = None
+    changes = []
     if created:
         # The upsert already put the new lead at `lead`; only the history row is missing.
-        change = stages.log_change(
-            connection,
-            lead_id,
-            stages.VISITOR,
-            stages.LEAD,
-            reason=f"quiz on page {page.slug}",
-            at=now,
+        changes.append(
+            stages.log_change(
+                connection,
+                lead_id,
+                stages.VISITOR,
+                stages.LEAD,
+                reason=f"quiz on page {page.slug}",
+                at=now,
+            )
+        )
+    if not quarantined and score >= page.mql_threshold and stages.is_behind(stage, stages.MQL):
+        changes.append(
+            stages.move(
+                connection,
+                lead_id,
+                stages.MQL,
+                actor=stages.SYSTEM,
+                current=stage,
+                at=now,
+                reason=f"quiz score {score} reached {page.mql_threshold} on page {page.slug}",
+            )
         )
     # Views are linked from the first real submission on (later ones at insert), so an
     # unlinked first view means there are views to link.
@@ -293,20 +311,20 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         connection.execute(
             _LINK_VISITS, {"known_visitor": entry.visitor_id, "new_lead_id": lead_id}
         )
-    return Captured(submission_id, lead_id, created, False, quarantined, change)
+    return Captured(submission_id, lead_id, created, False, quarantined, tuple(changes))
 
 
 # --- consent withdrawal -------------------------------------------------------------
 
 
-def withdraw_consent(session: Session, lead_id: int) -> int:
+def withdraw_consent(engine: Engine, lead_id: int) -> int:
     """Withdraw every consent the lead still has given; returns how many were open."""
-    withdrawn = session.execute(
-        update(Consent)
-        .where(Consent.lead_id == lead_id, Consent.withdrawn_at.is_(None))
-        .values(withdrawn_at=utcnow())
-    ).rowcount
-    session.commit()
+    with writing(engine) as connection:
+        withdrawn = connection.execute(
+            update(Consent)
+            .where(Consent.lead_id == lead_id, Consent.withdrawn_at.is_(None))
+            .values(withdrawn_at=utcnow())
+        ).rowcount
     if withdrawn:
         log.info("lead %s withdrew consent", lead_id)
     return withdrawn

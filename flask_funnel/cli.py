@@ -8,8 +8,10 @@ import click
 from flask import current_app, url_for
 from flask.cli import with_appcontext
 
+from .accounts import AccountError, create_admin
 from .export import lead_rows, write_csv, write_json
 from .extension import current_funnel
+from .purchases import PurchaseError, record_purchase
 
 
 @click.group("funnel")
@@ -63,3 +65,55 @@ def export_leads(fmt: str, output, include_quarantined: bool) -> None:
     rows = lead_rows(current_funnel().session, include_quarantined=include_quarantined)
     count = (write_json if fmt == "json" else write_csv)(rows, output)
     click.echo(f"Exported {count} leads.", err=True)
+
+
+@funnel_cli.command("purchase")
+@click.argument("email")
+@click.option("--amount", required=True, help="e.g. 49 or 49.90")
+@click.option("--currency", required=True, help="three-letter code, e.g. EUR")
+@click.option("--at", "at", default=None, help="date (YYYY-MM-DD) or ISO time; default now")
+@click.option("--ref", "reference", default=None, help="the shop's order reference")
+@with_appcontext
+def purchase(email: str, amount: str, currency: str, at: str | None, reference: str | None):
+    """Record a purchase: the first makes the lead a customer, the second a repeat customer."""
+    try:
+        result = record_purchase(
+            current_funnel().engine,
+            email=email,
+            amount=amount,
+            currency=currency,
+            at=at,
+            reference=reference,
+            actor="cli",
+        )
+    except PurchaseError as error:
+        raise click.UsageError(
+            f"--{error.field}: {error.message}"
+            if error.field in ("amount", "currency", "at", "ref")
+            else str(error)
+        ) from None
+    if result.duplicate:
+        click.echo(
+            f"Purchase {reference} was recorded before (lead {result.lead_id}); nothing changed."
+        )
+        return
+    click.echo(
+        f"Purchase {result.purchase_id} recorded; lead {result.lead_id} is now {result.stage}."
+    )
+
+
+@funnel_cli.command("create-admin")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_admin_command(email: str, password_stdin: bool) -> None:
+    """Create a local admin account (the password is prompted for, never an argument)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        admin_id = create_admin(current_funnel().engine, email, password)
+    except AccountError as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(f"Admin {admin_id} created.")

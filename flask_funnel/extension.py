@@ -102,6 +102,32 @@ class Funnel:
         app.register_blueprint(public, url_prefix=app.config["FUNNEL_URL_PREFIX"] or None)
         app.cli.add_command(funnel_cli)
 
+    def record_purchase(
+        self,
+        *,
+        email: str | None = None,
+        lead_id: int | None = None,
+        amount: object,
+        currency: str,
+        at: object | None = None,
+        reference: str | None = None,
+        actor: str = "python",
+    ):
+        """Record a purchase of a lead (see :func:`flask_funnel.purchases.record_purchase`);
+        call it inside an app context, e.g. from the shop's order-paid handler."""
+        from .purchases import record_purchase
+
+        return record_purchase(
+            current_funnel().engine,
+            email=email,
+            lead_id=lead_id,
+            amount=amount,
+            currency=currency,
+            at=at,
+            reference=reference,
+            actor=actor,
+        )
+
 
 def current_funnel() -> FunnelState:
     """The funnel state of the current app; a clear error before ``init_app``."""

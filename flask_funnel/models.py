@@ -5,6 +5,7 @@ with a host's own tables; times are stored as naive UTC and read back as aware U
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     TypeDecorator,
@@ -198,3 +200,76 @@ class StageChange(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (Index("ix_funnel_stage_changes_to_stage_at", "to_stage", "at"),)
+
+
+class Purchase(Base):
+    """A sale to a lead; the first makes a customer, the second a repeat customer."""
+
+    __tablename__ = "funnel_purchases"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The shop's order reference: the same reference is never counted twice.
+    reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Note(Base):
+    __tablename__ = "funnel_notes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FollowUp(Base):
+    """A reminder to contact a lead by a date; open until marked done."""
+
+    __tablename__ = "funnel_follow_ups"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_funnel_follow_ups_open", "done_at", "due_at"),)
+
+
+class Admin(Base):
+    """A local admin account (hosts may also let their own users in: see admin.py)."""
+
+    __tablename__ = "funnel_admins"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Raised on sign-out and password change: older session cookies stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what: sign-ins (and failures), stage changes, exports, imports, deletions."""
+
+    __tablename__ = "funnel_audit"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40))
+    lead_id: Mapped[int | None] = mapped_column(Id)
+    detail: Mapped[str | None] = mapped_column(String(1000))
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+    __table_args__ = (Index("ix_funnel_audit_action_at", "action", "at"),)

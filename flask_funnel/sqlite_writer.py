@@ -6,8 +6,10 @@ asleep while the lock is already free. Here writers queue on an ``flock`` of a
 lock file beside the database instead: the kernel wakes the next one the moment
 the current one commits. The busy timeout stays as the safety net.
 
-Every transaction starts with ``BEGIN IMMEDIATE``, so a transaction that reads and
-then writes can never fail half-way with "database is locked".
+Transactions that write are opened with ``writing(engine)``: on SQLite they start with
+``BEGIN IMMEDIATE``, so one that reads and then writes can never fail half-way with
+"database is locked". Other transactions only read, start with a plain ``BEGIN`` and
+never wait for writers (WAL readers see the last commit).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import fcntl
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 BUSY_TIMEOUT_MS = 5000
+_WRITE = "funnel_write"
 
 # Connections of this thread that hold the writer lock: a second connection in the
 # same thread must not wait for the first (it would wait forever).
@@ -101,7 +106,22 @@ def _on_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes; committed when the block ends, rolled back on error.
+
+    On SQLite it takes the write lock up front (queued); elsewhere it is an ordinary
+    transaction."""
+    with engine.connect() as connection:
+        connection.execution_options(**{_WRITE: True})
+        with connection.begin():
+            yield connection
+
+
 def _on_begin(connection) -> None:
+    if not connection.get_execution_options().get(_WRITE):
+        connection.exec_driver_sql("BEGIN")
+        return
     dbapi_connection = connection.connection.dbapi_connection
     if isinstance(dbapi_connection, QueuedWriterConnection):
         dbapi_connection.begin_immediate()

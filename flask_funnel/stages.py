@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select, update
 
-from .models import StageChange, utcnow
+from . import audit
+from .models import Lead, StageChange, utcnow
 
 VISITOR = "visitor"
 LEAD = "lead"
@@ -30,6 +31,14 @@ LEAD_STAGES = tuple(s for s in STAGES if s != VISITOR)
 SYSTEM = "system"
 
 _INSERT_CHANGE = insert(StageChange.__table__)
+
+
+#: Position in the funnel; ``lost`` ranks below every stage a lead can still move up from.
+RANK = {stage: n for n, stage in enumerate(FUNNEL_ORDER)} | {LOST: 0}
+
+
+class LeadNotFound(LookupError):
+    pass
 
 
 class UnknownStage(ValueError):
@@ -62,3 +71,69 @@ def log_change(
     }
     connection.execute(_INSERT_CHANGE, {**change, "at": at or utcnow()})
     return change
+
+
+def move(
+    connection: Connection,
+    lead_id: int,
+    to_stage: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    at: datetime | None = None,
+    current: str | None = None,
+) -> dict | None:
+    """Move a lead to any other stage: forwards, back, skipping, or to ``lost``.
+
+    Returns the change (None when the lead is already there). A move by a person is
+    also written to the audit trail. ``current`` saves a query when the caller has
+    just read the lead's stage in the same transaction."""
+    if to_stage not in LEAD_STAGES:
+        raise UnknownStage(to_stage)
+    current = current or _stage_of(connection, lead_id)
+    if current == to_stage:
+        return None
+    at = at or utcnow()
+    change = log_change(connection, lead_id, current, to_stage, actor=actor, reason=reason, at=at)
+    connection.execute(
+        update(Lead).where(Lead.id == lead_id).values(stage=to_stage, stage_changed_at=at)
+    )
+    if actor != SYSTEM:
+        audit.record(
+            connection,
+            actor,
+            audit.STAGE_CHANGE,
+            lead_id=lead_id,
+            detail=f"{current} -> {to_stage}" + (f": {reason}" if reason else ""),
+        )
+    return change
+
+
+def advance(
+    connection: Connection,
+    lead_id: int,
+    to_stage: str,
+    *,
+    actor: str = SYSTEM,
+    reason: str | None = None,
+    at: datetime | None = None,
+    current: str | None = None,
+) -> dict | None:
+    """Move a lead forward to ``to_stage`` unless it is already there or further on
+    (a ``lost`` lead comes back). For rules such as "a purchase makes a customer"."""
+    current = current or _stage_of(connection, lead_id)
+    if not is_behind(current, to_stage):
+        return None
+    return move(connection, lead_id, to_stage, actor=actor, reason=reason, at=at, current=current)
+
+
+def is_behind(current: str, stage: str) -> bool:
+    """True when a lead at ``current`` has not reached ``stage`` yet (or was lost)."""
+    return current == LOST or RANK[current] < RANK[stage]
+
+
+def _stage_of(connection: Connection, lead_id: int) -> str:
+    current = connection.execute(select(Lead.stage).where(Lead.id == lead_id)).scalar_one_or_none()
+    if current is None:
+        raise LeadNotFound(lead_id)
+    return current

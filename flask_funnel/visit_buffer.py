@@ -21,6 +21,7 @@ import weakref
 from sqlalchemy.engine import Engine
 
 from .capture import INSERT_VISIT
+from .sqlite_writer import writing
 
 log = logging.getLogger("flask_funnel.visits")
 
@@ -72,7 +73,7 @@ class VisitBuffer:
             return len(self._rows)
 
     def _write(self, rows: list[dict]) -> None:
-        with self._engine.begin() as connection:
+        with writing(self._engine) as connection:
             connection.execute(INSERT_VISIT, rows)
 
     def _requeue(self, rows: list[dict]) -> None:

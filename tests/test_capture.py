@@ -83,9 +83,13 @@ def test_same_email_in_other_case_updates_the_one_lead(visitor, db_session):
     assert db_session.scalar(select(func.count()).select_from(Submission)) == 3
 
 
+LOW_SCORE = {"style": "iced", "time": "1min", "gear": "none"}  # 1 point, threshold 7
+
+
 def test_new_lead_enters_the_lead_stage_with_a_stage_change_row(visitor, db_session):
-    visitor.submit()
-    visitor.submit()  # a returning lead does not enter the funnel again
+    visitor.submit(visitor.contact_form(LOW_SCORE))
+    visitor.submit(visitor.contact_form(LOW_SCORE))  # a returning lead does not enter again
+    assert db_session.scalars(select(Lead.stage)).one() == "lead"
     change = db_session.scalars(select(StageChange)).one()
     assert (change.from_stage, change.to_stage, change.actor) == ("visitor", "lead", "system")
     assert "home-brewing" in change.reason
@@ -107,7 +111,7 @@ def test_signals_tell_the_host_about_new_leads(app, visitor):
         visitor.submit(form)  # a repeat is not news
     assert len(captured) == 1
     assert captured[0]["created"] is True and captured[0]["page"] == "home-brewing"
-    assert [c["to_stage"] for c in changed] == ["lead"]
+    assert [c["to_stage"] for c in changed] == ["lead", "mql"]
 
 
 def test_hostile_text_is_stored_exactly_as_typed(visitor, db_session):
@@ -138,3 +142,37 @@ def test_answers_are_stored_per_question(visitor, db_session):
         [("style", "black", 2), ("time", "5min", 2), ("gear", "grinder", 3)]
     )
     assert {q: c for q, c, _ in rows} == ANSWERS
+
+
+def test_a_score_reaching_the_page_threshold_makes_the_lead_marketing_qualified(
+    visitor, db_session
+):
+    visitor.submit(visitor.contact_form(LOW_SCORE))
+    assert db_session.scalars(select(Lead.stage)).one() == "lead"
+    visitor.submit()  # 7 points: the page's mql_threshold
+    db_session.rollback()  # end the read snapshot
+    assert db_session.scalars(select(Lead.stage)).one() == "mql"
+    rows = db_session.execute(
+        select(
+            StageChange.from_stage, StageChange.to_stage, StageChange.actor, StageChange.reason
+        ).order_by(StageChange.id)
+    ).all()
+    assert rows[-1] == ("lead", "mql", "system", "quiz score 7 reached 7 on page home-brewing")
+
+
+def test_a_quarantined_high_score_qualifies_nobody(visitor, db_session):
+    visitor.submit(website="spam")
+    assert db_session.scalars(select(Lead.stage)).one() == "lead"
+
+
+def test_a_lead_further_on_is_not_moved_back_by_a_new_quiz(visitor, db_session, app):
+    from flask_funnel import stages
+    from flask_funnel.sqlite_writer import writing
+
+    visitor.submit(visitor.contact_form(LOW_SCORE))
+    lead_id = db_session.scalars(select(Lead.id)).one()
+    with writing(app.extensions["funnel"].engine) as connection:
+        stages.move(connection, lead_id, "sql", actor="admin@example.com")
+    visitor.submit()
+    db_session.rollback()  # end the read snapshot
+    assert db_session.scalars(select(Lead.stage)).one() == "sql"

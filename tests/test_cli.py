@@ -46,7 +46,7 @@ def test_export_json_has_the_lead_fields(client, runner):
     row = rows[0]
     assert row["email"] == "ann@example.com"
     assert row["name"] == "Ann"
-    assert row["stage"] == "lead"
+    assert row["stage"] == "mql"  # 7 points reach the page's mql_threshold
     assert row["landing_page"] == "home-brewing"
     assert row["answers"] == {"style": "black", "time": "5min", "gear": "grinder"}
     assert row["score"] == 7

@@ -10,14 +10,14 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from flask_funnel.sqlite_writer import QueuedWriterConnection, tune_sqlite
+from flask_funnel.sqlite_writer import QueuedWriterConnection, tune_sqlite, writing
 
 
 @pytest.fixture
 def engine(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'w.sqlite3'}")
     tune_sqlite(engine)
-    with engine.begin() as connection:
+    with writing(engine) as connection:
         connection.execute(text("CREATE TABLE t (n INTEGER)"))
     yield engine
     engine.dispose()
@@ -47,6 +47,7 @@ def test_connections_use_wal_and_the_writer_queue(engine, tmp_path):
 def test_the_lock_is_held_for_the_transaction_and_freed_by_commit_or_rollback(engine, tmp_path):
     lock = tmp_path / "w.sqlite3-writer.lock"
     with engine.connect() as connection:
+        connection.execution_options(funnel_write=True)
         transaction = connection.begin()
         connection.execute(text("INSERT INTO t VALUES (1)"))
         assert not lock_is_free(lock)
@@ -67,13 +68,13 @@ def test_a_waiting_writer_goes_on_as_soon_as_the_first_commits(engine):
     def second_writer():
         first_in.wait()
         started = time.monotonic()
-        with engine.begin() as connection:
+        with writing(engine) as connection:
             connection.execute(text("INSERT INTO t VALUES (2)"))
         waited.append(time.monotonic() - started)
 
     thread = threading.Thread(target=second_writer)
     thread.start()
-    with engine.begin() as connection:
+    with writing(engine) as connection:
         connection.execute(text("INSERT INTO t VALUES (1)"))
         first_in.set()
         time.sleep(0.3)
@@ -83,10 +84,20 @@ def test_a_waiting_writer_goes_on_as_soon_as_the_first_commits(engine):
         assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 2
 
 
+def test_reading_never_waits_for_a_writer(engine, tmp_path):
+    with writing(engine) as connection:
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+        started = time.monotonic()
+        with engine.connect() as reader:
+            assert reader.execute(text("SELECT count(*) FROM t")).scalar() == 0
+        assert time.monotonic() - started < 0.5
+        assert not lock_is_free(tmp_path / "w.sqlite3-writer.lock")
+
+
 def test_in_memory_databases_need_no_lock_file(tmp_path):
     engine = create_engine("sqlite://")
     tune_sqlite(engine)
-    with engine.begin() as connection:
+    with writing(engine) as connection:
         assert connection.execute(text("SELECT 1")).scalar() == 1
     engine.dispose()
     assert not list(tmp_path.iterdir())

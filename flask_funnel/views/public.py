@@ -265,8 +265,8 @@ def _submit(page: Page, form: QuizForm):
             created=result.created,
             quarantined=result.quarantined,
         )
-        if result.stage_change:
-            signals.stage_changed.send(app, **result.stage_change)
+        for change in result.stage_changes:
+            signals.stage_changed.send(app, **change)
     token = _serializer("thanks").dumps(key)
     return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
 
@@ -329,7 +329,7 @@ def withdraw(slug: str, token: str):
     submission = _submission_or_404(page, token)
     if not WithdrawForm().validate_on_submit():
         abort(400)
-    withdraw_consent(current_funnel().session, submission.lead_id)
+    withdraw_consent(current_funnel().engine, submission.lead_id)
     return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
 
 
