@@ -40,6 +40,15 @@ DEFAULTS: dict[str, object] = {
     # each view at once.
     "FUNNEL_VISIT_FLUSH_SECONDS": 0.5,
     "FUNNEL_VISIT_BATCH_SIZE": 100,
+    # Admin sessions end after this many idle minutes, and after this many hours.
+    "FUNNEL_ADMIN_IDLE_MINUTES": 30,
+    "FUNNEL_ADMIN_MAX_HOURS": 12,
+    # Sign-ins refused after this many failures for one email or address ...
+    "FUNNEL_ADMIN_MAX_FAILURES": 5,
+    # ... within this many minutes.
+    "FUNNEL_ADMIN_FAILURE_WINDOW_MINUTES": 15,
+    # Bearer token of the purchases API (POST <prefix>/api/purchases); None turns it off.
+    "FUNNEL_API_TOKEN": None,
     # On SQLite: WAL journal, a 5 s busy timeout and BEGIN IMMEDIATE transactions,
     # so concurrent workers wait for each other instead of failing.
     "FUNNEL_SQLITE_TUNING": True,

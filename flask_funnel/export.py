@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import IO
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from .models import Answer, Lead, Submission
@@ -31,8 +31,11 @@ _BATCH = 1000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def lead_rows(session: Session, *, include_quarantined: bool = False) -> Iterator[dict]:
-    """Every lead with its latest submission's answers and score, oldest lead first.
+def lead_rows(
+    session: Session, *, include_quarantined: bool = False, leads: Select | None = None
+) -> Iterator[dict]:
+    """Every lead (or those ``leads`` selects) with its latest submission's answers and
+    score, oldest lead first.
 
     Read in batches, so memory stays flat however many leads there are.
     """
@@ -47,7 +50,9 @@ def lead_rows(session: Session, *, include_quarantined: bool = False) -> Iterato
         .outerjoin(Submission, Submission.id == latest.c.submission_id)
         .order_by(Lead.id)
     )
-    if not include_quarantined:
+    if leads is not None:
+        query = query.where(Lead.id.in_(leads.with_only_columns(Lead.id).scalar_subquery()))
+    elif not include_quarantined:
         query = query.where(Lead.quarantined.is_(False))
     last_id = 0
     while True:

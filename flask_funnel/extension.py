@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class FunnelState:
     visits: VisitBuffer
     assets_dir: Path
     offers_dir: Path
+    extension: Funnel
 
     @property
     def session(self):
@@ -49,6 +51,7 @@ class Funnel:
     def __init__(self, app: Flask | None = None, *, db: SQLAlchemy | None = None):
         self.db = db if db is not None else SQLAlchemy(metadata=metadata)
         self._owns_db = db is None
+        self.admin_authorizer: Callable[[], str | None] | None = None
         if app is not None:
             self.init_app(app)
 
@@ -93,14 +96,29 @@ class Funnel:
             ),
             assets_dir=assets_dir,
             offers_dir=offers_dir,
+            extension=self,
         )
         app.extensions[EXTENSION_KEY] = state
 
         from .cli import funnel_cli
+        from .views.admin import admin
+        from .views.api import api
         from .views.public import public
 
-        app.register_blueprint(public, url_prefix=app.config["FUNNEL_URL_PREFIX"] or None)
+        prefix = (app.config["FUNNEL_URL_PREFIX"] or "").rstrip("/")
+        app.register_blueprint(admin, url_prefix=f"{prefix}/admin")
+        app.register_blueprint(api, url_prefix=f"{prefix}/api")
+        app.register_blueprint(public, url_prefix=prefix or None)
         app.cli.add_command(funnel_cli)
+
+    def authorize_admins(self, callback: Callable[[], str | None]) -> Callable[[], str | None]:
+        """Let the host's own users into the admin area (a decorator).
+
+        ``callback`` runs in the request and returns the name to record as the
+        actor (e.g. the user's email) when the current user may administer the
+        funnel, or None. Local accounts keep working beside it."""
+        self.admin_authorizer = callback
+        return callback
 
     def record_purchase(
         self,

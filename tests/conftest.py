@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from landing import create_app, funnel
 
@@ -54,8 +55,10 @@ def runner(app):
 
 @pytest.fixture
 def db_session(app):
-    with app.app_context():
-        yield funnel.db.session
+    """A session of the test's own, outside any app context (so requests made by the
+    test get theirs). Reads see one snapshot until ``rollback()``."""
+    with Session(app.extensions["funnel"].engine) as session:
+        yield session
 
 
 def flush_visits(app_or_client) -> None:

@@ -1,0 +1,316 @@
+"""The admin area: signing in and out, the leads list, the lead page and its actions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import pytest
+from conftest import Visitor, hidden_fields
+from sqlalchemy import select
+
+from flask_funnel import accounts
+from flask_funnel.models import AuditEntry, FollowUp, Lead, Note
+
+PASSWORD = "correct horse battery"
+XSS = '"><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def admin_client(app, client):
+    accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
+    sign_in(client)
+    return client
+
+
+def sign_in(client, email="boss@shop.example", password=PASSWORD, next_url=""):
+    token = hidden_fields(client.get("/p/admin/sign-in").text)["csrf_token"]
+    url = "/p/admin/sign-in" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"csrf_token": token, "email": email, "password": password})
+
+
+def csrf(client, path: str) -> str:
+    return hidden_fields(client.get(path).text)["csrf_token"]
+
+
+def audit_actions(db_session) -> list[tuple[str, str]]:
+    db_session.rollback()
+    return db_session.execute(
+        select(AuditEntry.actor, AuditEntry.action).order_by(AuditEntry.id)
+    ).all()
+
+
+@pytest.fixture
+def leads(client):
+    visitor = Visitor(client)
+    for email, name in (("ann@example.com", "Ann"), ("bob@example.org", XSS)):
+        visitor.submit(email=email, name=name)
+    visitor.submit(email="bot@example.net", website="spam")
+
+
+def lead_id(db_session, email):
+    db_session.rollback()
+    return db_session.scalars(select(Lead.id).where(Lead.email == email)).one()
+
+
+# --- signing in ---------------------------------------------------------------------
+
+
+def test_admin_pages_need_a_signed_in_admin(client, db_session):
+    response = client.get("/p/admin/leads?stage=mql")
+    assert response.status_code == 302
+    assert "/p/admin/sign-in?next=/p/admin/leads?stage%3Dmql" in response.headers["Location"]
+    assert ("anonymous", "access_denied") in audit_actions(db_session)
+    assert client.post("/p/admin/leads/1/note", data={"body": "x"}).status_code == 401
+
+
+def test_signing_in_goes_back_to_the_page_asked_for(app, client, db_session):
+    accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
+    response = sign_in(client, next_url="/p/admin/follow-ups")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/p/admin/follow-ups"
+    assert client.get("/p/admin/follow-ups").status_code == 200
+    assert ("boss@shop.example", "sign_in") in audit_actions(db_session)
+
+
+def test_next_never_leads_off_the_site(app, client):
+    accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
+    response = sign_in(client, next_url="//evil.example/x")
+    assert response.headers["Location"] == "/p/admin/leads"
+
+
+def test_wrong_password_and_unknown_admin_get_401_and_are_audited(app, client, db_session):
+    accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
+    wrong = sign_in(client, password="not the password")
+    assert wrong.status_code == 401 and "Wrong email or password." in wrong.text
+    assert 'value="boss@shop.example"' in wrong.text
+    assert sign_in(client, email="nobody@shop.example").status_code == 401
+    assert audit_actions(db_session) == [
+        ("boss@shop.example", "sign_in_failed"),
+        ("nobody@shop.example", "sign_in_failed"),
+    ]
+
+
+def test_repeated_failures_pause_sign_in(app, client, db_session):
+    app.config["FUNNEL_ADMIN_MAX_FAILURES"] = 3
+    accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
+    for _ in range(3):
+        assert sign_in(client, password="guess guess guess").status_code == 401
+    blocked = sign_in(client)  # even the right password, for now
+    assert blocked.status_code == 429 and "Too many attempts" in blocked.text
+    assert audit_actions(db_session)[-1] == ("boss@shop.example", "sign_in_blocked")
+
+
+def test_sign_in_without_csrf_token_is_refused_and_audited(app, client, db_session):
+    accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
+    response = client.post(
+        "/p/admin/sign-in", data={"email": "boss@shop.example", "password": PASSWORD}
+    )
+    assert response.status_code == 400 and "This form has expired" in response.text
+    assert ("anonymous", "csrf_failed") in audit_actions(db_session)
+    assert client.get("/p/admin/leads").status_code == 302
+
+
+def test_sign_out_really_ends_the_session(admin_client, db_session):
+    stolen = admin_client.get_cookie("session").value
+    token = csrf(admin_client, "/p/admin/leads")
+    response = admin_client.post("/p/admin/sign-out", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert admin_client.get("/p/admin/leads").status_code == 302
+    admin_client.set_cookie("session", stolen)  # a copy of the old cookie is worthless
+    assert admin_client.get("/p/admin/leads").status_code == 302
+    assert ("boss@shop.example", "sign_out") in audit_actions(db_session)
+
+
+def test_idle_sessions_expire(app, admin_client, monkeypatch):
+    assert admin_client.get("/p/admin/leads").status_code == 200
+    later = time.time() + 31 * 60
+    monkeypatch.setattr("flask_funnel.admin_session.time.time", lambda: later)
+    assert admin_client.get("/p/admin/leads").status_code == 302
+
+
+def test_sessions_end_after_the_absolute_lifetime_even_when_busy(app, admin_client, monkeypatch):
+    start = time.time()
+    for minutes in range(20, 12 * 60, 20):  # a request every 20 minutes: never idle
+        monkeypatch.setattr(
+            "flask_funnel.admin_session.time.time", lambda m=minutes: start + m * 60
+        )
+        assert admin_client.get("/p/admin/leads").status_code == 200
+    monkeypatch.setattr("flask_funnel.admin_session.time.time", lambda: start + 12 * 3600 + 60)
+    assert admin_client.get("/p/admin/leads").status_code == 302
+
+
+def test_the_host_can_let_its_own_users_in(app, client, db_session):
+    from flask import request
+
+    from landing import funnel
+
+    funnel.authorize_admins(
+        lambda: "host-user" if request.headers.get("X-Role") == "sales" else None
+    )
+    try:
+        assert client.get("/p/admin/leads").status_code == 302
+        assert client.get("/p/admin/leads", headers={"X-Role": "sales"}).status_code == 200
+    finally:
+        funnel.admin_authorizer = None
+
+
+def test_admin_pages_are_not_stored_by_caches(admin_client):
+    response = admin_client.get("/p/admin/leads")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors" in response.headers["Content-Security-Policy"]
+
+
+# --- leads list ---------------------------------------------------------------------
+
+
+def test_leads_list_hides_suspected_bots_unless_asked(admin_client, leads):
+    html = admin_client.get("/p/admin/leads").text
+    assert "ann@example.com" in html and "bob@example.org" in html
+    assert "bot@example.net" not in html
+    only = admin_client.get("/p/admin/leads?quarantined=only").text
+    assert "bot@example.net" in only and "ann@example.com" not in only
+
+
+def test_leads_list_searches_and_filters(admin_client, leads):
+    assert "ann@example.com" in admin_client.get("/p/admin/leads?q=ann@").text
+    found = admin_client.get("/p/admin/leads?q=ANN").text
+    assert "ann@example.com" in found and "bob@example.org" not in found
+    assert "No leads match" in admin_client.get("/p/admin/leads?stage=customer").text
+    assert "ann@example.com" in admin_client.get("/p/admin/leads?stage=mql").text
+    bad = admin_client.get("/p/admin/leads?created_from=yesterday&country=Germany")
+    assert bad.status_code == 422
+    assert "Not a valid date value." in bad.text
+    assert "Field must be exactly 2 characters long." in bad.text
+
+
+def test_hostile_names_show_as_text_everywhere(admin_client, leads, db_session):
+    listing = admin_client.get("/p/admin/leads").text
+    assert XSS not in listing
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in listing
+    page = admin_client.get(f"/p/admin/leads/{lead_id(db_session, 'bob@example.org')}").text
+    assert XSS not in page and "&lt;img src=x" in page
+
+
+def test_pages_of_fifty_with_a_next_link(app, admin_client):
+    from flask_funnel.models import utcnow
+    from landing import funnel
+
+    with app.app_context():
+        now = utcnow()
+        funnel.db.session.add_all(
+            Lead(
+                email=f"p{n:03}@example.com",
+                stage="lead",
+                stage_changed_at=now,
+                created_at=now,
+                updated_at=now,
+                quarantined=False,
+            )
+            for n in range(120)
+        )
+        funnel.db.session.commit()
+    first = admin_client.get("/p/admin/leads?sort=oldest")
+    assert "120 leads" in first.text
+    assert "p000@" in first.text and "p050@" not in first.text
+    next_url = next(part for part in first.text.split('"') if "after=" in part)
+    next_url = next_url.replace("&amp;", "&")
+    second = admin_client.get(next_url)
+    assert "p050@" in second.text and "p000@" not in second.text and "p100@" not in second.text
+
+
+def test_filtered_export_is_spreadsheet_safe_and_audited(admin_client, leads, db_session):
+    response = admin_client.get("/p/admin/leads.csv?q=bob")
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["email"] for r in rows] == ["bob@example.org"]
+    assert rows[0]["name"] == XSS  # starts with '"', not a formula character
+    json_rows = admin_client.get("/p/admin/leads.json?stage=mql").json
+    assert {r["email"] for r in json_rows} == {"ann@example.com", "bob@example.org"}
+    actions = audit_actions(db_session)
+    assert ("boss@shop.example", "export") in actions
+
+
+# --- the lead page and its actions ---------------------------------------------------
+
+
+def test_lead_page_shows_contact_consent_answers_history_and_visits(
+    admin_client, leads, db_session
+):
+    html = admin_client.get(f"/p/admin/leads/{lead_id(db_session, 'ann@example.com')}").text
+    assert "ann@example.com" in html
+    assert "version 2026-11-01" in html
+    assert "How do you like your coffee?: <strong>Black, nothing added</strong>" in html
+    assert "quiz score 7 reached 7" in html
+    assert admin_client.get("/p/admin/leads/999").status_code == 404
+
+
+def test_an_admin_works_a_lead_through_to_repeat_customer(admin_client, leads, db_session):
+    ann = lead_id(db_session, "ann@example.com")
+    page = f"/p/admin/leads/{ann}"
+    token = csrf(admin_client, page)
+    for stage in ("sal", "sql"):
+        response = admin_client.post(
+            f"{page}/stage", data={"csrf_token": token, "stage": stage, "reason": "call went well"}
+        )
+        assert response.status_code == 303
+    for ref in ("ORDER-1", "ORDER-2"):
+        admin_client.post(
+            f"{page}/purchase",
+            data={"csrf_token": token, "amount": "49", "currency": "EUR", "reference": ref},
+        )
+    admin_client.post(f"{page}/note", data={"csrf_token": token, "body": "Prefers email."})
+    admin_client.post(
+        f"{page}/follow-up", data={"csrf_token": token, "due": "2020-01-01", "note": "call"}
+    )
+    db_session.rollback()
+    assert db_session.get(Lead, ann).stage == "repeat_customer"
+    assert db_session.scalars(select(Note.body)).all() == ["Prefers email."]
+    html = admin_client.get(page).text
+    assert "call went well" in html and "ORDER-2" in html
+    due = admin_client.get("/p/admin/follow-ups").text
+    assert "overdue" in due and "Ann" in due
+    follow_up_id = db_session.scalars(select(FollowUp.id)).one()
+    admin_client.post(f"/p/admin/follow-ups/{follow_up_id}/done", data={"csrf_token": token})
+    assert "Nothing due" in admin_client.get("/p/admin/follow-ups").text
+    assert ("boss@shop.example", "stage_change") in audit_actions(db_session)
+
+
+def test_bad_action_input_gives_the_lead_page_back_with_the_error(admin_client, leads, db_session):
+    page = f"/p/admin/leads/{lead_id(db_session, 'ann@example.com')}"
+    token = csrf(admin_client, page)
+    bad_stage = admin_client.post(
+        f"{page}/stage", data={"csrf_token": token, "stage": "won", "reason": "x"}
+    )
+    assert bad_stage.status_code == 422 and "Not a valid choice." in bad_stage.text
+    no_reason = admin_client.post(f"{page}/stage", data={"csrf_token": token, "stage": "sal"})
+    assert no_reason.status_code == 422 and "This field is required." in no_reason.text
+    amount = admin_client.post(
+        f"{page}/purchase", data={"csrf_token": token, "amount": "forty", "currency": "EUR"}
+    )
+    assert amount.status_code == 422 and "&#39;forty&#39; is not a number" in amount.text
+    assert 'value="forty"' in amount.text
+    date = admin_client.post(f"{page}/follow-up", data={"csrf_token": token, "due": "soon"})
+    assert date.status_code == 422 and "Pick a date." in date.text
+    no_csrf = admin_client.post(f"{page}/note", data={"body": "hi"})
+    assert no_csrf.status_code == 400
+    db_session.rollback()
+    assert db_session.scalars(select(Note.id)).all() == []
+    assert (
+        db_session.scalars(select(Lead.stage).where(Lead.email == "ann@example.com")).one() == "mql"
+    )
+
+
+def test_a_suspected_bot_can_be_released(admin_client, leads, db_session):
+    bot = lead_id(db_session, "bot@example.net")
+    token = csrf(admin_client, f"/p/admin/leads/{bot}")
+    admin_client.post(f"/p/admin/leads/{bot}/release", data={"csrf_token": token})
+    db_session.rollback()
+    assert db_session.get(Lead, bot).quarantined is False
+    assert ("boss@shop.example", "release") in audit_actions(db_session)
+
+
+def test_the_audit_page_lists_what_happened(admin_client):
+    html = admin_client.get("/p/admin/audit").text
+    assert "sign_in" in html and "boss@shop.example" in html
