@@ -69,3 +69,28 @@ def lead_file(session: Session, lead_id: int) -> LeadFile | None:
         notes=rows(Note, Note.id.desc()),
         follow_ups=rows(FollowUp, FollowUp.done_at.is_not(None), FollowUp.due_at),
     )
+
+
+def person_record(found: LeadFile) -> dict:
+    """The lead file as plain data (what a person may ask to see about themselves)."""
+
+    def row(obj, *skip: str) -> dict:
+        return {
+            column.key: getattr(obj, column.key)
+            for column in obj.__table__.columns
+            if column.key not in skip
+        }
+
+    return {
+        "lead": row(found.lead, "origin_key"),
+        "consents": [row(c) for c in found.consents],
+        "quiz_submissions": [
+            {**row(s, "idempotency_key"), "answers": [row(a) for a in answers]}
+            for s, answers in found.submissions
+        ],
+        "stage_changes": [row(c) for c in found.stage_changes],
+        "purchases": [row(p) for p in found.purchases],
+        "notes": [row(n) for n in found.notes],
+        "follow_ups": [row(f) for f in found.follow_ups],
+        "visits": [row(v) for v in found.visits],
+    }

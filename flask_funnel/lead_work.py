@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
-from .models import FollowUp, Lead, Note, utcnow
+from .models import (
+    Answer,
+    Consent,
+    FollowUp,
+    Lead,
+    Note,
+    Purchase,
+    StageChange,
+    StepView,
+    Submission,
+    Visit,
+    utcnow,
+)
 from .sqlite_writer import writing
 
 NOTE_MAX = 5000
@@ -87,3 +99,23 @@ def due_follow_ups(session: Session, limit: int = 200) -> list[tuple[FollowUp, L
             .limit(limit)
         )
     )
+
+
+def erase(engine: Engine, lead_id: int, actor: str) -> bool:
+    """Erase a person (GDPR Art. 17): the lead and everything recorded about them,
+    including the anonymous visits of the browsers they used. The audit entry keeps
+    only the lead's id."""
+    with writing(engine) as connection:
+        visitors = select(Submission.visitor_id).where(
+            Submission.lead_id == lead_id, Submission.visitor_id.is_not(None)
+        )
+        connection.execute(delete(StepView).where(StepView.visitor_id.in_(visitors)))
+        connection.execute(
+            delete(Visit).where(or_(Visit.lead_id == lead_id, Visit.visitor_id.in_(visitors)))
+        )
+        for model in (Answer, Consent, StageChange, Purchase, Note, FollowUp, Submission):
+            connection.execute(delete(model).where(model.lead_id == lead_id))
+        erased = connection.execute(delete(Lead).where(Lead.id == lead_id)).rowcount
+        if erased:
+            audit.record(connection, actor, audit.DELETE, lead_id=lead_id, detail="erased")
+    return bool(erased)

@@ -314,3 +314,47 @@ def test_a_suspected_bot_can_be_released(admin_client, leads, db_session):
 def test_the_audit_page_lists_what_happened(admin_client):
     html = admin_client.get("/p/admin/audit").text
     assert "sign_in" in html and "boss@shop.example" in html
+
+
+def test_everything_about_a_person_downloads_as_json(admin_client, leads, db_session):
+    ann = lead_id(db_session, "ann@example.com")
+    response = admin_client.get(f"/p/admin/leads/{ann}.json")
+    record = response.json
+    assert record["lead"]["email"] == "ann@example.com"
+    assert {a["choice_id"] for a in record["quiz_submissions"][0]["answers"]} == {
+        "black",
+        "5min",
+        "grinder",
+    }
+    assert record["consents"][0]["text_version"] == "2026-11-01"
+    assert "idempotency_key" not in record["quiz_submissions"][0]
+    assert ("boss@shop.example", "export") in audit_actions(db_session)
+
+
+def test_erasing_a_person_removes_them_and_their_visits(admin_client, db_session):
+    from flask_funnel.models import Answer, Consent, StageChange, Submission, Visit
+
+    visitor = Visitor(admin_client)
+    visitor.land()
+    visitor.submit(email="forget.me@example.com", name="Forget Me")
+    admin_client.application.extensions["funnel"].visits.flush()
+    gone = lead_id(db_session, "forget.me@example.com")
+    page = f"/p/admin/leads/{gone}"
+    token = csrf(admin_client, page)
+    unconfirmed = admin_client.post(f"{page}/erase", data={"csrf_token": token})
+    assert unconfirmed.status_code == 303
+    assert db_session.get(Lead, gone) is not None
+    response = admin_client.post(f"{page}/erase", data={"csrf_token": token, "confirm": "erase"})
+    assert response.status_code == 303
+    db_session.rollback()
+    assert db_session.get(Lead, gone) is None
+    for model in (Submission, Answer, Consent, StageChange):
+        assert db_session.scalars(select(model.id).where(model.lead_id == gone)).all() == []
+    assert db_session.scalars(select(Visit.id)).all() == []
+    entry = db_session.execute(
+        select(AuditEntry.action, AuditEntry.lead_id, AuditEntry.detail).where(
+            AuditEntry.action == "delete"
+        )
+    ).one()
+    assert entry == ("delete", gone, "erased")
+    assert admin_client.get(page).status_code == 404

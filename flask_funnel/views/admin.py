@@ -4,6 +4,7 @@ due follow-ups and the audit trail. Every route needs an admin; every POST a CSR
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlsplit
 
@@ -36,7 +37,7 @@ from ..admin_forms import (
 from ..export import lead_rows, write_csv, write_json
 from ..extension import current_funnel
 from ..geo import client_address
-from ..lead_detail import lead_file
+from ..lead_detail import lead_file, person_record
 from ..lead_list import LeadFilters, filtered, find_leads
 from ..lead_work import (
     WorkError,
@@ -44,6 +45,7 @@ from ..lead_work import (
     add_note,
     complete_follow_up,
     due_follow_ups,
+    erase,
     release,
 )
 from ..models import AuditEntry
@@ -342,6 +344,35 @@ def release_lead(lead_id: int):
         return _invalid(lead_id, "action_form", form)
     release(current_funnel().engine, lead_id, _actor())
     return _back_to(lead_id, "Released from quarantine.")
+
+
+@admin.get("/leads/<int:lead_id>.json")
+def lead_json(lead_id: int):
+    """Everything about one person, for a subject access request (GDPR Art. 15)."""
+    found = lead_file(current_funnel().session, lead_id)
+    if found is None:
+        abort(404)
+    _audit(audit.EXPORT, lead_id=lead_id, detail="one person as json")
+    response = current_app.response_class(
+        json.dumps(person_record(found), ensure_ascii=False, indent=2, default=str),
+        mimetype="application/json",
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="lead-{lead_id}.json"'
+    return response
+
+
+@admin.post("/leads/<int:lead_id>/erase")
+def erase_lead(lead_id: int):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _invalid(lead_id, "action_form", form)
+    if request.form.get("confirm") != "erase":
+        flash("Type erase to confirm.")
+        return redirect(url_for(".lead", lead_id=lead_id), code=303)
+    if not erase(current_funnel().engine, lead_id, _actor()):
+        abort(404)
+    flash(f"Lead {lead_id} and everything recorded about them are erased.")
+    return redirect(url_for(".leads"), code=303)
 
 
 # --- follow-ups and audit -----------------------------------------------------------
