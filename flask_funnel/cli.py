@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from .accounts import AccountError, create_admin
 from .export import lead_rows, write_csv, write_json
 from .extension import current_funnel
+from .imports import import_leads
 from .purchases import PurchaseError, record_purchase
 
 
@@ -117,3 +118,30 @@ def create_admin_command(email: str, password_stdin: bool) -> None:
     except AccountError as error:
         raise click.UsageError(str(error)) from None
     click.echo(f"Admin {admin_id} created.")
+
+
+@funnel_cli.command("import-leads")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the valid rows and report the others (default: all or nothing).",
+)
+@with_appcontext
+def import_leads_command(file: str, skip_invalid: bool) -> None:
+    """Import existing contacts and past customers from a UTF-8 CSV FILE.
+
+    Columns: email (required), name, stage, created_at, landing_page, country, city,
+    utm_source, and lead_at, mql_at, sal_at, sql_at, customer_at, repeat_customer_at.
+    Leads already known by email are left unchanged, so a file can be imported again.
+    Exits with status 1 when a row was reported.
+    """
+    report = import_leads(current_funnel().engine, file, skip_invalid=skip_invalid)
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    summary = report.summary()
+    if not report.written and report.readable and report.valid:
+        summary += " Fix them, or use --skip-invalid to import the valid ones."
+    click.echo(summary)
+    if report.errors:
+        sys.exit(1)
