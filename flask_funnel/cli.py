@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 import click
 from flask import current_app, url_for
 from flask.cli import with_appcontext
 
+from . import stages
 from .accounts import AccountError, create_admin
 from .export import lead_rows, write_csv, write_json
 from .extension import current_funnel
 from .imports import import_leads
+from .lead_work import WorkError, add_follow_up, add_note, due_follow_ups, lead_id_for
 from .purchases import PurchaseError, record_purchase
+from .sqlite_writer import writing
 
 
 @click.group("funnel")
@@ -145,3 +149,64 @@ def import_leads_command(file: str, skip_invalid: bool) -> None:
     click.echo(summary)
     if report.errors:
         sys.exit(1)
+
+
+def _lead_id(email: str) -> int:
+    lead_id = lead_id_for(current_funnel().engine, email)
+    if lead_id is None:
+        raise click.UsageError(f"EMAIL: no lead has the address {email.strip().lower()}")
+    return lead_id
+
+
+@funnel_cli.command("stage")
+@click.argument("email")
+@click.argument("stage", type=click.Choice(stages.LEAD_STAGES))
+@click.option("--reason", required=True, help="Why (kept in the lead's history).")
+@with_appcontext
+def move_stage(email: str, stage: str, reason: str) -> None:
+    """Move a lead to STAGE (forwards, back or to lost)."""
+    with writing(current_funnel().engine) as connection:
+        change = stages.move(connection, _lead_id(email), stage, actor="cli", reason=reason)
+    click.echo(f"Moved from {change['from_stage']} to {stage}." if change else f"Already {stage}.")
+
+
+@funnel_cli.command("note")
+@click.argument("email")
+@click.argument("text")
+@with_appcontext
+def note_command(email: str, text: str) -> None:
+    """Add a note to a lead."""
+    try:
+        add_note(current_funnel().engine, _lead_id(email), "cli", text)
+    except WorkError as error:
+        raise click.UsageError(f"TEXT: {error.message}") from None
+    click.echo("Note added.")
+
+
+@funnel_cli.command("follow-up")
+@click.argument("email")
+@click.option("--due", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--note", default=None, help="What to do.")
+@with_appcontext
+def follow_up_command(email: str, due: datetime, note: str | None) -> None:
+    """Set a follow-up reminder for a lead (due at 09:00 UTC that day)."""
+    add_follow_up(
+        current_funnel().engine, _lead_id(email), "cli", due.replace(hour=9, tzinfo=UTC), note
+    )
+    click.echo(f"Follow-up set for {due.date().isoformat()}.")
+
+
+@funnel_cli.command("follow-ups")
+@with_appcontext
+def follow_ups_command() -> None:
+    """List the open follow-ups, the longest overdue first."""
+    now = datetime.now(UTC)
+    due = due_follow_ups(current_funnel().session)
+    for follow_up, lead in due:
+        flag = "OVERDUE " if follow_up.due_at < now else "        "
+        click.echo(
+            f"{flag}{follow_up.due_at.date().isoformat()}  {lead.email:<32} {lead.stage:<16} "
+            f"{follow_up.note or ''}"
+        )
+    if not due:
+        click.echo("Nothing due.")

@@ -55,9 +55,13 @@ COLUMNS = (
     "country",
     "city",
     "utm_source",
+    "source",
     *STAGE_TIME_COLUMNS,
 )
-_TEXT_COLUMNS = ("name", "landing_page", "city", "utm_source")
+#: Columns of ``flask funnel export`` that an import passes over, so an export
+#: imports as it is (answers and scores belong to quiz submissions, not to leads).
+EXPORT_ONLY_COLUMNS = ("id", "answers", "score", "quarantined")
+_TEXT_COLUMNS = ("name", "landing_page", "city", "utm_source", "source")
 #: The longest value a text column takes: the width of its database column.
 MAX_LENGTH = {column: _leads.c[column].type.length for column in ("email", *_TEXT_COLUMNS)}
 #: Leads written per statement: few round trips, flat memory.
@@ -104,6 +108,7 @@ class LeadRow:
     country: str | None
     city: str | None
     utm_source: str | None
+    source: str | None = None
 
 
 @dataclass
@@ -210,6 +215,8 @@ def parse_text(column: str, value: str) -> str | None:
     text = " ".join(value.split())
     if not text:
         return None
+    if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@"):
+        text = text[1:]  # an export's guard against spreadsheet formulas
     if _CONTROL.search(text):
         raise FieldError(column, "contains a control character")
     if len(text) > MAX_LENGTH[column]:
@@ -345,6 +352,8 @@ def _header(records, result: ReadResult) -> list[str] | None:
     for position, (raw, column) in enumerate(zip(record, columns, strict=True)):
         if not column:
             result.errors.append(RowError(line, None, f"column {position + 1} has no name"))
+        elif column in EXPORT_ONLY_COLUMNS:
+            continue
         elif column not in COLUMNS:
             guess = difflib.get_close_matches(column, COLUMNS, n=1)
             hint = f"did you mean {guess[0]!r}?" if guess else f"known: {', '.join(COLUMNS)}"
@@ -411,6 +420,7 @@ def _check_row(
             country=country,
             city=text["city"],
             utm_source=text["utm_source"],
+            source=text["source"],
         )
     )
 
@@ -548,7 +558,7 @@ def _lead_values(row: LeadRow) -> dict:
         "quarantined": False,
         "locale": None,
         "landing_page": row.landing_page,
-        "source": row.utm_source.lower()[:255] if row.utm_source else SOURCE,
+        "source": (row.source or row.utm_source or SOURCE).lower()[:255],
         "utm_source": row.utm_source,
         "utm_medium": None,
         "utm_campaign": None,

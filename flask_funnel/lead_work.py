@@ -32,6 +32,11 @@ class WorkError(ValueError):
         self.field, self.message = field, message
 
 
+def lead_id_for(engine: Engine, email: str) -> int | None:
+    with engine.connect() as connection:
+        return connection.scalar(select(Lead.id).where(Lead.email == email.strip().lower()))
+
+
 def add_note(engine: Engine, lead_id: int, author: str, body: str) -> int:
     body = (body or "").strip()
     if not body:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from datetime import UTC, datetime
 
@@ -413,3 +415,35 @@ def test_reading_keeps_the_valid_rows_apart_from_the_errors():
     jan, march = at("2026-01-01"), at("2026-03-01T09:00:00")
     assert ann.times == (jan, jan, march)
     assert (bob.created_at, bob.times) == (now, (now, now))
+
+
+def test_an_export_imports_into_another_database_as_it_was(client, runner, tmp_path):
+    from conftest import Visitor, make_app
+
+    visitor = Visitor(client)
+    client.get("/p/home-brewing?utm_source=podcast")
+    visitor.submit(email="ann@example.com", name='=HYPERLINK("http://x","y")')
+    visitor.submit(
+        visitor.contact_form({"style": "iced", "time": "1min", "gear": "none"}),
+        email="bob@example.com",
+        name="Bob",
+    )
+    exported = tmp_path / "leads.csv"
+    runner.invoke(args=["funnel", "export", "--format", "csv", "-o", str(exported)])
+
+    (tmp_path / "other").mkdir()
+    other = make_app(tmp_path / "other")
+    result = other.test_cli_runner().invoke(args=["funnel", "import-leads", str(exported)])
+    assert result.exit_code == 0, result.output
+    again = tmp_path / "again.csv"
+    other.test_cli_runner().invoke(args=["funnel", "export", "--format", "csv", "-o", str(again)])
+
+    def leads(path):
+        rows = csv.DictReader(io.StringIO(path.read_text("utf-8")))
+        keep = ("email", "name", "stage", "landing_page", "source", "country", "created_at")
+        return sorted(tuple(row[k] for k in keep) for row in rows)
+
+    assert leads(again) == leads(exported)
+    assert ("ann@example.com", '\'=HYPERLINK("http://x","y")', "mql") in [
+        r[:3] for r in leads(again)
+    ]

@@ -172,3 +172,40 @@ def test_purchase_from_the_command_line(runner, lead_id, db_session):
         args=["funnel", "purchase", "buyer@example.com", "--amount", "forty", "--currency", "EUR"]
     )
     assert bad.exit_code == 2 and "--amount: 'forty' is not a number" in bad.output
+
+
+def test_working_a_lead_from_the_command_line(runner, lead_id, db_session):
+    def run(*args):
+        result = runner.invoke(args=["funnel", *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    for stage in ("mql", "sal", "sql"):
+        assert f"to {stage}" in run("stage", "buyer@example.com", stage, "--reason", "qualified")
+    run("purchase", "buyer@example.com", "--amount", "10", "--currency", "EUR", "--ref", "A")
+    run("purchase", "buyer@example.com", "--amount", "12", "--currency", "EUR", "--ref", "B")
+    run("note", "buyer@example.com", "Wants the grinder bundle.")
+    run("follow-up", "buyer@example.com", "--due", "2020-01-02", "--note", "call back")
+    listing = run("follow-ups")
+    assert "OVERDUE 2020-01-02  buyer@example.com" in listing and "call back" in listing
+    db_session.rollback()
+    assert db_session.get(Lead, lead_id).stage == "repeat_customer"
+    assert [c[1] for c in history(db_session, lead_id)] == [
+        "lead",
+        "mql",
+        "sal",
+        "sql",
+        "customer",
+        "repeat_customer",
+    ]
+
+
+def test_command_line_mistakes_name_the_argument(runner, lead_id):
+    unknown = runner.invoke(args=["funnel", "stage", "who@example.com", "sal", "--reason", "x"])
+    assert unknown.exit_code == 2 and "no lead has the address who@example.com" in unknown.output
+    stage = runner.invoke(args=["funnel", "stage", "buyer@example.com", "won", "--reason", "x"])
+    assert stage.exit_code == 2 and "'won' is not one of" in stage.output
+    date = runner.invoke(args=["funnel", "follow-up", "buyer@example.com", "--due", "soon"])
+    assert date.exit_code == 2 and "'soon' does not match the format '%Y-%m-%d'" in date.output
+    empty = runner.invoke(args=["funnel", "note", "buyer@example.com", "  "])
+    assert empty.exit_code == 2 and "a note needs some text" in empty.output
