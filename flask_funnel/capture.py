@@ -25,6 +25,7 @@ from .models import Answer, Consent, Lead, StepView, Submission, Visit, utcnow
 from .pages import Page
 from .sqlite_writer import writing
 from .storage import supports_returning, upsert
+from .terms import add_terms
 from .traffic import DIRECT
 
 log = logging.getLogger("flask_funnel.capture")
@@ -280,6 +281,8 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
             "withdrawn_at": None,
         },
     )
+    if entry.name and not quarantined:
+        add_terms(connection, [(lead_id, entry.name)])
     changes = []
     if created:
         # The upsert already put the new lead at `lead`; only the history row is missing.

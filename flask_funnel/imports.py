@@ -34,6 +34,7 @@ from .models import Lead, StageChange, utcnow
 from .sqlite_writer import writing
 from .stages import FUNNEL_ORDER, LEAD, LEAD_STAGES, LOST, RANK, VISITOR
 from .storage import supports_returning, upsert
+from .terms import add_terms
 
 log = logging.getLogger("flask_funnel.imports")
 
@@ -526,6 +527,9 @@ def _write(connection: Connection, rows: list[LeadRow], reason: str) -> int:
         ]
         if changes:
             connection.execute(_INSERT_CHANGES, changes)
+        add_terms(
+            connection, [(created[row.email], row.name) for row in batch if row.email in created]
+        )
         imported += len(created)
     return imported
 

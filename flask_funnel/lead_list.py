@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from .models import Lead
+from .models import Lead, LeadTerm
+from .terms import name_terms
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
@@ -42,15 +43,7 @@ class LeadPage:
 def filtered(filters: LeadFilters) -> Select:
     query = select(Lead)
     if filters.q:
-        needle = filters.q.strip().lower()
-        query = query.where(
-            or_(
-                Lead.email.startswith(needle, autoescape=True),
-                func.lower(Lead.name).contains(needle, autoescape=True),
-            )
-            if "@" not in needle
-            else Lead.email.startswith(needle, autoescape=True)
-        )
+        query = query.where(_matches(filters.q))
     for column, value in (
         (Lead.stage, filters.stage),
         (Lead.landing_page, filters.landing_page),
@@ -68,6 +61,24 @@ def filtered(filters: LeadFilters) -> Select:
     elif filters.quarantined == "only":
         query = query.where(Lead.quarantined.is_(True))
     return query
+
+
+def _prefix(column, text: str):
+    """``column`` starts with ``text``, as a range an index serves (LIKE often can't)."""
+    return and_(column >= text, column < text + "\U0010ffff")
+
+
+def _matches(q: str):
+    """An email starting with ``q``, or a name with words starting with each word of ``q``."""
+    needle = q.strip().lower()
+    by_email = _prefix(Lead.email, needle)
+    words = name_terms(needle)
+    if "@" in needle or not words:
+        return by_email
+    by_name = and_(
+        *(Lead.id.in_(select(LeadTerm.lead_id).where(_prefix(LeadTerm.term, w))) for w in words)
+    )
+    return or_(by_email, by_name) if len(words) == 1 else by_name
 
 
 def find_leads(session: Session, filters: LeadFilters, after: str | None = None) -> LeadPage:

@@ -22,6 +22,7 @@ from .models import (
     utcnow,
 )
 from .sqlite_writer import writing
+from .terms import add_terms, drop_terms
 
 NOTE_MAX = 5000
 
@@ -89,6 +90,8 @@ def release(engine: Engine, lead_id: int, actor: str) -> bool:
             .values(quarantined=False)
         ).rowcount
         if released:
+            name = connection.scalar(select(Lead.name).where(Lead.id == lead_id))
+            add_terms(connection, [(lead_id, name)])
             audit.record(connection, actor, audit.RELEASE, lead_id=lead_id)
     return bool(released)
 
@@ -118,6 +121,7 @@ def erase(engine: Engine, lead_id: int, actor: str) -> bool:
         connection.execute(
             delete(Visit).where(or_(Visit.lead_id == lead_id, Visit.visitor_id.in_(visitors)))
         )
+        drop_terms(connection, lead_id)
         for model in (Answer, Consent, StageChange, Purchase, Note, FollowUp, Submission):
             connection.execute(delete(model).where(model.lead_id == lead_id))
         erased = connection.execute(delete(Lead).where(Lead.id == lead_id)).rowcount

@@ -273,3 +273,14 @@ class AuditEntry(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
 
     __table_args__ = (Index("ix_funnel_audit_action_at", "action", "at"),)
+
+
+class LeadTerm(Base):
+    """A word of a lead's name, lower-cased: what name search looks up by prefix."""
+
+    __tablename__ = "funnel_lead_terms"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lead_id: Mapped[int] = mapped_column(
+        ForeignKey("funnel_leads.id"), primary_key=True, index=True
+    )

@@ -358,3 +358,22 @@ def test_erasing_a_person_removes_them_and_their_visits(admin_client, db_session
     ).one()
     assert entry == ("delete", gone, "erased")
     assert admin_client.get(page).status_code == 404
+
+
+def test_search_finds_names_by_any_word_and_emails_by_their_start(admin_client):
+    visitor = Visitor(admin_client)
+    visitor.submit(email="maria@example.com", name="María José García-López")
+    visitor.submit(email="jo@example.com", name="Jo Smith")
+    visitor.submit(email="bot@example.com", name="Garcia Bot", website="spam")
+
+    def found(q):
+        html = admin_client.get("/p/admin/leads", query_string={"q": q, "quarantined": "include"})
+        return sorted(e for e in ("maria@", "jo@", "bot@") if e in html.text)
+
+    assert found("garc") == ["maria@"]  # a suspected bot's name is not indexed
+    assert found("lópez") == ["maria@"]
+    assert found("maría jo") == ["maria@"]  # every word must match the start of one
+    assert found("jo") == ["jo@", "maria@"]  # "Jo", "José"
+    assert found("smith jo") == ["jo@"]
+    assert found("jo@") == ["jo@"]
+    assert found("%") == []

@@ -42,3 +42,31 @@ def test_migrated_database_accepts_a_quiz_submission(tmp_path):
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
     assert Visitor(app.test_client()).submit().status_code == 303
+
+
+def test_the_search_terms_migration_indexes_existing_names(tmp_path):
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0002")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for n, (name, bot) in enumerate([("Ann Lee", 0), ("Bob", 0), (None, 0), ("Spam Bot", 1)]):
+            connection.execute(
+                text(
+                    "INSERT INTO funnel_leads (email, name, stage, stage_changed_at, quarantined,"
+                    " created_at, updated_at) VALUES (:e, :n, 'lead', '2026-01-01', :q,"
+                    " '2026-01-01', '2026-01-01')"
+                ),
+                {"e": f"p{n}@example.com", "n": name, "q": bot},
+            )
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT term, lead_id FROM funnel_lead_terms ORDER BY term")
+        ).all()
+    engine.dispose()
+    assert rows == [("ann", 1), ("bob", 2), ("lee", 1)]
