@@ -61,6 +61,26 @@ def db_session(app):
         yield session
 
 
+def add_leads(app, count: int) -> None:
+    """``count`` plain leads ``p000@example.com``, ... created at the same moment."""
+    from flask_funnel.models import Lead, utcnow
+
+    with app.app_context():
+        now = utcnow()
+        funnel.db.session.add_all(
+            Lead(
+                email=f"p{n:03}@example.com",
+                stage="lead",
+                stage_changed_at=now,
+                created_at=now,
+                updated_at=now,
+                quarantined=False,
+            )
+            for n in range(count)
+        )
+        funnel.db.session.commit()
+
+
 def flush_visits(app_or_client) -> None:
     """Write the page views the app still holds in its buffer (see visit_buffer.py)."""
     app = getattr(app_or_client, "application", app_or_client)

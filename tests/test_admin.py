@@ -7,7 +7,7 @@ import io
 import time
 
 import pytest
-from conftest import Visitor, hidden_fields
+from conftest import Visitor, add_leads, hidden_fields
 from sqlalchemy import select
 
 from flask_funnel import accounts
@@ -194,23 +194,7 @@ def test_hostile_names_show_as_text_everywhere(admin_client, leads, db_session):
 
 
 def test_pages_of_fifty_with_a_next_link(app, admin_client):
-    from flask_funnel.models import utcnow
-    from landing import funnel
-
-    with app.app_context():
-        now = utcnow()
-        funnel.db.session.add_all(
-            Lead(
-                email=f"p{n:03}@example.com",
-                stage="lead",
-                stage_changed_at=now,
-                created_at=now,
-                updated_at=now,
-                quarantined=False,
-            )
-            for n in range(120)
-        )
-        funnel.db.session.commit()
+    add_leads(app, 120)
     first = admin_client.get("/p/admin/leads?sort=oldest")
     assert "120 leads" in first.text
     assert "p000@" in first.text and "p050@" not in first.text

@@ -7,7 +7,7 @@ import io
 import json
 import shutil
 
-from conftest import DEMO_PAGES, Visitor, make_app
+from conftest import DEMO_PAGES, Visitor, add_leads, make_app
 
 
 def test_pages_lists_every_page_with_its_url(runner):
@@ -79,23 +79,7 @@ def test_export_keeps_the_latest_answers_of_a_returning_lead(client, runner):
 
 def test_export_of_many_leads_streams_in_batches(tmp_path):
     app = make_app(tmp_path)
-    from flask_funnel.models import Lead, utcnow
-    from landing import funnel
-
-    with app.app_context():
-        now = utcnow()
-        funnel.db.session.add_all(
-            Lead(
-                email=f"p{n}@example.com",
-                stage="lead",
-                stage_changed_at=now,
-                created_at=now,
-                updated_at=now,
-                quarantined=False,
-            )
-            for n in range(2500)
-        )
-        funnel.db.session.commit()
+    add_leads(app, 2500)
     result = app.test_cli_runner().invoke(args=["funnel", "export", "--format", "json"])
     rows = json.loads(result.stdout)
     assert len(rows) == 2500 and len({r["email"] for r in rows}) == 2500
