@@ -213,10 +213,13 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         first = connection.execute(_FIRST_TOUCH, {"visitor_id": entry.visitor_id}).first()
     touch = Touch(*first[:4]) if first else DIRECT_TOUCH  # came straight to the quiz
 
+    score = page.score(entry.answers)
+    qualifies = not quarantined and score >= page.mql_threshold
     lead_values = {
         "email": entry.email,
         "name": entry.name,
-        "stage": stages.LEAD,
+        # A new lead whose score qualifies starts at mql (its history says how).
+        "stage": stages.MQL if qualifies else stages.LEAD,
         "stage_changed_at": now,
         "quarantined": quarantined,
         "locale": page.locale,
@@ -236,7 +239,6 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         result = connection.execute(_LEAD_BY_EMAIL, {"email": entry.email})
     lead_id, origin_key, stage = result.one()
     created = origin_key == entry.idempotency_key
-    score = page.score(entry.answers)
 
     submission_id = connection.execute(
         _INSERT_SUBMISSION,
@@ -283,31 +285,26 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     )
     if entry.name and not quarantined:
         add_terms(connection, [(lead_id, entry.name)])
-    changes = []
+    mql_reason = f"quiz score {score} reached {page.mql_threshold} on page {page.slug}"
     if created:
-        # The upsert already put the new lead at `lead`; only the history row is missing.
-        changes.append(
-            stages.log_change(
-                connection,
-                lead_id,
-                stages.VISITOR,
-                stages.LEAD,
-                reason=f"quiz on page {page.slug}",
-                at=now,
-            )
+        # The upsert already put the new lead at its stage; only its history is missing.
+        moves = [(stages.VISITOR, stages.LEAD, f"quiz on page {page.slug}")]
+        if qualifies:
+            moves.append((stages.LEAD, stages.MQL, mql_reason))
+        changes = stages.log_changes(connection, lead_id, moves, at=now)
+    elif qualifies and stages.is_behind(stage, stages.MQL):
+        change = stages.move(
+            connection,
+            lead_id,
+            stages.MQL,
+            actor=stages.SYSTEM,
+            current=stage,
+            at=now,
+            reason=mql_reason,
         )
-    if not quarantined and score >= page.mql_threshold and stages.is_behind(stage, stages.MQL):
-        changes.append(
-            stages.move(
-                connection,
-                lead_id,
-                stages.MQL,
-                actor=stages.SYSTEM,
-                current=stage,
-                at=now,
-                reason=f"quiz score {score} reached {page.mql_threshold} on page {page.slug}",
-            )
-        )
+        changes = [change]
+    else:
+        changes = []
     # Views are linked from the first real submission on (later ones at insert), so an
     # unlinked first view means there are views to link.
     if first and first.lead_id is None and not quarantined:

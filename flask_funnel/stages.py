@@ -73,6 +73,24 @@ def log_change(
     return change
 
 
+def log_changes(
+    connection: Connection,
+    lead_id: int,
+    moves: list[tuple[str, str, str]],
+    *,
+    actor: str = SYSTEM,
+    at: datetime,
+) -> list[dict]:
+    """History rows of several moves at once (``(from, to, reason)`` each), for a lead
+    whose stage the caller has set already."""
+    changes = [
+        {"lead_id": lead_id, "from_stage": a, "to_stage": b, "actor": actor, "reason": why}
+        for a, b, why in moves
+    ]
+    connection.execute(_INSERT_CHANGE, [{**change, "at": at} for change in changes])
+    return changes
+
+
 def move(
     connection: Connection,
     lead_id: int,
