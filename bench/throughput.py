@@ -124,7 +124,7 @@ def wait_until_answering(base: str, process: subprocess.Popen, timeout: float = 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with status {process.returncode}")
-        with contextlib.suppress(requests.ConnectionError):
+        with contextlib.suppress(requests.RequestException):  # not up yet, or busy
             if requests.get(base + "/", timeout=2).status_code < 500:
                 return
         time.sleep(0.2)
