@@ -65,19 +65,21 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DAY = 86400.0
 ROWS_PER_INSERT = 50_000
-MODELS = (m.Lead, m.Submission, m.Answer, m.Consent, m.Visit, m.StageChange, m.Purchase, m.Note)
-TABLES = [model.__table__ for model in (*MODELS, m.FollowUp)]  # in the order they are written
-LEADS, SUBMISSIONS, ANSWERS, CONSENTS, VISITS, CHANGES, PURCHASES, NOTES, FOLLOW_UPS = TABLES
+LEADS, SUBMISSIONS, ANSWERS = m.Lead.__table__, m.Submission.__table__, m.Answer.__table__
+CONSENTS, VISITS, CHANGES = m.Consent.__table__, m.Visit.__table__, m.StageChange.__table__
+PURCHASES, NOTES, FOLLOW_UPS = m.Purchase.__table__, m.Note.__table__, m.FollowUp.__table__
+# In the order they are written: leads and submissions before the rows that point at them.
+TABLES = [LEADS, SUBMISSIONS, ANSWERS, CONSENTS, VISITS, CHANGES, PURCHASES, NOTES, FOLLOW_UPS]
 LADDER = LEAD, MQL, SAL, SQL, CUSTOMER, REPEAT_CUSTOMER = stages.FUNNEL_ORDER[1:]
 VISITOR, LOST, SYSTEM = stages.VISITOR, stages.LOST, stages.SYSTEM
 REACH = (0.05, 0.5, 0.5, 0.25, 0.3)  # share of each rung's leads that reach the next one
 DAYS = {MQL: (1, 21), SAL: (1, 14), SQL: (3, 21), CUSTOMER: (7, 45), REPEAT_CUSTOMER: (20, 120)}
-DAYS[LOST] = (7, 60)  # how long each move takes; moves back 3-30 days
+DAYS[LOST] = (7, 60)  # how many days a move to each stage takes (back and forth too)
 DORMANCY_CYCLES = 3.8  # mean of the exponential draw, before the once-per-60-days cap
 ADMINS = ("anna@beanandbloom.example", "omid@beanandbloom.example", "jo@beanandbloom.example")
 REASONS = {
     MQL: ("opened five newsletters in a row", "asked about wholesale beans", "booked a tasting"),
-    SAL: ("accepted by sales", "called in, ready to talk", "re-accepted after a tasting"),
+    SAL: ("accepted by sales", "called in, ready to talk", "qualified on a discovery call"),
     SQL: ("call booked", "asked for an office quote", "trial pack sent"),
     LOST: ("no budget", "went with another roaster", "unreachable", "not interested any more"),
 }
@@ -171,13 +173,12 @@ class Funnel:
 
     def batch(self, first: int, size: int) -> dict:
         rng, self.rows = self.rng, {table: [] for table in TABLES}
-        start = self.created(first) - DAY
+        start, end = self.created(first) - DAY, self.created(first + size)
         for lead_id in range(first, first + size):
             self.lead(lead_id)
         for _ in range(int(0.7 * size)):  # anonymous visitors who never converted
             page = self.pages(rng)
-            visitor, at = self.visitor(page, bot=rng.random() < 0.04), self.created(first + size)
-            at = rng.uniform(start, at)
+            visitor, at = self.visitor(page, bot=rng.random() < 0.04), rng.uniform(start, end)
             for _ in range(1 + self.geometric(0.3)):
                 self.visit(visitor, None, page.slug, at)
                 at = min(self.now, at + rng.uniform(0.01, 7) * DAY)
@@ -250,7 +251,7 @@ class Funnel:
 
         def move(stage: str, actor: str | None = None, reason: str | None = None) -> None:
             nonlocal t
-            t += rng.uniform(*DAYS.get(stage, (3, 30))) * DAY
+            t += rng.uniform(*DAYS[stage]) * DAY
             actor, reason = actor or rng.choice(ADMINS), reason or rng.choice(REASONS[stage])
             moves.append((stage, t, actor, reason))
 
