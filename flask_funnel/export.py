@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from typing import IO
@@ -34,33 +35,36 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def lead_rows(
     session: Session, *, include_quarantined: bool = False, leads: Select | None = None
 ) -> Iterator[dict]:
-    """Every lead (or those ``leads`` selects) with its latest submission's answers and
-    score, oldest lead first.
+    """Every lead (or those the ``select(Lead)`` query ``leads`` picks) with its latest
+    submission's answers and score, oldest lead first.
 
-    Read in batches, so memory stays flat however many leads there are.
+    Read in batches by id, each batch's submissions looked up by its lead ids, so time
+    and memory grow with the leads exported, not with the database.
     """
-    latest = (
-        select(Submission.lead_id, func.max(Submission.id).label("submission_id"))
-        .group_by(Submission.lead_id)
-        .subquery()
-    )
-    query = (
-        select(Lead, latest.c.submission_id, Submission.score)
-        .outerjoin(latest, latest.c.lead_id == Lead.id)
-        .outerjoin(Submission, Submission.id == latest.c.submission_id)
-        .order_by(Lead.id)
-    )
-    if leads is not None:
-        query = query.where(Lead.id.in_(leads.with_only_columns(Lead.id).scalar_subquery()))
-    elif not include_quarantined:
+    query = leads if leads is not None else select(Lead)
+    if leads is None and not include_quarantined:
         query = query.where(Lead.quarantined.is_(False))
+    query = query.order_by(Lead.id)
     last_id = 0
     while True:
-        batch = session.execute(query.where(Lead.id > last_id).limit(_BATCH)).all()
+        batch = session.scalars(query.where(Lead.id > last_id).limit(_BATCH)).all()
         if not batch:
             return
-        answers = _answers_of(session, [row.submission_id for row in batch if row.submission_id])
-        for lead, submission_id, score in batch:
+        latest = dict(
+            session.execute(
+                select(Submission.lead_id, func.max(Submission.id))
+                .where(Submission.lead_id.in_([lead.id for lead in batch]))
+                .group_by(Submission.lead_id)
+            ).all()
+        )
+        scores = dict(
+            session.execute(
+                select(Submission.id, Submission.score).where(Submission.id.in_(latest.values()))
+            ).all()
+        )
+        answers = _answers_of(session, list(latest.values()))
+        for lead in batch:
+            submission_id = latest.get(lead.id)
             yield {
                 "id": lead.id,
                 "email": lead.email,
@@ -68,14 +72,14 @@ def lead_rows(
                 "stage": lead.stage,
                 "landing_page": lead.landing_page,
                 "answers": answers.get(submission_id, {}),
-                "score": score,
+                "score": scores.get(submission_id),
                 "source": lead.source,
                 "country": lead.country,
                 "city": lead.city,
                 "quarantined": lead.quarantined,
                 "created_at": lead.created_at.isoformat(),
             }
-        last_id = batch[-1][0].id
+        last_id = batch[-1].id
 
 
 def _answers_of(session: Session, submission_ids: list[int]) -> dict[int, dict[str, str]]:
@@ -99,24 +103,46 @@ def neutralize(value: object) -> object:
     return value
 
 
-def write_csv(rows: Iterator[dict], stream: IO[str]) -> int:
-    writer = csv.writer(stream)
+def csv_chunks(rows: Iterator[dict], counter: list[int]) -> Iterator[str]:
+    """The CSV text piece by piece (a web response can send it while it is made);
+    ``counter[0]`` holds how many rows went out."""
+    line = io.StringIO()
+    writer = csv.writer(line)
+
+    def take() -> str:
+        text = line.getvalue()
+        line.seek(0)
+        line.truncate()
+        return text
+
     writer.writerow(EXPORT_FIELDS)
-    count = 0
+    yield take()
     for row in rows:
         cells = dict(row, answers=json.dumps(row["answers"], ensure_ascii=False, sort_keys=True))
         writer.writerow([neutralize(cells[name]) for name in EXPORT_FIELDS])
-        count += 1
-    return count
+        counter[0] += 1
+        yield take()
+
+
+def json_chunks(rows: Iterator[dict], counter: list[int]) -> Iterator[str]:
+    """A JSON array piece by piece (valid JSON without holding every row)."""
+    yield "["
+    for row in rows:
+        yield (",\n" if counter[0] else "\n") + json.dumps(row, ensure_ascii=False)
+        counter[0] += 1
+    yield "\n]\n" if counter[0] else "]\n"
+
+
+def write_csv(rows: Iterator[dict], stream: IO[str]) -> int:
+    return _write(csv_chunks, rows, stream)
 
 
 def write_json(rows: Iterator[dict], stream: IO[str]) -> int:
-    """A JSON array written row by row (valid JSON without holding every row)."""
-    count = 0
-    stream.write("[")
-    for row in rows:
-        stream.write(",\n" if count else "\n")
-        stream.write(json.dumps(row, ensure_ascii=False))
-        count += 1
-    stream.write("\n]\n" if count else "]\n")
-    return count
+    return _write(json_chunks, rows, stream)
+
+
+def _write(chunks, rows: Iterator[dict], stream: IO[str]) -> int:
+    counter = [0]
+    for chunk in chunks(rows, counter):
+        stream.write(chunk)
+    return counter[0]
