@@ -103,7 +103,7 @@ _FIRST_TOUCH = (
     .order_by(Visit.id)
     .limit(1)
 )
-_LEAD_BY_EMAIL = select(Lead.id, Lead.origin_key, Lead.stage).where(
+_LEAD_BY_EMAIL = select(Lead.id, Lead.origin_key, Lead.stage, Lead.created_at).where(
     Lead.email == bindparam("email")
 )
 _INSERT_SUBMISSION = insert(_submissions)
@@ -132,7 +132,7 @@ def _merge_lead(new) -> dict:
 def _upsert_lead(dialect: str):
     stmt = upsert(dialect, _leads, ["email"], _merge_lead)
     if supports_returning(dialect):
-        stmt = stmt.returning(_leads.c.id, _leads.c.origin_key, _leads.c.stage)
+        stmt = stmt.returning(_leads.c.id, _leads.c.origin_key, _leads.c.stage, _leads.c.created_at)
     return stmt
 
 
@@ -237,7 +237,7 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     result = connection.execute(_upsert_lead(dialect), lead_values)
     if not supports_returning(dialect):
         result = connection.execute(_LEAD_BY_EMAIL, {"email": entry.email})
-    lead_id, origin_key, stage = result.one()
+    lead_id, origin_key, stage, created_at = result.one()
     created = origin_key == entry.idempotency_key
 
     submission_id = connection.execute(
@@ -284,7 +284,7 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         },
     )
     if entry.name and not quarantined:
-        add_terms(connection, [(lead_id, entry.name)])
+        add_terms(connection, [(lead_id, entry.name, created_at)])
     mql_reason = f"quiz score {score} reached {page.mql_threshold} on page {page.slug}"
     if created:
         # The upsert already put the new lead at its stage; only its history is missing.

@@ -528,7 +528,12 @@ def _write(connection: Connection, rows: list[LeadRow], reason: str) -> int:
         if changes:
             connection.execute(_INSERT_CHANGES, changes)
         add_terms(
-            connection, [(created[row.email], row.name) for row in batch if row.email in created]
+            connection,
+            [
+                (created[row.email], row.name, row.created_at)
+                for row in batch
+                if row.email in created
+            ],
         )
         imported += len(created)
     return imported

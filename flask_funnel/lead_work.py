@@ -90,8 +90,10 @@ def release(engine: Engine, lead_id: int, actor: str) -> bool:
             .values(quarantined=False)
         ).rowcount
         if released:
-            name = connection.scalar(select(Lead.name).where(Lead.id == lead_id))
-            add_terms(connection, [(lead_id, name)])
+            lead = connection.execute(
+                select(Lead.name, Lead.created_at).where(Lead.id == lead_id)
+            ).one()
+            add_terms(connection, [(lead_id, lead.name, lead.created_at)])
             audit.record(connection, actor, audit.RELEASE, lead_id=lead_id)
     return bool(released)
 

@@ -276,7 +276,10 @@ class AuditEntry(Base):
 
 
 class LeadTerm(Base):
-    """A word of a lead's name, lower-cased: what name search looks up by prefix."""
+    """A word of a lead's name, lower-cased: what name search looks up by prefix.
+
+    It carries the lead's creation time, so a search can order its matches by it from
+    this table's index alone."""
 
     __tablename__ = "funnel_lead_terms"
 
@@ -284,3 +287,6 @@ class LeadTerm(Base):
     lead_id: Mapped[int] = mapped_column(
         ForeignKey("funnel_leads.id"), primary_key=True, index=True
     )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_funnel_lead_terms_term_created", "term", "created_at", "lead_id"),)

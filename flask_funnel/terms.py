@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import Connection, delete
 
@@ -20,10 +21,12 @@ def name_terms(name: str | None) -> list[str]:
     return list(dict.fromkeys(w[:MAX_TERM] for w in _WORD.findall(name.casefold())))
 
 
-def add_terms(connection: Connection, rows: list[tuple[int, str | None]]) -> None:
-    """Index the names of ``(lead_id, name)`` pairs (terms already there are kept)."""
+def add_terms(connection: Connection, rows: list[tuple[int, str | None, datetime]]) -> None:
+    """Index the names of ``(lead_id, name, created_at)`` (terms already there are kept)."""
     values = [
-        {"term": term, "lead_id": lead_id} for lead_id, name in rows for term in name_terms(name)
+        {"term": term, "lead_id": lead_id, "created_at": created_at}
+        for lead_id, name, created_at in rows
+        for term in name_terms(name)
     ]
     if values:
         statement = upsert(connection.dialect.name, LeadTerm.__table__, ["term", "lead_id"], None)

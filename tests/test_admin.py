@@ -361,3 +361,26 @@ def test_search_finds_names_by_any_word_and_emails_by_their_start(admin_client):
     assert found("smith jo") == ["jo@"]
     assert found("jo@") == ["jo@"]
     assert found("%") == []
+
+
+def test_a_name_search_pages_through_every_match_once(app, admin_client):
+    from flask_funnel.sqlite_writer import writing
+    from flask_funnel.terms import add_terms
+    from landing import funnel
+
+    add_leads(app, 60)
+    with app.app_context():
+        leads = funnel.db.session.scalars(select(Lead)).all()
+        for lead in leads:
+            lead.name = f"Sam Smith {lead.id}"
+        funnel.db.session.commit()
+        with writing(app.extensions["funnel"].engine) as connection:
+            add_terms(connection, [(lead.id, lead.name, lead.created_at) for lead in leads])
+    first = admin_client.get("/p/admin/leads?q=smith")
+    assert "50+ leads" in first.text
+    next_url = next(part for part in first.text.split('"') if "after=" in part)
+    second = admin_client.get(next_url.replace("&amp;", "&"))
+    seen = [f"p{n:03}@" for n in range(60)]
+    on_first = {e for e in seen if e in first.text}
+    on_second = {e for e in seen if e in second.text}
+    assert len(on_first) == 50 and len(on_second) == 10 and not on_first & on_second

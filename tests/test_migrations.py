@@ -57,10 +57,9 @@ def test_the_search_terms_migration_indexes_existing_names(tmp_path):
             connection.execute(
                 text(
                     "INSERT INTO funnel_leads (email, name, stage, stage_changed_at, quarantined,"
-                    " created_at, updated_at) VALUES (:e, :n, 'lead', '2026-01-01', :q,"
-                    " '2026-01-01', '2026-01-01')"
+                    " created_at, updated_at) VALUES (:e, :n, 'lead', :t, :q, :t, :t)"
                 ),
-                {"e": f"p{n}@example.com", "n": name, "q": bot},
+                {"e": f"p{n}@example.com", "n": name, "q": bot, "t": "2026-01-01 00:00:00.000000"},
             )
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
