@@ -15,7 +15,7 @@ from .export import lead_rows, write_csv, write_json
 from .extension import current_funnel
 from .imports import import_leads
 from .lead_work import WorkError, add_follow_up, add_note, due_follow_ups, lead_id_for
-from .purchases import PurchaseError, record_purchase
+from .purchases import PurchaseError
 from .sqlite_writer import writing
 
 
@@ -82,14 +82,8 @@ def export_leads(fmt: str, output, include_quarantined: bool) -> None:
 def purchase(email: str, amount: str, currency: str, at: str | None, reference: str | None):
     """Record a purchase: the first makes the lead a customer, the second a repeat customer."""
     try:
-        result = record_purchase(
-            current_funnel().engine,
-            email=email,
-            amount=amount,
-            currency=currency,
-            at=at,
-            reference=reference,
-            actor="cli",
+        result = current_funnel().extension.record_purchase(
+            email=email, amount=amount, currency=currency, at=at, reference=reference, actor="cli"
         )
     except PurchaseError as error:
         raise click.UsageError(
