@@ -146,7 +146,8 @@ def import_leads_command(file: str, skip_invalid: bool) -> None:
 
 
 def _lead_id(email: str) -> int:
-    lead_id = lead_id_for(current_funnel().engine, email)
+    with current_funnel().engine.connect() as connection:
+        lead_id = lead_id_for(connection, email)
     if lead_id is None:
         raise click.UsageError(f"EMAIL: no lead has the address {email.strip().lower()}")
     return lead_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -33,9 +33,9 @@ class WorkError(ValueError):
         self.field, self.message = field, message
 
 
-def lead_id_for(engine: Engine, email: str) -> int | None:
-    with engine.connect() as connection:
-        return connection.scalar(select(Lead.id).where(Lead.email == email.strip().lower()))
+def lead_id_for(connection: Connection, email: str) -> int | None:
+    """The id of the lead with this email (matched as the quiz stores it), or None."""
+    return connection.scalar(select(Lead.id).where(Lead.email == email.strip().lower()))
 
 
 def add_note(engine: Engine, lead_id: int, author: str, body: str) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, stages
+from .lead_work import lead_id_for
 from .models import Lead, Purchase, utcnow
 from .sqlite_writer import writing
 
@@ -146,10 +147,9 @@ def _lead_id(connection, email: str | None, lead_id: int | None) -> int:
         if found is None:
             raise PurchaseError("lead", f"there is no lead {lead_id}")
         return found
-    normalized = (email or "").strip().lower()
-    if not normalized:
+    if not (email or "").strip():
         raise PurchaseError("email", "is required")
-    found = connection.execute(select(Lead.id).where(Lead.email == normalized)).scalar()
+    found = lead_id_for(connection, email)
     if found is None:
         raise PurchaseError("email", "no lead has this email address")
     return found

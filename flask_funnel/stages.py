@@ -47,32 +47,6 @@ class UnknownStage(ValueError):
         self.stage = stage
 
 
-def log_change(
-    connection: Connection,
-    lead_id: int,
-    from_stage: str | None,
-    to_stage: str,
-    *,
-    actor: str = SYSTEM,
-    reason: str | None = None,
-    at: datetime | None = None,
-) -> dict:
-    """Write the history row of a stage move (the caller sets the lead's stage in the
-    same transaction). Returns the change, for the ``stage_changed`` signal once
-    committed."""
-    if to_stage not in LEAD_STAGES:
-        raise UnknownStage(to_stage)
-    change = {
-        "lead_id": lead_id,
-        "from_stage": from_stage,
-        "to_stage": to_stage,
-        "actor": actor,
-        "reason": reason,
-    }
-    connection.execute(_INSERT_CHANGE, {**change, "at": at or utcnow()})
-    return change
-
-
 def log_changes(
     connection: Connection,
     lead_id: int,
@@ -112,7 +86,7 @@ def move(
     if current == to_stage:
         return None
     at = at or utcnow()
-    change = log_change(connection, lead_id, current, to_stage, actor=actor, reason=reason, at=at)
+    [change] = log_changes(connection, lead_id, [(current, to_stage, reason)], actor=actor, at=at)
     connection.execute(
         update(Lead).where(Lead.id == lead_id).values(stage=to_stage, stage_changed_at=at)
     )

@@ -146,9 +146,9 @@ def _client_address() -> str | None:
     )
 
 
-def _place() -> Place:
+def _place(address: str | None) -> Place:
     geo = current_funnel().geo
-    return geo.locate(_client_address()) if geo.path else Place()
+    return geo.locate(address) if geo.path else Place()
 
 
 def _serializer(purpose: str) -> URLSafeSerializer:
@@ -162,6 +162,7 @@ def _serializer(purpose: str) -> URLSafeSerializer:
 def landing(slug: str):
     page = _page_or_404(slug)
     utm = utm_tags(request.args)
+    address = _client_address()
     current_funnel().visits.add(
         visit_row(
             VisitRecord(
@@ -171,8 +172,8 @@ def landing(slug: str):
                 source=traffic_source(utm["utm_source"], request.referrer, request.host),
                 utm=utm,
                 device=device_class(request.user_agent.string),
-                place=_place(),
-                ip=truncate_address(_client_address(), current_app.config["FUNNEL_STORE_FULL_IP"]),
+                place=_place(address),
+                ip=truncate_address(address, current_app.config["FUNNEL_STORE_FULL_IP"]),
             )
         )
     )
@@ -245,7 +246,7 @@ def _submit(page: Page, form: QuizForm):
         answers=form.answers(),
         idempotency_key=key,
         visitor_id=_visitor_id(),
-        place=_place(),
+        place=_place(_client_address()),
         fill_seconds=fill_seconds,
         quarantine_reason=_bot_signal(form, fill_seconds),
     )
