@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -12,9 +14,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .stages import LEAD_STAGES
+from .report import BREAKDOWNS
+from .report import STAGES as REPORT_STAGES
+from .report_period import DEFAULT_PRESET, PRESETS, Period, parse_period, preset_period
+from .stages import LEAD, LEAD_STAGES
 
 
 def any_choice(label: str) -> SelectChoice:
@@ -84,3 +89,36 @@ class LeadFilterForm(FlaskForm):
         default="newest",
         choices=[SelectChoice("newest", "newest first"), SelectChoice("oldest", "oldest first")],
     )
+
+
+class ReportForm(FlaskForm):
+    """The dashboard's period and breakdown: a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    period = SelectField(
+        "Period", default=DEFAULT_PRESET, choices=[SelectChoice(k, v) for k, v in PRESETS.items()]
+    )
+    start = DateField("From", validators=[Optional()])
+    end = DateField("To", validators=[Optional()])
+    by = SelectField(
+        "Break down by",
+        default="",
+        choices=[any_choice("nothing")] + [SelectChoice(k, d.title) for k, d in BREAKDOWNS.items()],
+    )
+    stage = SelectField(
+        "Conversion to", default=LEAD, choices=[SelectChoice(s) for s in REPORT_STAGES]
+    )
+
+    def validate_end(self, field) -> None:
+        if field.data and self.start.data and self.start.data > field.data:
+            raise ValidationError("The end is before the start.")
+
+    def period_of(self, zone: ZoneInfo) -> Period:
+        """The chosen period: the dates if given (a custom range), else the preset."""
+        if self.period.data == "custom" or self.start.data or self.end.data:
+            first = self.start.data.isoformat() if self.start.data else None
+            last = self.end.data.isoformat() if self.end.data else None
+            return parse_period(first, last, zone)
+        return preset_period(self.period.data or DEFAULT_PRESET, zone)

@@ -52,6 +52,7 @@ DIRECT_TOUCH = Touch(DIRECT)
 class VisitRecord:
     visitor_id: str
     page_slug: str
+    variant: str | None
     referrer: str | None
     source: str
     utm: dict[str, str | None]
@@ -155,6 +156,7 @@ def visit_row(visit: VisitRecord) -> dict:
         "known_visitor": visit.visitor_id,
         "visitor_id": visit.visitor_id,
         "page_slug": visit.page_slug,
+        "variant": visit.variant,
         "at": utcnow(),
         "referrer": (visit.referrer or "")[:1000] or None,
         "source": visit.source,
@@ -214,6 +216,7 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     touch = Touch(*first[:4]) if first else DIRECT_TOUCH  # came straight to the quiz
 
     score = page.score(entry.answers)
+    variant = page.variant_for(entry.visitor_id)
     qualifies = not quarantined and score >= page.mql_threshold
     lead_values = {
         "email": entry.email,
@@ -231,6 +234,7 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         "country": entry.place.country,
         "city": entry.place.city,
         "origin_key": entry.idempotency_key,
+        "variant": variant.id if variant else None,
         "created_at": now,
         "updated_at": now,
     }

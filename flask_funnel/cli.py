@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 
@@ -16,6 +17,9 @@ from .extension import current_funnel
 from .imports import import_leads
 from .lead_work import WorkError, add_follow_up, add_note, due_follow_ups, lead_id_for
 from .purchases import PurchaseError
+from .report import BREAKDOWNS, build_report
+from .report_period import PeriodError, parse_period
+from .report_text import report_text
 from .sqlite_writer import writing
 
 
@@ -205,3 +209,27 @@ def follow_ups_command() -> None:
         )
     if not due:
         click.echo("Nothing due.")
+
+
+@funnel_cli.command("report")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@click.option("--from", "first", metavar="YYYY-MM-DD", help="First day (default: 30 days ago).")
+@click.option("--to", "last", metavar="YYYY-MM-DD", help="Last day (default: today).")
+@click.option("--by", type=click.Choice(list(BREAKDOWNS)), help="Also split the funnel by this.")
+@with_appcontext
+def report(as_json: bool, first: str | None, last: str | None, by: str | None) -> None:
+    """The funnel report the dashboard shows: stages, months, breakdown, forecast.
+
+    Days are in FUNNEL_REPORT_TIMEZONE; quarantined leads are never counted."""
+    state = current_funnel()
+    try:
+        period = parse_period(first, last, state.report.zone)
+    except PeriodError as error:
+        raise click.BadParameter(str(error)) from None
+    with state.engine.connect() as connection:
+        result = build_report(connection, period, state.report, by=by)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for line in report_text(result):
+        click.echo(line)

@@ -52,4 +52,16 @@ DEFAULTS: dict[str, object] = {
     # On SQLite: WAL journal, a 5 s busy timeout and BEGIN IMMEDIATE transactions,
     # so concurrent workers wait for each other instead of failing.
     "FUNNEL_SQLITE_TUNING": True,
+    # Time zone (IANA name) the funnel report counts days and months in; times are
+    # stored in UTC.
+    "FUNNEL_REPORT_TIMEZONE": "UTC",
+    # Breakdown groups with fewer leads than this are folded into "other".
+    "FUNNEL_REPORT_MIN_GROUP": 10,
+    # Calendar months in the month-over-month table.
+    "FUNNEL_REPORT_MONTHS": 24,
+    # The forecast counts leads that entered their stage within this many days, and
+    # learns conversion rates from leads that reached a stage in the window of this
+    # many days before the last 90.
+    "FUNNEL_FORECAST_ACTIVE_DAYS": 180,
+    "FUNNEL_FORECAST_HISTORY_DAYS": 365,
 }

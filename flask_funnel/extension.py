@@ -14,6 +14,7 @@ from .config import DEFAULTS
 from .geo import GeoLocator
 from .models import metadata
 from .pages import PageParser, PageRegistry
+from .report_period import ReportSettings
 from .sqlite_writer import tune_sqlite
 from .visit_buffer import VisitBuffer
 
@@ -31,6 +32,7 @@ class FunnelState:
     visits: VisitBuffer
     assets_dir: Path
     offers_dir: Path
+    report: ReportSettings
     extension: Funnel
 
     @property
@@ -80,6 +82,7 @@ class Funnel:
         assets_dir = Path(app.config["FUNNEL_ASSETS_DIR"] or pages_dir / "assets")
         offers_dir = Path(app.config["FUNNEL_OFFERS_DIR"] or pages_dir / "offers")
         parser = PageParser(assets_dir, offers_dir)
+        report = ReportSettings.from_config(app.config)
         with app.app_context():
             engine = self.db.engine
         if app.config["FUNNEL_SQLITE_TUNING"]:
@@ -96,6 +99,7 @@ class Funnel:
             ),
             assets_dir=assets_dir,
             offers_dir=offers_dir,
+            report=report,
             extension=self,
         )
         app.extensions[EXTENSION_KEY] = state
@@ -103,10 +107,12 @@ class Funnel:
         from .cli import funnel_cli
         from .views.admin import admin
         from .views.api import api
+        from .views.dashboard import dashboard
         from .views.public import public
 
         prefix = (app.config["FUNNEL_URL_PREFIX"] or "").rstrip("/")
         app.register_blueprint(admin, url_prefix=f"{prefix}/admin")
+        app.register_blueprint(dashboard, url_prefix=f"{prefix}/admin")
         app.register_blueprint(api, url_prefix=f"{prefix}/api")
         app.register_blueprint(public, url_prefix=prefix or None)
         app.cli.add_command(funnel_cli)

@@ -29,7 +29,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection, Engine, bindparam, insert, select
 
-from . import audit
+from . import audit, stages
 from .models import Lead, StageChange, utcnow
 from .sqlite_writer import writing
 from .stages import FUNNEL_ORDER, LEAD, LEAD_STAGES, LOST, RANK, VISITOR
@@ -577,6 +577,13 @@ def _lead_values(row: LeadRow) -> dict:
         "created_at": row.created_at,
         # The last thing known to have happened to the lead, not the time of the import.
         "updated_at": last,
+        # Every row of an executemany needs the same keys.
+        **{stages.reached_column(m): None for m in stages.MILESTONES},
+        **{
+            stages.reached_column(stage): at
+            for stage, at in zip(stage_path(row.stage), row.times, strict=True)
+            if stage in stages.MILESTONES
+        },
     }
 
 

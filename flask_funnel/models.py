@@ -86,8 +86,39 @@ class Lead(Base):
     # Idempotency key of the submission that created the row: tells an upsert
     # that inserted from one that updated, on every database.
     origin_key: Mapped[str | None] = mapped_column(String(64))
+    # The A/B test variant of the landing page the lead signed up on.
+    variant: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the lead first reached each stage after ``lead`` (reaching a later stage
+    # counts as passing the ones it skipped; moving back never clears them). The
+    # funnel report counts these instead of replaying the stage history.
+    reached_mql_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reached_sal_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reached_sql_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reached_customer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reached_repeat_customer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # Covers the cohort funnel: leads created in a period and how far they got.
+        Index(
+            "ix_funnel_leads_cohort",
+            "quarantined",
+            "created_at",
+            "reached_mql_at",
+            "reached_sal_at",
+            "reached_sql_at",
+            "reached_customer_at",
+            "reached_repeat_customer_at",
+        ),
+        # The forecast's leads now at each stage.
+        Index("ix_funnel_leads_open", "quarantined", "stage", "stage_changed_at"),
+        # One per stage, for the count entering it per month.
+        *(
+            Index(f"ix_funnel_leads_reached_{stage}", "quarantined", f"reached_{stage}_at")
+            for stage in ("mql", "sal", "sql", "customer", "repeat_customer")
+        ),
+    )
 
 
 class Visit(Base):
@@ -111,8 +142,13 @@ class Visit(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     city: Mapped[str | None] = mapped_column(String(128))
     ip: Mapped[str | None] = mapped_column(String(45))
+    variant: Mapped[str | None] = mapped_column(String(40))
 
-    __table_args__ = (Index("ix_funnel_visits_page_slug_at", "page_slug", "at"),)
+    __table_args__ = (
+        # Both cover counting unique visitors: per page and variant, and per place and source.
+        Index("ix_funnel_visits_page", "page_slug", "at", "variant", "visitor_id", "device"),
+        Index("ix_funnel_visits_at", "at", "visitor_id", "device", "source", "country", "city"),
+    )
 
 
 class StepView(Base):
@@ -128,6 +164,7 @@ class StepView(Base):
 
     __table_args__ = (
         UniqueConstraint("page_slug", "step", "visitor_id", name="uq_funnel_step_views_visit"),
+        Index("ix_funnel_step_views_page_at", "page_slug", "at", "step"),
     )
 
 

@@ -6,13 +6,14 @@ A broken file never reaches a visitor: it is reported (file and field) by
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import threading
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .i18n import SUPPORTED_LOCALES
@@ -24,6 +25,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 OFFER_KINDS = ("download", "link", "code")
 MIN_CHOICES, MAX_CHOICES = 2, 6
 MAX_QUESTIONS = 10
+MIN_VARIANTS, MAX_VARIANTS = 2, 6
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,15 @@ class Hero:
     cta: str
     image: str | None = None
     image_alt: str = ""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One version of the landing page in an A/B test: the hero with some fields changed."""
+
+    id: str
+    weight: int
+    hero: Hero
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,20 @@ class Page:
     outcomes: tuple[Outcome, ...]
     mql_threshold: int
     description: str = ""
+    variants: tuple[Variant, ...] = ()
+
+    def variant_for(self, visitor_id: str | None) -> Variant | None:
+        """The visitor's variant, drawn by weight from a hash of page and visitor, so the
+        same visitor sees the same variant on every visit (while the weights stay)."""
+        if not self.variants or not visitor_id:
+            return None
+        digest = hashlib.sha256(f"{self.slug}:{visitor_id}".encode()).digest()
+        point = int.from_bytes(digest[:8], "big") % sum(v.weight for v in self.variants)
+        for variant in self.variants:
+            point -= variant.weight
+            if point < 0:
+                return variant
+        raise AssertionError("unreachable: weights are positive")
 
     @property
     def contact_step(self) -> int:
@@ -229,6 +254,7 @@ class PageParser:
         )
         _unique_ids(f, "questions", [q.id for q in questions])
         outcomes = self._outcomes(f, questions)
+        variants = self._variants(f, hero)
         f.reject_unknown()
         if f.errors:
             return None
@@ -243,6 +269,7 @@ class PageParser:
             questions=questions,
             outcomes=outcomes,
             mql_threshold=threshold,
+            variants=variants,
         )
 
     def _hero(self, f: _Fields | None) -> Hero | None:
@@ -257,6 +284,30 @@ class PageParser:
         )
         f.reject_unknown()
         return hero
+
+    def _variants(self, f: _Fields, hero: Hero | None) -> tuple[Variant, ...]:
+        if "variants" not in f.data:
+            f.read.add("variants")
+            return ()
+        variants = []
+        for v in f.tables("variants", MIN_VARIANTS, MAX_VARIANTS):
+            variant_id = v.identifier("id")
+            weight = v.integer("weight", required=False, default=1)
+            if weight is not None and weight < 1:
+                v.error("weight", "must be 1 or more")
+            changed = {
+                "headline": v.text("headline", required=False, max_length=200),
+                "body": v.text("body", required=False, max_length=2000),
+                "cta": v.text("cta", required=False, max_length=60),
+                "image": self._image(v, "image"),
+                "image_alt": v.text("image_alt", required=False, max_length=200),
+            }
+            v.reject_unknown()
+            if hero is not None and variant_id is not None:
+                changed = {key: value for key, value in changed.items() if value is not None}
+                variants.append(Variant(variant_id, weight or 1, replace(hero, **changed)))
+        _unique_ids(f, "variants", [v.id for v in variants])
+        return tuple(variants)
 
     def _offer(self, f: _Fields | None) -> Offer | None:
         if f is None:

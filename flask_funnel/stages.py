@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from . import audit
 from .models import Lead, StageChange, utcnow
@@ -35,6 +35,18 @@ _INSERT_CHANGE = insert(StageChange.__table__)
 
 #: Position in the funnel; ``lost`` ranks below every stage a lead can still move up from.
 RANK = {stage: n for n, stage in enumerate(FUNNEL_ORDER)} | {LOST: 0}
+#: The stages after ``lead`` whose first arrival a lead remembers (``reached_<stage>_at``).
+MILESTONES = FUNNEL_ORDER[2:]
+
+
+def reached_column(stage: str) -> str:
+    """The lead column holding when it first reached ``stage`` (``created_at`` for lead)."""
+    return "created_at" if stage == LEAD else f"reached_{stage}_at"
+
+
+def passed(stage: str) -> tuple[str, ...]:
+    """The milestones a lead at ``stage`` has passed, skipped ones included."""
+    return tuple(m for m in MILESTONES if RANK[m] <= RANK[stage])
 
 
 class LeadNotFound(LookupError):
@@ -62,6 +74,16 @@ def log_changes(
         for a, b, why in moves
     ]
     connection.execute(_INSERT_CHANGE, [{**change, "at": at} for change in changes])
+    highest = max((b for _, b, _ in moves), key=RANK.__getitem__)
+    if passed(highest):
+        connection.execute(
+            update(Lead)
+            .where(Lead.id == lead_id)
+            .values({
+                reached_column(m): func.coalesce(getattr(Lead, reached_column(m)), at)
+                for m in passed(highest)
+            })
+        )  # fmt: skip
     return changes
 
 

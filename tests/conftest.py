@@ -16,6 +16,14 @@ collect_ignore = [] if os.environ.get("FUNNEL_TEST_CHROMIUM") else ["test_browse
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PAGES = ROOT / "landing" / "pages"
+#: The demo page's A/B test shows one of these headlines (variants a and b).
+HEADLINES = ("Find the brewing method made for your mornings", "Better coffee at home starts")
+
+
+def shows_hero(html: str) -> bool:
+    return any(headline in html for headline in HEADLINES)
+
+
 #: Answers of the demo page that score 2 + 2 + 3 = 7 ("pour-over").
 ANSWERS = {"style": "black", "time": "5min", "gear": "grinder"}
 

@@ -77,7 +77,7 @@ def test_signing_in_goes_back_to_the_page_asked_for(app, client, db_session):
 def test_next_never_leads_off_the_site(app, client):
     accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
     response = sign_in(client, next_url="//evil.example/x")
-    assert response.headers["Location"] == "/p/admin/leads"
+    assert response.headers["Location"] == "/p/admin/"
 
 
 def test_wrong_password_and_unknown_admin_get_401_and_are_audited(app, client, db_session):

@@ -61,7 +61,7 @@ def test_a_phone_visitor_taps_through_the_quiz_and_becomes_a_lead(browser, site)
     app, base = site
     page = browser.new_page(**PHONE)
     page.goto(f"{base}/p/home-brewing?utm_source=instagram")
-    page.get_by_role("link", name="Start the 30-second quiz").click()
+    page.locator(".hero a.button-primary").click()
 
     # With JavaScript on, tapping a picture is enough to go to the next step.
     page.get_by_text("With milk").click()

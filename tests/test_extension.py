@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DEMO_PAGES, Visitor
+from conftest import DEMO_PAGES, Visitor, shows_hero
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
@@ -114,4 +114,4 @@ def test_pages_extend_the_base_template_the_host_names(tmp_path):
     with app.app_context():
         funnel.db.create_all()
     html = app.test_client().get("/funnel/home-brewing").text
-    assert "HOST NAV" in html and "Find the brewing method" in html
+    assert "HOST NAV" in html and shows_hero(html)

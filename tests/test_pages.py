@@ -6,7 +6,7 @@ import shutil
 import time
 
 import pytest
-from conftest import DEMO_PAGES, make_app
+from conftest import DEMO_PAGES, make_app, shows_hero
 
 from flask_funnel.pages import PageParser
 
@@ -115,9 +115,10 @@ def test_two_files_with_one_slug_keep_the_first_and_report_the_second(tmp_path, 
 def test_an_edited_page_file_is_picked_up_without_a_restart(tmp_path, pages_dir):
     app = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages_dir))
     client = app.test_client()
-    assert "Find the brewing method" in client.get("/p/home-brewing").text
+    assert shows_hero(client.get("/p/home-brewing").text)
     path = pages_dir / "home-brewing.toml"
-    path.write_text(VALID.replace("Find the brewing method", "Brew better"), encoding="utf-8")
+    edited = VALID.replace("Find the brewing method", "Brew better")
+    path.write_text(edited.replace("Better coffee at home", "Brew better"), encoding="utf-8")
     later = time.time() + 5
     import os
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ANSWERS, hidden_fields
+from conftest import ANSWERS, hidden_fields, shows_hero
 from sqlalchemy import func, select
 
 from flask_funnel.models import Answer, Consent, Lead, StepView, Submission
@@ -15,7 +15,7 @@ def count(session, model) -> int:
 def test_landing_page_shows_hero_and_starts_the_quiz(visitor):
     response = visitor.land()
     assert response.status_code == 200
-    assert "Find the brewing method made for your mornings" in response.text
+    assert shows_hero(response.text)
     assert 'href="/p/home-brewing/quiz"' in response.text
     assert "/p/assets/images/hero-coffee.svg" in response.text
 

@@ -66,7 +66,7 @@ def _ip() -> str | None:
     )
 
 
-def _audit(action: str, *, actor: str | None = None, **fields) -> None:
+def record_audit(action: str, *, actor: str | None = None, **fields) -> None:
     with writing(current_funnel().engine) as connection:
         audit.record(connection, actor or _actor(), action, ip=_ip(), **fields)
 
@@ -77,43 +77,44 @@ def _actor() -> str:
 
 
 @admin.before_request
-def _require_admin():
+def require_admin():
+    """Every admin route needs a signed-in admin (the dashboard's blueprint too)."""
     request.max_content_length = current_app.config["FUNNEL_MAX_CONTENT_LENGTH"]
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if admin_session.current_admin() is None:
-        _audit("access_denied", detail=f"{request.method} {request.path}")
+        record_audit("access_denied", detail=f"{request.method} {request.path}")
         if request.method == "GET":
-            return redirect(url_for(".sign_in", next=request.full_path.rstrip("?")))
-        return _message(401, "Please sign in", "Your session has ended. Sign in and try again.")
+            return redirect(url_for("funnel_admin.sign_in", next=request.full_path.rstrip("?")))
+        return message(401, "Please sign in", "Your session has ended. Sign in and try again.")
     return None
 
 
 @admin.after_request
-def _no_store(response):
+def no_store(response):
     response.headers["Cache-Control"] = "no-store"
     return apply_security_headers(response)
 
 
 @admin.context_processor
-def _admin_context():
+def admin_context():
     return {"admin_user": admin_session.current_admin(), "action_form": ActionForm()}
 
 
-def _message(status: int, title: str, body: str):
+def message(status: int, title: str, body: str):
     return render_template("flask_funnel/admin/message.html", title=title, body=body), status
 
 
 def _csrf_refused(form) -> bool:
     """True (and audited) when a POST came without a valid CSRF token."""
     if getattr(form, "csrf_token", None) is not None and form.csrf_token.errors:
-        _audit("csrf_failed", detail=request.path)
+        record_audit("csrf_failed", detail=request.path)
         return True
     return False
 
 
 def _refuse_csrf():
-    return _message(
+    return message(
         400, "This form has expired", "Go back, reload the page and send the form again."
     )
 
@@ -124,7 +125,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and "\\" not in target:
             return target
-    return url_for(".leads")
+    return url_for("funnel_dashboard.overview")
 
 
 # --- signing in and out -------------------------------------------------------------
@@ -147,9 +148,9 @@ def sign_in():
         minutes=int(config["FUNNEL_ADMIN_FAILURE_WINDOW_MINUTES"]),
     )
     if failures >= int(config["FUNNEL_ADMIN_MAX_FAILURES"]):
-        _audit("sign_in_blocked", actor=email)
+        record_audit("sign_in_blocked", actor=email)
         current_app.logger.warning("admin sign-in blocked after %d failures", failures)
-        return _message(
+        return message(
             429,
             "Too many attempts",
             f"Sign-in is paused for {config['FUNNEL_ADMIN_FAILURE_WINDOW_MINUTES']} minutes "
@@ -178,11 +179,6 @@ def sign_out():
 
 
 # --- leads --------------------------------------------------------------------------
-
-
-@admin.get("/")
-def index():
-    return redirect(url_for(".leads"))
 
 
 def _filters() -> tuple[LeadFilterForm, LeadFilters | None]:
@@ -226,7 +222,7 @@ def leads():
 def export(fmt: str):
     _, filters = _filters()
     if filters is None:
-        return _message(422, "Check the filters", "Some filters are not valid; fix them first.")
+        return message(422, "Check the filters", "Some filters are not valid; fix them first.")
     rows = lead_rows(current_funnel().session, leads=filtered(filters))
     chunks = json_chunks if fmt == "json" else csv_chunks
 
@@ -234,7 +230,7 @@ def export(fmt: str):
         # Sent while read, in batches: a million leads never sit in memory at once.
         counter = [0]
         yield from chunks(rows, counter)
-        _audit(audit.EXPORT, detail=f"{counter[0]} leads as {fmt}")
+        record_audit(audit.EXPORT, detail=f"{counter[0]} leads as {fmt}")
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return Response(
@@ -248,9 +244,7 @@ def export(fmt: str):
 def lead(lead_id: int):
     found = lead_file(current_funnel().session, lead_id)
     if found is None:
-        return _message(
-            404, "No such lead", f"There is no lead {lead_id}; it may have been erased."
-        )
+        return message(404, "No such lead", f"There is no lead {lead_id}; it may have been erased.")
     return render_template(
         "flask_funnel/admin/lead.html",
         file=found,
@@ -357,7 +351,7 @@ def lead_json(lead_id: int):
     found = lead_file(current_funnel().session, lead_id)
     if found is None:
         abort(404)
-    _audit(audit.EXPORT, lead_id=lead_id, detail="one person as json")
+    record_audit(audit.EXPORT, lead_id=lead_id, detail="one person as json")
     response = current_app.response_class(
         json.dumps(person_record(found), ensure_ascii=False, indent=2, default=str),
         mimetype="application/json",

@@ -163,11 +163,13 @@ def landing(slug: str):
     page = _page_or_404(slug)
     utm = utm_tags(request.args)
     address = _client_address()
+    variant = page.variant_for(_visitor_id())
     current_funnel().visits.add(
         visit_row(
             VisitRecord(
                 visitor_id=_visitor_id(),
                 page_slug=page.slug,
+                variant=variant.id if variant else None,
                 referrer=request.referrer,
                 source=traffic_source(utm["utm_source"], request.referrer, request.host),
                 utm=utm,
@@ -177,7 +179,8 @@ def landing(slug: str):
             )
         )
     )
-    body, status = _render("flask_funnel/landing.html", page)
+    hero = variant.hero if variant else page.hero
+    body, status = _render("flask_funnel/landing.html", page, hero=hero)
     return body, status, {"Cache-Control": "private, no-cache"}
 
 

@@ -1,0 +1,71 @@
+"""The funnel report as plain text for the terminal (``flask funnel report``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+
+def percent(value: float | None, *, signed: bool = False) -> str:
+    """A rate for people: "5%", "0.3125%", "+12.5%" when ``signed``; "-" for none."""
+    if value is None:
+        return "-"
+    shown = f"{value * 100:.4f}".rstrip("0").rstrip(".")
+    return f"{'+' if signed and value > 0 else ''}{shown}%"
+
+
+def signed(number: int) -> str:
+    """A change: "+12", "-3", "0"."""
+    return f"{number:+,}" if number else "0"
+
+
+def _stage_table(rows: list[dict]) -> Iterator[str]:
+    yield f"  {'stage':<16}{'reached':>10}{'step':>10}{'from lead':>11}{'dropped':>10}"
+    for row in rows:
+        dropped = "-" if row["drop_off"] is None else f"{row['drop_off']:,}"
+        yield (
+            f"  {row['stage']:<16}{row['reached']:>10,}{percent(row['step_rate']):>10}"
+            f"{percent(row['cumulative_rate']):>11}{dropped:>10}"
+        )
+
+
+def report_text(report: dict) -> Iterator[str]:
+    period = report["period"]
+    yield f"Funnel {period['from']} to {period['to']} ({period['time_zone']})"
+    yield f"  visitors {report['visitors']:,}"
+    yield from _stage_table(report["stages"])
+
+    months = report["months"]
+    stages = list(months["rows"][0]["counts"])
+    yield ""
+    yield "Entering each stage per month"
+    yield "  " + f"{'month':<10}" + "".join(f"{s:>16}" for s in stages)
+    for row in months["rows"]:
+        mark = " (so far)" if row["partial"] else ""
+        cells = "".join(f"{row['counts'][s]:>16,}" for s in stages)
+        yield f"  {row['month']:<10}{cells}{mark}"
+    current = months["current"]
+    yield f"  {current['month']} against {current['against']}:"
+    for stage, change in months["change"].items():
+        yield (
+            f"    {stage:<16}{change['change']:>+8,} ({percent(change['change_rate'])}); "
+            f"same point last month {change['change_same_point']:+,} "
+            f"({percent(change['change_same_point_rate'])})"
+        )
+
+    if report["breakdown"]:
+        breakdown = report["breakdown"]
+        yield ""
+        title, least = breakdown["title"].lower(), breakdown["min_group"]
+        yield f"By {title} (groups under {least} leads are folded into other)"
+        for group in breakdown["groups"]:
+            yield f" {group['label']}  visitors {group['visitors']:,}"
+            yield from _stage_table(group["stages"])
+
+    yield ""
+    yield "Forecast of new customers"
+    for horizon in report["forecast"]["horizons"]:
+        yield (
+            f"  next {horizon['months']} month(s): {horizon['customers']:,} "
+            f"({horizon['from_open_leads']:,} from open leads, "
+            f"{horizon['from_new_leads']:,} from new ones)"
+        )

@@ -1,0 +1,296 @@
+"""The funnel report: counts of leads that reached each stage, month over month,
+breakdowns, the forecast, and the dashboard, CLI and downloads agreeing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+from itertools import count
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import make_app
+from sqlalchemy import insert
+from test_admin import PASSWORD, sign_in
+
+from flask_funnel import accounts, stages
+from flask_funnel.forecast import forecast
+from flask_funnel.models import Lead, Visit
+from flask_funnel.report import build_report, monthly
+from flask_funnel.report_period import Period, ReportSettings, months_until, parse_period
+from flask_funnel.sqlite_writer import writing
+
+NOW = datetime.now(UTC)
+EMAILS = count()
+UTC_ZONE = ReportSettings(zone=ZoneInfo("UTC"))
+
+
+def add(engine, number: int, *, at: datetime, **values) -> list[int]:
+    """``number`` leads created at ``at`` (quarantined False unless given); their ids."""
+    with writing(engine) as connection:
+        first = connection.execute(
+            insert(Lead.__table__).returning(Lead.id),
+            [
+                {
+                    "email": f"lead{next(EMAILS)}@example.com",
+                    "stage": stages.LEAD,
+                    "stage_changed_at": at,
+                    "created_at": at,
+                    "updated_at": at,
+                    "quarantined": False,
+                    **values,
+                }
+                for _ in range(number)
+            ],
+            # RETURNING with executemany, so every id comes back.
+        ).scalars()
+        return list(first)
+
+
+def move(engine, lead_ids, stage: str, at: datetime) -> None:
+    with writing(engine) as connection:
+        for lead_id in lead_ids:
+            stages.move(connection, lead_id, stage, actor=stages.SYSTEM, at=at)
+
+
+def report(app, first: date | None = None, last: date | None = None, by=None, settings=None):
+    state = app.extensions["funnel"]
+    settings = settings or state.report
+    period = (
+        Period(first, last, settings.zone) if first else parse_period(None, None, settings.zone)
+    )
+    with state.engine.connect() as connection:
+        return build_report(connection, period, settings, by=by)
+
+
+def reached(result) -> dict[str, int]:
+    return {row["stage"]: row["reached"] for row in result["stages"]}
+
+
+@pytest.fixture
+def textbook(app):
+    """The model funnel: 32,000 leads, 5% mql, half sal, half sql, a quarter customers."""
+    engine = app.extensions["funnel"].engine
+    created = NOW - timedelta(days=10)
+    leads = add(engine, 32_000, at=created)
+    move(engine, leads[:1600], stages.MQL, created + timedelta(days=1))
+    move(engine, leads[:800], stages.SAL, created + timedelta(days=2))
+    move(engine, leads[:400], stages.SQL, created + timedelta(days=3))
+    move(engine, leads[:100], stages.CUSTOMER, created + timedelta(days=4))
+    move(engine, leads[1600:2000], stages.LOST, created + timedelta(days=5))
+    return app
+
+
+def test_the_textbook_funnel_gives_its_counts_and_rates(textbook, runner):
+    result = runner.invoke(args=["funnel", "report", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["stage"]: row for row in json.loads(result.output)["stages"]}
+    assert {s: r["reached"] for s, r in rows.items()} == {
+        "lead": 32_000,
+        "mql": 1_600,
+        "sal": 800,
+        "sql": 400,
+        "customer": 100,
+        "repeat_customer": 0,
+    }
+    assert [rows[s]["step_rate"] for s in ("mql", "sal", "sql", "customer")] == [
+        0.05,
+        0.5,
+        0.5,
+        0.25,
+    ]
+    assert rows["customer"]["cumulative_rate"] == 0.003125
+    assert rows["mql"]["drop_off"] == 30_400 and rows["mql"]["drop_off_rate"] == 0.95
+
+    text = runner.invoke(args=["funnel", "report"]).output
+    assert "customer" in text and "100" in text and "0.3125%" in text
+
+
+def test_the_dashboard_the_downloads_and_the_cli_agree_to_the_lead(textbook, client, runner):
+    engine = textbook.extensions["funnel"].engine
+    accounts.create_admin(engine, "boss@shop.example", PASSWORD)
+    sign_in(client)
+    query = "?by=landing_page"
+    downloaded = client.get(f"/p/admin/report.json{query}").get_json()
+    printed = json.loads(
+        runner.invoke(args=["funnel", "report", "--json", "--by", "landing_page"]).output
+    )
+    assert downloaded == printed
+
+    page = client.get(f"/p/admin/{query}")
+    assert page.status_code == 200
+    assert "32,000" in page.text and "1,600" in page.text and "0.3125%" in page.text
+    assert 'role="img"' in page.text  # the funnel chart, with its text alternative
+
+    table = list(csv.DictReader(io.StringIO(client.get(f"/p/admin/report.csv{query}").text)))
+    funnel_rows = {r["stage"]: r for r in table if r["section"] == "funnel"}
+    assert funnel_rows["customer"]["reached"] == "100"
+    assert funnel_rows["sal"]["step_rate"] == "0.5"
+
+
+def test_a_lead_that_skipped_stages_counts_as_having_passed_them(app):
+    engine = app.extensions["funnel"].engine
+    [lead] = add(engine, 1, at=NOW - timedelta(days=3))
+    move(engine, [lead], stages.CUSTOMER, NOW - timedelta(days=1))
+    assert reached(report(app)) == dict.fromkeys(("lead", "mql", "sal", "sql", "customer"), 1) | {
+        "repeat_customer": 0
+    }
+
+
+def test_a_lead_that_went_back_is_counted_once(app):
+    engine = app.extensions["funnel"].engine
+    [lead] = add(engine, 1, at=NOW - timedelta(days=6))
+    for days, stage in [(5, "mql"), (4, "sal"), (3, "sql"), (2, "mql"), (1, "sql"), (0, "lost")]:
+        move(engine, [lead], stage, NOW - timedelta(days=days, minutes=1))
+    counts = reached(report(app))
+    assert counts["sql"] == 1 and counts["sal"] == 1 and counts["mql"] == 1
+    assert counts["customer"] == 0
+    months = report(app)["months"]["rows"]
+    assert sum(row["counts"]["sql"] for row in months) == 1  # entering again is no new entry
+
+
+def test_suspected_bots_are_never_counted(app):
+    engine = app.extensions["funnel"].engine
+    add(engine, 3, at=NOW - timedelta(days=1), quarantined=True)
+    add(engine, 2, at=NOW - timedelta(days=1))
+    result = report(app)
+    assert reached(result)["lead"] == 2
+    assert sum(row["counts"]["lead"] for row in result["months"]["rows"]) == 2
+
+
+def test_days_and_months_are_counted_in_the_configured_time_zone(tmp_path):
+    app = make_app(tmp_path, FUNNEL_REPORT_TIMEZONE="Asia/Tehran")
+    engine = app.extensions["funnel"].engine
+    # 22:00 UTC on 31 January is 01:30 on 1 February in Tehran (UTC+3:30).
+    add(engine, 1, at=datetime(2026, 1, 31, 22, 0, tzinfo=UTC))
+    add(engine, 1, at=datetime(2026, 1, 31, 20, 0, tzinfo=UTC))  # 23:30 on 31 January
+    tehran = app.extensions["funnel"].report
+    february = report(app, date(2026, 2, 1), date(2026, 2, 28), settings=tehran)
+    january = report(app, date(2026, 1, 1), date(2026, 1, 31), settings=tehran)
+    assert reached(february)["lead"] == 1 and reached(january)["lead"] == 1
+    months = {row["month"]: row["counts"]["lead"] for row in february["months"]["rows"]}
+    assert months["2026-01"] == 1 and months["2026-02"] == 1
+
+    in_utc = report(app, date(2026, 2, 1), date(2026, 2, 28), settings=UTC_ZONE)
+    assert reached(in_utc)["lead"] == 0
+    assert {r["month"]: r["counts"]["lead"] for r in in_utc["months"]["rows"]}["2026-01"] == 2
+
+
+def test_the_month_table_marks_the_running_month_and_compares_it_fairly(app):
+    engine = app.extensions["funnel"].engine
+    now = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+    add(engine, 4, at=datetime(2026, 11, 3, tzinfo=UTC))
+    add(engine, 2, at=datetime(2026, 10, 10, tzinfo=UTC))  # before the same point
+    add(engine, 6, at=datetime(2026, 10, 20, tzinfo=UTC))  # after it
+    months = months_until(date(2026, 11, 15), 24, ZoneInfo("UTC"), now)
+    with engine.connect() as connection:
+        table = monthly(connection, months, now)
+    assert len(table["rows"]) == 24 and table["rows"][0]["month"] == "2024-12"
+    assert table["rows"][-1] == {
+        "month": "2026-11",
+        "partial": True,
+        "counts": {"lead": 4, "mql": 0, "sal": 0, "sql": 0, "customer": 0, "repeat_customer": 0},
+    }
+    lead = table["change"]["lead"]
+    assert (lead["previous_month"], lead["change"], lead["change_rate"]) == (8, -4, -0.5)
+    assert (lead["previous_month_same_point"], lead["change_same_point"]) == (2, 2)
+    assert lead["change_same_point_rate"] == 1.0
+
+
+def test_small_groups_are_folded_into_other(app):
+    engine = app.extensions["funnel"].engine
+    at = NOW - timedelta(days=2)
+    move(engine, add(engine, 12, at=at, country="DE", source="google")[:3], stages.MQL, NOW)
+    add(engine, 3, at=at, country="FR", source="google")
+    add(engine, 2, at=at, country="IT", source="<script>x</script>")
+    groups = report(app, by="country")["breakdown"]["groups"]
+    assert [(g["label"], g["stages"][0]["reached"]) for g in groups] == [("DE", 12), ("other", 5)]
+    assert groups[0]["stages"][1]["reached"] == 3 and groups[1]["folded_groups"] == 2
+    assert [g["label"] for g in report(app, by="source")["breakdown"]["groups"]] == [
+        "google",
+        "other",
+    ]
+
+
+def test_visitors_stand_on_top_of_the_funnel(app):
+    engine = app.extensions["funnel"].engine
+    visit = {"page_slug": "home-brewing", "at": NOW - timedelta(hours=1), "source": "direct"}
+    with writing(engine) as connection:
+        connection.execute(
+            insert(Visit.__table__),
+            [
+                {**visit, "visitor_id": f"{n % 4:032x}", "device": "mobile", "country": "DE"}
+                for n in range(8)
+            ]
+            + [{**visit, "visitor_id": "f" * 32, "device": "bot", "country": "DE"}],
+        )
+    add(engine, 1, at=NOW - timedelta(hours=1), country="DE", landing_page="home-brewing")
+    result = report(app)
+    assert result["visitors"] == 4  # unique, bots left out
+    assert result["stages"][0]["step_rate"] == 0.25
+    [group] = report(app, by="landing_page", settings=ReportSettings(ZoneInfo("UTC"), min_group=1))[
+        "breakdown"
+    ]["groups"]
+    assert (group["label"], group["visitors"]) == ("home-brewing", 4)
+
+
+def test_the_forecast_multiplies_open_leads_by_past_conversion(app):
+    engine = app.extensions["funnel"].engine
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    past = now - timedelta(days=200)  # inside the history window (365 days before the last 90)
+    history = add(engine, 10, at=past - timedelta(days=1))
+    move(engine, history, stages.SQL, past)
+    move(engine, history[:4], stages.CUSTOMER, past + timedelta(days=20))  # within 30 days
+    move(engine, history[4:5], stages.CUSTOMER, past + timedelta(days=50))  # within 60
+    open_now = add(engine, 5, at=now - timedelta(days=20))
+    move(engine, open_now, stages.SQL, now - timedelta(days=10))
+    with engine.connect() as connection:
+        result = forecast(connection, UTC_ZONE, now)
+    sql = next(c for c in result["inputs"]["conversion_to_customer"] if c["stage"] == "sql")
+    assert sql["leads"] == 10
+    assert sql["within_days"]["30"] == 0.4 and sql["within_days"]["60"] == 0.5
+    assert result["inputs"]["open_leads"]["sql"] == 5
+    assert result["inputs"]["new_leads_last_90_days"] == 5
+    one, two, _ = result["horizons"]
+    assert one["from_open_leads"] == 2.0  # 5 open sql leads x 40%
+    assert two["from_open_leads"] == 2.5  # 5 x 50%
+    # New leads: 5 in 90 days; of the 10 past leads, 4 became customers within 15 days of
+    # being created? No: within 21 days, so none within 15, four within 30.
+    lead = next(c for c in result["inputs"]["conversion_to_customer"] if c["stage"] == "lead")
+    assert lead["within_days"]["15"] == 0.0 and lead["within_days"]["30"] == 0.4
+    assert two["from_new_leads"] == round(5 / 90 * 60 * 0.4, 1)
+
+
+def test_a_bad_period_is_explained_beside_the_field(app, client):
+    accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
+    sign_in(client)
+    response = client.get("/p/admin/?start=2026-03-10&end=2026-03-01")
+    assert response.status_code == 422
+    assert "The end is before the start." in response.text
+    assert 'value="2026-03-10"' in response.text
+    download = client.get("/p/admin/report.json?start=nonsense")
+    assert download.status_code == 422 and "Not a valid date" in download.text
+
+
+def test_the_cli_names_a_bad_date(runner):
+    result = runner.invoke(args=["funnel", "report", "--from", "2026-13-01"])
+    assert result.exit_code != 0
+    assert "from: '2026-13-01' is not a date (use YYYY-MM-DD)" in result.output
+
+
+def test_the_dashboard_needs_an_admin_and_escapes_lead_data(app, client):
+    assert client.get("/p/admin/").status_code == 302
+    engine = app.extensions["funnel"].engine
+    add(engine, 10, at=NOW - timedelta(days=1), source='"><img src=x onerror=alert(1)>')
+    accounts.create_admin(engine, "boss@shop.example", PASSWORD)
+    sign_in(client)
+    page = client.get("/p/admin/?by=source")
+    assert page.status_code == 200
+    assert "<img src=x" not in page.text and "&lt;img src=x" in page.text
+
+
+def test_a_wrong_time_zone_names_the_setting(tmp_path):
+    with pytest.raises(RuntimeError, match="FUNNEL_REPORT_TIMEZONE: 'Mars/Olympus'"):
+        make_app(tmp_path, FUNNEL_REPORT_TIMEZONE="Mars/Olympus")
