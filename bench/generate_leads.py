@@ -86,6 +86,7 @@ REASONS = {
 NOTE_BODIES = ("Prefers email.", "Asked for decaf options.", "Runs a small café.", "Call back.")
 CURRENCIES = {"US": "USD", "GB": "GBP", "CA": "CAD", "AU": "AUD"}  # others EUR
 dt = partial(datetime.fromtimestamp, tz=UTC)
+MILESTONES_UNSET = {stages.reached_column(m): None for m in stages.MILESTONES}
 hex32 = "{:032x}".format
 
 
@@ -142,6 +143,7 @@ class Page:
     consent: dict  # the columns of its consent rows that come from the page
     low: Weighted  # (answers, score) scoring below the mql threshold
     high: Weighted  # ... and at or above it
+    variants: tuple[str, ...]  # ids of its A/B test's variants, if it runs one
 
     @classmethod
     def load(cls, slug: str) -> Page:
@@ -156,7 +158,8 @@ class Page:
                    "text_hash": consent_hash(consent["text"])}  # fmt: skip
         return cls(slug, page["locale"], threshold, consent,
                    Weighted({s: 1 for s in scored if s[1] < threshold}),
-                   Weighted({s: 1 for s in scored if s[1] >= threshold}))  # fmt: skip
+                   Weighted({s: 1 for s in scored if s[1] >= threshold}),
+                   tuple(v["id"] for v in page.get("variants", ())))  # fmt: skip
 
 
 class Funnel:
@@ -178,7 +181,8 @@ class Funnel:
             self.lead(lead_id)
         for _ in range(int(0.7 * size)):  # anonymous visitors who never converted
             page = self.pages(rng)
-            visitor, at = self.visitor(page, bot=rng.random() < 0.04), rng.uniform(start, end)
+            visitor = self.visitor(page, bot=rng.random() < 0.04, lead=False)
+            at = rng.uniform(start, end)
             for _ in range(1 + self.geometric(0.3)):
                 self.visit(visitor, None, page.slug, at)
                 at = min(self.now, at + rng.uniform(0.01, 7) * DAY)
@@ -196,6 +200,7 @@ class Funnel:
         quarantine = QUARANTINE(rng) if rng.random() < 0.01 else None
         visitor, linked = self.visitor(page), None if quarantine else lead_id  # as capture links
         country, city = visitor[3]
+        reached = {}  # when the lead first reached each milestone, as capture keeps it
         times = sorted(created - rng.uniform(0.05, 21) * DAY for _ in range(self.geometric(0.5)))
         times.append(created - rng.uniform(30, 600))  # the quiz visit
         source, *_ = [self.visit(visitor, linked, page.slug, at) for at in times]  # first touch
@@ -209,6 +214,9 @@ class Funnel:
         first_names, last_names = NAMES[page.locale]
         name = f"{rng.choice(first_names)} {rng.choice(last_names)}"
         stage, changed = moves[-1][:2]
+        for to_stage, at, *_ in moves:
+            for milestone in stages.passed(to_stage):
+                reached.setdefault(stages.reached_column(milestone), dt(at))
         self.stages[stage] += 1
         rows[LEADS].append({
             "id": lead_id, "email": f"lead{lead_id}@example.com", "stage": stage,
@@ -217,6 +225,7 @@ class Funnel:
             "landing_page": page.slug, "source": source[0], "utm_source": source[2],
             "utm_medium": source[3], "utm_campaign": source[4], "country": country,
             "city": city, "origin_key": key, "created_at": dt(created), "updated_at": dt(updated),
+            "variant": visitor[4], **MILESTONES_UNSET, **reached,
         })  # fmt: skip
         previous = VISITOR
         for to_stage, at, actor, reason in moves:
@@ -306,21 +315,26 @@ class Funnel:
             else:
                 yield LOST, at, SYSTEM, "no opens or visits for weeks"
 
-    def visitor(self, page: Page, bot: bool = False) -> tuple:
-        """A browser: its id, device, address (/24, as stored) and place."""
+    def visitor(self, page: Page, bot: bool = False, lead: bool = True) -> tuple:
+        """A browser: its id, device, address (/24, as stored), place and variant. Variant
+        b converts a little better: it gets fewer of the visitors who never sign up."""
         rng = self.rng
         ip = f"{rng.randrange(11, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.0"
         device = "bot" if bot else DEVICES(rng)
-        return hex32(rng.getrandbits(128)), device, ip, PLACES[page.slug](rng)
+        variant = None
+        if page.variants:
+            variant = page.variants[rng.random() < (0.5 if lead else 0.47)]
+        return hex32(rng.getrandbits(128)), device, ip, PLACES[page.slug](rng), variant
 
     def visit(self, visitor: tuple, lead_id: int | None, slug: str, at: float) -> tuple:
-        visitor_id, device, ip, (country, city) = visitor
+        visitor_id, device, ip, (country, city), variant = visitor
         source = SOURCES(self.rng) if device != "bot" else DIRECT
         self.rows[VISITS].append({
             "visitor_id": visitor_id, "lead_id": lead_id, "page_slug": slug, "at": dt(at),
             "referrer": source[1], "source": source[0], "utm_source": source[2],
             "utm_medium": source[3], "utm_campaign": source[4], "utm_term": None,
             "utm_content": None, "device": device, "country": country, "city": city, "ip": ip,
+            "variant": variant,
         })  # fmt: skip
         return source
 

@@ -9,7 +9,8 @@ def percent(value: float | None, *, signed: bool = False) -> str:
     """A rate for people: "5%", "0.3125%", "+12.5%" when ``signed``; "-" for none."""
     if value is None:
         return "-"
-    shown = f"{value * 100:.4f}".rstrip("0").rstrip(".")
+    points = value * 100
+    shown = f"{points:.{1 if abs(points) >= 1 else 4}f}".rstrip("0").rstrip(".")
     return f"{'+' if signed and value > 0 else ''}{shown}%"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -49,6 +50,14 @@ def app(tmp_path):
     yield app
     with app.app_context():
         funnel.db.engine.dispose()
+
+
+@pytest.fixture
+def pages_dir(tmp_path):
+    """A copy of the demo pages (with their images and offers) to break at will."""
+    target = tmp_path / "pages"
+    shutil.copytree(DEMO_PAGES, target)
+    return target
 
 
 @pytest.fixture

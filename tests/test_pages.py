@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
@@ -11,14 +10,6 @@ from conftest import DEMO_PAGES, make_app, shows_hero
 from flask_funnel.pages import PageParser
 
 VALID = (DEMO_PAGES / "home-brewing.toml").read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def pages_dir(tmp_path):
-    """A copy of the demo pages (with their images and offers) to break at will."""
-    target = tmp_path / "pages"
-    shutil.copytree(DEMO_PAGES, target)
-    return target
 
 
 def parse(pages_dir, text: str):

@@ -1,0 +1,134 @@
+"""Time of the funnel report (what the dashboard computes) on a large database, beside
+the naive way of counting the same funnel from the stage history in one query.
+
+Fill a database with bench/generate_leads.py first (or migrate an older one with
+``flask db upgrade``), then:
+
+    .venv/bin/python bench/report.py --database /tmp/funnel-1m.sqlite3
+
+Each measurement runs a few times to warm the caches, then ``--repeat`` times; the
+median and the worst are printed. The naive queries run ``--naive-repeat`` times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine, func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_funnel.forecast import forecast  # noqa: E402
+from flask_funnel.models import Lead, StageChange  # noqa: E402
+from flask_funnel.report import breakdown, build_report, funnel, monthly  # noqa: E402
+from flask_funnel.report_period import ReportSettings, months_until, parse_period  # noqa: E402
+
+# The same funnel counted the obvious way: every lead of the period joined to its
+# stage history, its highest stage taken, then counted per highest stage.
+NAIVE_FUNNEL = text("""
+    SELECT top, count(*) FROM (
+        SELECT l.id, max(CASE c.to_stage WHEN 'lead' THEN 1 WHEN 'mql' THEN 2 WHEN 'sal' THEN 3
+                        WHEN 'sql' THEN 4 WHEN 'customer' THEN 5 WHEN 'repeat_customer' THEN 6
+                        ELSE 0 END) AS top
+        FROM funnel_leads l JOIN funnel_stage_changes c ON c.lead_id = l.id
+        WHERE l.quarantined = 0 AND l.created_at >= :start AND l.created_at < :end
+        GROUP BY l.id
+    ) GROUP BY top
+""")
+# ... and the month table: each lead's first arrival at each stage or a later one.
+NAIVE_MONTHS = text("""
+    SELECT stage, substr(first_at, 1, 7) AS month, count(*) FROM (
+        SELECT s.stage, c.lead_id, min(c.at) AS first_at
+        FROM (SELECT 'lead' AS stage, 1 AS r UNION ALL SELECT 'mql', 2 UNION ALL SELECT 'sal', 3
+              UNION ALL SELECT 'sql', 4 UNION ALL SELECT 'customer', 5
+              UNION ALL SELECT 'repeat_customer', 6) s
+        JOIN funnel_stage_changes c ON (CASE c.to_stage WHEN 'lead' THEN 1 WHEN 'mql' THEN 2
+             WHEN 'sal' THEN 3 WHEN 'sql' THEN 4 WHEN 'customer' THEN 5
+             WHEN 'repeat_customer' THEN 6 ELSE 0 END) >= s.r
+        JOIN funnel_leads l ON l.id = c.lead_id AND l.quarantined = 0
+        GROUP BY s.stage, c.lead_id
+    ) WHERE first_at >= :start GROUP BY stage, month
+""")
+
+
+def timed(run, repeat: int, warm: int = 3) -> tuple[float, float]:
+    for _ in range(warm):
+        run()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), max(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", required=True, type=Path)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--naive-repeat", type=int, default=3)
+    parser.add_argument("--by", default="country")
+    args = parser.parse_args()
+
+    engine = create_engine(f"sqlite:///{args.database}")
+    settings = ReportSettings(zone=ZoneInfo("UTC"))
+    period = parse_period(None, None, settings.zone)
+    year = parse_period(
+        (period.last.replace(year=period.last.year - 1)).isoformat(), None, settings.zone
+    )
+    months = months_until(period.last, settings.months, settings.zone)
+    with engine.connect() as connection:
+        leads = connection.scalar(select(func.count()).select_from(Lead))
+        changes = connection.scalar(select(func.count()).select_from(StageChange))
+        print(f"{args.database}: {leads:,} leads, {changes:,} stage changes")
+        print(f"period {period.first} to {period.last}; median and worst of {args.repeat} runs")
+
+        def dashboard():
+            funnel(connection, period)
+            monthly(connection, months)
+            breakdown(connection, period, args.by, settings.min_group)
+
+        rows = [
+            ("funnel, last 30 days", lambda: funnel(connection, period)),
+            ("24-month table", lambda: monthly(connection, months)),
+            (f"breakdown by {args.by}", lambda: breakdown(connection, period, args.by, 10)),
+            ("forecast", lambda: forecast(connection, settings)),
+            ("dashboard: funnel + 24 months + breakdown", dashboard),
+            (
+                "JSON report (all of it, forecast included)",
+                lambda: json.dumps(build_report(connection, period, settings, by=args.by)),
+            ),
+            ("funnel, last 365 days", lambda: funnel(connection, year)),
+        ]
+        for label, run in rows:
+            median, worst = timed(run, args.repeat)
+            print(f"  {label:<46} median {median:8.1f} ms   worst {worst:8.1f} ms")
+
+        bounds = {
+            "start": period.start.replace(tzinfo=None),
+            "end": period.end.replace(tzinfo=None),
+        }
+        naive = [
+            ("naive funnel from stage history, 30 days", NAIVE_FUNNEL, bounds),
+            (
+                "naive 24-month table from stage history",
+                NAIVE_MONTHS,
+                {"start": months[0].start.strftime("%Y-%m-%d")},
+            ),
+        ]
+        for label, query, params in naive:
+            median, worst = timed(
+                lambda q=query, p=params: connection.execute(q, p).all(), args.naive_repeat, warm=1
+            )
+            print(f"  {label:<46} median {median:8.1f} ms   worst {worst:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
