@@ -47,11 +47,7 @@ def test_migrated_database_accepts_a_quiz_submission(tmp_path):
 def test_the_search_terms_migration_indexes_existing_names(tmp_path):
     from sqlalchemy import text
 
-    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR), revision="0002")
-    engine = create_engine(url)
+    app, engine = _database_at(tmp_path, "0002")
     with engine.begin() as connection:
         for n, (name, bot) in enumerate([("Ann Lee", 0), ("Bob", 0), (None, 0), ("Spam Bot", 1)]):
             connection.execute(
@@ -69,3 +65,56 @@ def test_the_search_terms_migration_indexes_existing_names(tmp_path):
         ).all()
     engine.dispose()
     assert rows == [("ann", 1), ("bob", 2), ("lee", 1)]
+
+
+def test_the_report_migration_fills_in_when_leads_reached_each_stage(tmp_path):
+    from sqlalchemy import text
+
+    app, engine = _database_at(tmp_path, "0003")
+    history = {  # lead 1 skipped to sql and went back; lead 2 only became a lead
+        1: [("lead", "01"), ("sql", "03"), ("mql", "05"), ("lost", "07")],
+        2: [("lead", "02")],
+    }
+    with engine.begin() as connection:
+        for lead_id, moves in history.items():
+            connection.execute(
+                text(
+                    "INSERT INTO funnel_leads (id, email, stage, stage_changed_at, quarantined,"
+                    " created_at, updated_at) VALUES (:id, :e, :s, :t, 0, :t, :t)"
+                ),
+                {
+                    "id": lead_id,
+                    "e": f"p{lead_id}@example.com",
+                    "s": moves[-1][0],
+                    "t": "2026-01-01",
+                },
+            )
+            for stage, day in moves:
+                connection.execute(
+                    text(
+                        "INSERT INTO funnel_stage_changes (lead_id, to_stage, at, actor)"
+                        " VALUES (:id, :s, :at, 'system')"
+                    ),
+                    {"id": lead_id, "s": stage, "at": f"2026-01-{day} 00:00:00.000000"},
+                )
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT id, reached_mql_at, reached_sal_at, reached_sql_at, reached_customer_at"
+                " FROM funnel_leads ORDER BY id"
+            )
+        ).all()
+    engine.dispose()
+    day3 = "2026-01-03 00:00:00.000000"
+    assert rows == [(1, day3, day3, day3, None), (2, None, None, None, None)]
+
+
+def _database_at(tmp_path, revision: str):
+    """An app and engine on a new SQLite database migrated up to ``revision``."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision=revision)
+    return app, create_engine(url)
