@@ -68,8 +68,11 @@ ROWS_PER_INSERT = 50_000
 LEADS, SUBMISSIONS, ANSWERS = m.Lead.__table__, m.Submission.__table__, m.Answer.__table__
 CONSENTS, VISITS, CHANGES = m.Consent.__table__, m.Visit.__table__, m.StageChange.__table__
 PURCHASES, NOTES, FOLLOW_UPS = m.Purchase.__table__, m.Note.__table__, m.FollowUp.__table__
+VISITORS = m.Visitor.__table__
 # In the order they are written: leads and submissions before the rows that point at them.
-TABLES = [LEADS, SUBMISSIONS, ANSWERS, CONSENTS, VISITS, CHANGES, PURCHASES, NOTES, FOLLOW_UPS]
+TABLES = [
+    LEADS, SUBMISSIONS, ANSWERS, CONSENTS, VISITS, VISITORS, CHANGES, PURCHASES, NOTES, FOLLOW_UPS
+]  # fmt: skip
 LADDER = LEAD, MQL, SAL, SQL, CUSTOMER, REPEAT_CUSTOMER = stages.FUNNEL_ORDER[1:]
 VISITOR, LOST, SYSTEM = stages.VISITOR, stages.LOST, stages.SYSTEM
 REACH = (0.05, 0.5, 0.5, 0.25, 0.3)  # share of each rung's leads that reach the next one
@@ -86,6 +89,7 @@ REASONS = {
 NOTE_BODIES = ("Prefers email.", "Asked for decaf options.", "Runs a small café.", "Call back.")
 CURRENCIES = {"US": "USD", "GB": "GBP", "CA": "CAD", "AU": "AUD"}  # others EUR
 dt = partial(datetime.fromtimestamp, tz=UTC)
+VISITOR_KEYS = ("visitor_id", "page_slug", "variant", "source", "country", "city", "device")
 MILESTONES_UNSET = {stages.reached_column(m): None for m in stages.MILESTONES}
 hex32 = "{:032x}".format
 
@@ -188,6 +192,13 @@ class Funnel:
                 at = min(self.now, at + rng.uniform(0.01, 7) * DAY)
         for table in (VISITS, CHANGES):  # time order, as a live database would have them
             self.rows[table].sort(key=lambda row: row["at"])
+        first_seen = {}  # each visitor as their first visit saw them (record_visits)
+        for visit in self.rows[VISITS]:
+            first_seen.setdefault(visit["visitor_id"], visit)
+        self.rows[VISITORS] = [
+            {"first_seen_at": visit["at"], **{key: visit[key] for key in VISITOR_KEYS}}
+            for visit in first_seen.values()
+        ]
         return self.rows
 
     def created(self, lead_id: int) -> float:

@@ -91,9 +91,11 @@ def main() -> None:
         print(f"period {period.first} to {period.last}; median and worst of {args.repeat} runs")
 
         def dashboard():
-            funnel(connection, period)
-            monthly(connection, months)
-            breakdown(connection, period, args.by, settings.min_group)
+            return {
+                **funnel(connection, period),
+                "months": monthly(connection, months),
+                "breakdown": breakdown(connection, period, args.by, settings.min_group),
+            }
 
         rows = [
             ("funnel, last 30 days", lambda: funnel(connection, period)),
@@ -101,6 +103,7 @@ def main() -> None:
             (f"breakdown by {args.by}", lambda: breakdown(connection, period, args.by, 10)),
             ("forecast", lambda: forecast(connection, settings)),
             ("dashboard: funnel + 24 months + breakdown", dashboard),
+            ("... the same as JSON", lambda: json.dumps(dashboard())),
             (
                 "JSON report (all of it, forecast included)",
                 lambda: json.dumps(build_report(connection, period, settings, by=args.by)),
@@ -123,6 +126,12 @@ def main() -> None:
                 {"start": months[0].start.strftime("%Y-%m-%d")},
             ),
         ]
+        # Both ways must give the same funnel.
+        tops = dict(connection.execute(NAIVE_FUNNEL, bounds).all())
+        naive_counts = [sum(n for top, n in tops.items() if top >= rank) for rank in range(1, 7)]
+        indexed = [row["reached"] for row in funnel(connection, period)["stages"]]
+        agree = "agree" if naive_counts == indexed else f"DISAGREE: {naive_counts} != {indexed}"
+        print(f"  naive and indexed funnel {agree}: {indexed}")
         for label, query, params in naive:
             median, worst = timed(
                 lambda q=query, p=params: connection.execute(q, p).all(), args.naive_repeat, warm=1

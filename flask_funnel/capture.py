@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import stages
 from .geo import Place
-from .models import Answer, Consent, Lead, StepView, Submission, Visit, utcnow
+from .models import Answer, Consent, Lead, StepView, Submission, Visit, Visitor, utcnow
 from .pages import Page
 from .sqlite_writer import writing
 from .storage import supports_returning, upsert
@@ -138,6 +138,11 @@ def _upsert_lead(dialect: str):
 
 
 @cache
+def _insert_visitor(dialect: str):
+    return upsert(dialect, Visitor.__table__, ["visitor_id"], None)
+
+
+@cache
 def _insert_step(dialect: str):
     return upsert(dialect, StepView.__table__, ["page_slug", "step", "visitor_id"], None)
 
@@ -166,6 +171,30 @@ def visit_row(visit: VisitRecord) -> dict:
         "ip": visit.ip,
         **visit.utm,
     }
+
+
+def record_visits(connection: Connection, rows: list[dict]) -> None:
+    """Store page views (``visit_row`` parameters), and each visitor's first one."""
+    connection.execute(INSERT_VISIT, rows)
+    first_seen = {}
+    for row in rows:
+        first_seen.setdefault(row["visitor_id"], row)
+    connection.execute(
+        _insert_visitor(connection.dialect.name),
+        [
+            {
+                "visitor_id": row["visitor_id"],
+                "first_seen_at": row["at"],
+                "page_slug": row["page_slug"],
+                "variant": row["variant"],
+                "source": row["source"],
+                "country": row["country"],
+                "city": row["city"],
+                "device": row["device"],
+            }
+            for row in first_seen.values()
+        ],
+    )
 
 
 def record_step(engine: Engine, visitor_id: str, page_slug: str, step: int) -> None:

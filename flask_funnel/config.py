@@ -62,6 +62,6 @@ DEFAULTS: dict[str, object] = {
     # The forecast counts leads that entered their stage within this many days, and
     # learns conversion rates from leads that reached a stage in the window of this
     # many days before the last 90.
-    "FUNNEL_FORECAST_ACTIVE_DAYS": 180,
-    "FUNNEL_FORECAST_HISTORY_DAYS": 365,
+    "FUNNEL_FORECAST_ACTIVE_DAYS": 90,
+    "FUNNEL_FORECAST_HISTORY_DAYS": 180,
 }

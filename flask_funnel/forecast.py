@@ -75,25 +75,23 @@ def forecast(connection: Connection, settings: ReportSettings, now: datetime | N
     history_start = history_end - timedelta(days=settings.history_days)
     real = _leads.c.quarantined.is_(False)
 
-    open_leads = dict.fromkeys(OPEN_STAGES, 0)
-    open_leads.update(
-        connection.execute(
-            select(_leads.c.stage, func.count())
-            .where(
-                real,
-                _leads.c.stage.in_(OPEN_STAGES),
-                _leads.c.stage_changed_at >= now - timedelta(days=settings.active_days),
+    active_since = now - timedelta(days=settings.active_days)
+    open_leads = {
+        stage: connection.execute(
+            select(func.count()).where(
+                real, _leads.c.stage == stage, _leads.c.stage_changed_at >= active_since
             )
-            .group_by(_leads.c.stage)
-        ).all()
-    )
+        ).scalar()
+        for stage in OPEN_STAGES
+    }
 
     def in_history(stage):
         return and_(_reached(stage) >= history_start, _reached(stage) < history_end)
 
-    bases = connection.execute(
-        select(*(func.count(case((in_history(s), 1))) for s in OPEN_STAGES)).where(real)
-    ).one()
+    bases = [
+        connection.execute(select(func.count()).where(real, in_history(s))).scalar()
+        for s in OPEN_STAGES
+    ]
     # Only customers can have converted: read them from the customer index.
     customer = _reached(CUSTOMER)
     converted = connection.execute(

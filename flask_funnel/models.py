@@ -110,7 +110,15 @@ class Lead(Base):
             "reached_sql_at",
             "reached_customer_at",
             "reached_repeat_customer_at",
+            # ... and its breakdowns.
+            "landing_page",
+            "variant",
+            "country",
+            "city",
+            "source",
         ),
+        # Leads created per month: a narrow index is quicker to count through.
+        Index("ix_funnel_leads_created", "quarantined", "created_at"),
         # The forecast's leads now at each stage.
         Index("ix_funnel_leads_open", "quarantined", "stage", "stage_changed_at"),
         # One per stage, for the count entering it per month.
@@ -145,9 +153,39 @@ class Visit(Base):
     variant: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
-        # Both cover counting unique visitors: per page and variant, and per place and source.
+        # Covers counting a page's unique visitors, per variant.
         Index("ix_funnel_visits_page", "page_slug", "at", "variant", "visitor_id", "device"),
-        Index("ix_funnel_visits_at", "at", "visitor_id", "device", "source", "country", "city"),
+    )
+
+
+class Visitor(Base):
+    """An anonymous visitor as first seen: when, on which page and variant, from where.
+
+    The report's visitors are the ones first seen in a period, counted from this
+    table's index rather than by finding the distinct ids among all visits."""
+
+    __tablename__ = "funnel_visitors"
+
+    visitor_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    page_slug: Mapped[str] = mapped_column(String(100))
+    variant: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(255))
+    country: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(128))
+    device: Mapped[str] = mapped_column(String(10))
+
+    __table_args__ = (
+        Index(
+            "ix_funnel_visitors_report",
+            "first_seen_at",
+            "device",
+            "page_slug",
+            "variant",
+            "source",
+            "country",
+            "city",
+        ),
     )
 
 

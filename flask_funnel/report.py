@@ -19,7 +19,7 @@ from itertools import pairwise
 from sqlalchemy import Connection, func, literal, select, union_all
 
 from .forecast import forecast
-from .models import Lead, Visit
+from .models import Lead, Visitor
 from .report_period import Month, Period, ReportSettings, months_until
 from .stages import FUNNEL_ORDER, REPEAT_CUSTOMER, reached_column
 
@@ -29,17 +29,17 @@ OTHER = "other"
 NONE_LABEL = "(unknown)"
 
 _leads = Lead.__table__
-_visits = Visit.__table__
+_visitors = Visitor.__table__
 
 
 @dataclass(frozen=True)
 class Dimension:
-    """A way to split the funnel: the lead columns and the matching visit columns."""
+    """A way to split the funnel: the lead columns and the matching visitor columns."""
 
     name: str
     title: str
     lead_columns: tuple[str, ...]
-    visit_columns: tuple[str, ...]
+    visitor_columns: tuple[str, ...]
 
     def label(self, key: tuple) -> str:
         if self.name == "variant":
@@ -80,12 +80,14 @@ def _stage_counts():
     return [func.count(reached(stage)) for stage in STAGES]
 
 
-def _visitor_count():
-    return func.count(_visits.c.visitor_id.distinct())
-
-
-def _real_visits(period: Period) -> list:
-    return [_visits.c.at >= period.start, _visits.c.at < period.end, _visits.c.device != "bot"]
+def new_visitors(period: Period) -> list:
+    """Conditions for the visitors (not bots) first seen in the period: the cohort of
+    visitors, as the period's leads are the cohort of leads."""
+    return [
+        _visitors.c.first_seen_at >= period.start,
+        _visitors.c.first_seen_at < period.end,
+        _visitors.c.device != "bot",
+    ]
 
 
 # --- the funnel -------------------------------------------------------------------
@@ -134,7 +136,7 @@ def funnel(connection: Connection, period: Period) -> dict:
     counts = connection.execute(
         select(*_stage_counts()).where(*counted_leads(period.start, period.end))
     ).one()
-    visitors = connection.execute(select(_visitor_count()).where(*_real_visits(period))).scalar()
+    visitors = connection.execute(select(func.count()).where(*new_visitors(period))).scalar()
     rows = stage_rows(visitors, list(counts))
     return {"visitors": visitors, "stages": rows, "biggest_drop": biggest_drop(rows)}
 
@@ -200,7 +202,7 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
     folded into "other", so nobody reads meaning into noise or picks out a person."""
     dimension = BREAKDOWNS[by]
     lead_keys = [_leads.c[c] for c in dimension.lead_columns]
-    visit_keys = [_visits.c[c] for c in dimension.visit_columns]
+    visitor_keys = [_visitors.c[c] for c in dimension.visitor_columns]
     groups: dict[tuple, dict] = {}
     lead_rows = connection.execute(
         select(*lead_keys, *_stage_counts())
@@ -211,7 +213,7 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
     for row in lead_rows:
         groups[tuple(row[:width])] = {"visitors": 0, "counts": list(row[width:])}
     visitor_rows = connection.execute(
-        select(*visit_keys, _visitor_count()).where(*_real_visits(period)).group_by(*visit_keys)
+        select(*visitor_keys, func.count()).where(*new_visitors(period)).group_by(*visitor_keys)
     )
     for row in visitor_rows:
         group = groups.setdefault(tuple(row[:width]), {"visitors": 0, "counts": [0] * len(STAGES)})

@@ -33,8 +33,8 @@ class ReportSettings:
     zone: ZoneInfo
     min_group: int = 10
     months: int = 24
-    active_days: int = 180
-    history_days: int = 365
+    active_days: int = 90
+    history_days: int = 180
 
     @classmethod
     def from_config(cls, config: Mapping) -> ReportSettings:

@@ -20,7 +20,7 @@ import weakref
 
 from sqlalchemy.engine import Engine
 
-from .capture import INSERT_VISIT
+from .capture import record_visits
 from .sqlite_writer import writing
 
 log = logging.getLogger("flask_funnel.visits")
@@ -74,7 +74,7 @@ class VisitBuffer:
 
     def _write(self, rows: list[dict]) -> None:
         with writing(self._engine) as connection:
-            connection.execute(INSERT_VISIT, rows)
+            record_visits(connection, rows)
 
     def _requeue(self, rows: list[dict]) -> None:
         with self._lock:

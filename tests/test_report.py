@@ -16,8 +16,9 @@ from sqlalchemy import insert
 from test_admin import PASSWORD, sign_in
 
 from flask_funnel import accounts, stages
+from flask_funnel.capture import record_visits
 from flask_funnel.forecast import forecast
-from flask_funnel.models import Lead, Visit
+from flask_funnel.models import Lead
 from flask_funnel.report import build_report, monthly
 from flask_funnel.report_period import Period, ReportSettings, months_until, parse_period
 from flask_funnel.sqlite_writer import writing
@@ -216,15 +217,23 @@ def test_small_groups_are_folded_into_other(app):
 
 def test_visitors_stand_on_top_of_the_funnel(app):
     engine = app.extensions["funnel"].engine
-    visit = {"page_slug": "home-brewing", "at": NOW - timedelta(hours=1), "source": "direct"}
+    visit = {"page_slug": "home-brewing", "source": "direct", "variant": None, "city": None}
+    visit |= {"known_visitor": None, "referrer": None, "ip": None, "country": "DE"}
+    visit |= dict.fromkeys(("utm_source", "utm_medium", "utm_campaign", "utm_term"))
+    visit |= {"utm_content": None}
     with writing(engine) as connection:
-        connection.execute(
-            insert(Visit.__table__),
+        record_visits(
+            connection,
             [
-                {**visit, "visitor_id": f"{n % 4:032x}", "device": "mobile", "country": "DE"}
+                {
+                    **visit,
+                    "visitor_id": f"{n % 4:032x}",
+                    "device": "mobile",
+                    "at": NOW - timedelta(hours=n),
+                }
                 for n in range(8)
             ]
-            + [{**visit, "visitor_id": "f" * 32, "device": "bot", "country": "DE"}],
+            + [{**visit, "visitor_id": "f" * 32, "device": "bot", "at": NOW}],
         )
     add(engine, 1, at=NOW - timedelta(hours=1), country="DE", landing_page="home-brewing")
     result = report(app)
@@ -239,7 +248,7 @@ def test_visitors_stand_on_top_of_the_funnel(app):
 def test_the_forecast_multiplies_open_leads_by_past_conversion(app):
     engine = app.extensions["funnel"].engine
     now = datetime(2026, 11, 22, tzinfo=UTC)
-    past = now - timedelta(days=200)  # inside the history window (365 days before the last 90)
+    past = now - timedelta(days=200)  # inside the history window (the 180 days before the last 90)
     history = add(engine, 10, at=past - timedelta(days=1))
     move(engine, history, stages.SQL, past)
     move(engine, history[:4], stages.CUSTOMER, past + timedelta(days=20))  # within 30 days
@@ -294,3 +303,15 @@ def test_the_dashboard_needs_an_admin_and_escapes_lead_data(app, client):
 def test_a_wrong_time_zone_names_the_setting(tmp_path):
     with pytest.raises(RuntimeError, match="FUNNEL_REPORT_TIMEZONE: 'Mars/Olympus'"):
         make_app(tmp_path, FUNNEL_REPORT_TIMEZONE="Mars/Olympus")
+
+
+def test_imported_leads_count_at_the_stages_they_passed(app, runner, tmp_path):
+    day = (NOW - timedelta(days=5)).date().isoformat()
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(f"email,stage,created_at\nold@example.com,customer,{day}\n")
+    result = runner.invoke(args=["funnel", "import-leads", str(contacts)])
+    assert result.exit_code == 0, result.output
+    counts = reached(report(app))
+    assert counts == dict.fromkeys(("lead", "mql", "sal", "sql", "customer"), 1) | {
+        "repeat_customer": 0
+    }

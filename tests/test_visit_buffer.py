@@ -61,6 +61,7 @@ def test_views_stay_queued_while_the_database_fails(tmp_path, caplog):
         "known_visitor": "a" * 32,
         "visitor_id": "a" * 32,
         "page_slug": "p",
+        "variant": None,
         "referrer": None,
         "source": "direct",
         "device": "desktop",
