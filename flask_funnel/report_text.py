@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+
+# Lead data is hostile: a source such as "\x1b]0;..." must not drive the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def percent(value: float | None, *, signed: bool = False) -> str:
@@ -59,7 +63,7 @@ def report_text(report: dict) -> Iterator[str]:
         title, least = breakdown["title"].lower(), breakdown["min_group"]
         yield f"By {title} (groups under {least} leads are folded into other)"
         for group in breakdown["groups"]:
-            yield f" {group['label']}  visitors {group['visitors']:,}"
+            yield f" {_CONTROL.sub('?', group['label'])}  visitors {group['visitors']:,}"
             yield from _stage_table(group["stages"])
 
     yield ""
