@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import make_app
+from flask_migrate import upgrade
 from sqlalchemy import insert
 from test_admin import PASSWORD, sign_in
+from test_concurrency import BACKENDS, _fresh_database
 
 from flask_funnel import accounts, stages
 from flask_funnel.capture import record_visits
@@ -22,6 +24,7 @@ from flask_funnel.models import Lead
 from flask_funnel.report import build_report, monthly
 from flask_funnel.report_period import Period, ReportSettings, months_until, parse_period
 from flask_funnel.sqlite_writer import writing
+from landing import MIGRATIONS_DIR, create_app, funnel
 
 NOW = datetime.now(UTC)
 EMAILS = count()
@@ -321,3 +324,31 @@ def test_the_terminal_report_never_prints_control_characters(app, runner):
     add(app.extensions["funnel"].engine, 10, at=NOW - timedelta(days=1), source="\x1b]0;owned\x07")
     output = runner.invoke(args=["funnel", "report", "--by", "source"]).output
     assert "\x1b" not in output and "?]0;owned?" in output
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_report_counts_the_same_on_every_database(backend, tmp_path):
+    """Dates and their arithmetic (the forecast's "within 30 days") differ per database."""
+    url, drop = _fresh_database(backend, tmp_path)
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    try:
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR))
+        engine = app.extensions["funnel"].engine
+        created = NOW - timedelta(days=200)
+        leads = add(engine, 12, at=created, country="DE")
+        move(engine, leads[:4], stages.SQL, created + timedelta(days=2))
+        move(engine, leads[:3], stages.CUSTOMER, created + timedelta(days=20))
+        first = (NOW - timedelta(days=365)).date()
+        result = report(app, first, NOW.date(), by="country")
+        assert [row["reached"] for row in result["stages"]] == [12, 4, 4, 4, 3, 0]
+        assert result["breakdown"]["groups"][0]["label"] == "DE"
+        history = {c["stage"]: c for c in result["forecast"]["inputs"]["conversion_to_customer"]}
+        within = {"15": 0.0, "30": 0.25, "45": 0.25, "60": 0.25, "90": 0.25}
+        assert history["lead"]["within_days"] == within  # customers 20 days after creation
+        assert history["sql"]["within_days"]["15"] == 0.0  # ... 18 days after reaching sql
+        assert history["sql"]["within_days"]["30"] == 0.75
+    finally:
+        with app.app_context():
+            funnel.db.engine.dispose()
+        drop()
