@@ -117,7 +117,9 @@ def test_the_dashboard_the_downloads_and_the_cli_agree_to_the_lead(textbook, cli
     accounts.create_admin(engine, "boss@shop.example", PASSWORD)
     sign_in(client)
     query = "?by=landing_page"
-    downloaded = client.get(f"/p/admin/report.json{query}").get_json()
+    download = client.get(f"/p/admin/report.json{query}")
+    assert download.headers["Cache-Control"] == "no-store"
+    downloaded = download.get_json()
     printed = json.loads(
         runner.invoke(args=["funnel", "report", "--json", "--by", "landing_page"]).output
     )
