@@ -264,6 +264,8 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         "city": entry.place.city,
         "origin_key": entry.idempotency_key,
         "variant": variant.id if variant else None,
+        # Set on insert only: the upsert's update leaves an existing lead's alone.
+        "reached_mql_at": now if qualifies else None,
         "created_at": now,
         "updated_at": now,
     }
@@ -320,7 +322,8 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         add_terms(connection, [(lead_id, entry.name, created_at)])
     mql_reason = f"quiz score {score} reached {page.mql_threshold} on page {page.slug}"
     if created:
-        # The upsert already put the new lead at its stage; only its history is missing.
+        # The upsert already put the new lead at its stage (and reached_mql_at); only its
+        # history is missing.
         moves = [(stages.VISITOR, stages.LEAD, f"quiz on page {page.slug}")]
         if qualifies:
             moves.append((stages.LEAD, stages.MQL, mql_reason))

@@ -118,13 +118,12 @@ def parse_period(
     last: str | None,
     zone: ZoneInfo,
     *,
-    preset: str | None = None,
     now: datetime | None = None,
 ) -> Period:
-    """The period from YYYY-MM-DD dates (either may be left out) or a preset name;
-    the last 30 days when nothing is given."""
+    """The period from YYYY-MM-DD dates (either may be left out); the last 30 days when
+    neither is given."""
     if not first and not last:
-        return preset_period(preset if preset and preset != "custom" else DEFAULT_PRESET, zone, now)
+        return preset_period(DEFAULT_PRESET, zone, now)
     today = today_in(zone, now)
     start = _date(first, "from") if first else None
     end = _date(last, "to") if last else today

@@ -49,6 +49,15 @@ def passed(stage: str) -> tuple[str, ...]:
     return tuple(m for m in MILESTONES if RANK[m] <= RANK[stage])
 
 
+def reached_values(stage: str, at: datetime) -> dict:
+    """What a lead moving to ``stage`` at ``at`` sets: the first arrival at every
+    milestone it has now passed, keeping the times of those it had reached before."""
+    return {
+        reached_column(m): func.coalesce(getattr(Lead, reached_column(m)), at)
+        for m in passed(stage)
+    }
+
+
 class LeadNotFound(LookupError):
     pass
 
@@ -68,22 +77,12 @@ def log_changes(
     at: datetime,
 ) -> list[dict]:
     """History rows of several moves at once (``(from, to, reason)`` each), for a lead
-    whose stage the caller has set already."""
+    whose stage (and ``reached_values``) the caller has set already."""
     changes = [
         {"lead_id": lead_id, "from_stage": a, "to_stage": b, "actor": actor, "reason": why}
         for a, b, why in moves
     ]
     connection.execute(_INSERT_CHANGE, [{**change, "at": at} for change in changes])
-    highest = max((b for _, b, _ in moves), key=RANK.__getitem__)
-    if passed(highest):
-        connection.execute(
-            update(Lead)
-            .where(Lead.id == lead_id)
-            .values({
-                reached_column(m): func.coalesce(getattr(Lead, reached_column(m)), at)
-                for m in passed(highest)
-            })
-        )  # fmt: skip
     return changes
 
 
@@ -110,7 +109,9 @@ def move(
     at = at or utcnow()
     [change] = log_changes(connection, lead_id, [(current, to_stage, reason)], actor=actor, at=at)
     connection.execute(
-        update(Lead).where(Lead.id == lead_id).values(stage=to_stage, stage_changed_at=at)
+        update(Lead)
+        .where(Lead.id == lead_id)
+        .values(stage=to_stage, stage_changed_at=at, **reached_values(to_stage, at))
     )
     if actor != SYSTEM:
         audit.record(

@@ -354,3 +354,9 @@ def test_the_report_counts_the_same_on_every_database(backend, tmp_path):
         with app.app_context():
             funnel.db.engine.dispose()
         drop()
+
+
+def test_a_lead_the_quiz_made_mql_counts_as_mql(app, visitor):
+    assert visitor.submit().status_code == 303  # its answers score 7, the page's threshold
+    assert reached(report(app))["mql"] == 1
+    assert sum(row["counts"]["mql"] for row in report(app)["months"]["rows"]) == 1

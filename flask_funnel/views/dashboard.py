@@ -16,7 +16,7 @@ from ..extension import current_funnel
 from ..quiz_report import quiz_dropoff
 from ..report import STAGES, build_report
 from ..report_csv import report_csv
-from ..report_period import PeriodError
+from ..report_period import Period, PeriodError
 from ..report_text import percent, signed
 from .admin import admin_context, message, no_store, record_audit, require_admin
 
@@ -28,14 +28,20 @@ dashboard.context_processor(admin_context)
 
 @dashboard.context_processor
 def _report_helpers():
-    return {"charts": charts, "percent": percent, "signed": signed, "trend_class": _trend_class}
+    return {
+        "charts": charts,
+        "number": "{:,}".format,
+        "percent": percent,
+        "signed": signed,
+        "trend_class": _trend_class,
+    }
 
 
 def _trend_class(change: int) -> str:
     return "up" if change > 0 else "down" if change < 0 else ""
 
 
-def _report_form() -> tuple[ReportForm, object | None]:
+def _report_form() -> tuple[ReportForm, Period | None]:
     """The form, and its period when the form is valid (else None)."""
     form = ReportForm(formdata=request.args)
     if request.args and not form.validate():
