@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_funnel.models import Lead  # noqa: E402
+from flask_funnel.db.models import Lead  # noqa: E402
 from landing import create_app, funnel  # noqa: E402
 
 

@@ -57,9 +57,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, func, insert, select, text
 
-from flask_funnel import models as m
-from flask_funnel import stages
-from flask_funnel.capture import consent_hash
+from flask_funnel.capture.submissions import consent_hash
+from flask_funnel.db import models as m
+from flask_funnel.leads import stages
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -25,10 +25,10 @@ from sqlalchemy import create_engine, func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_funnel.forecast import forecast  # noqa: E402
-from flask_funnel.models import Lead, StageChange  # noqa: E402
-from flask_funnel.report import breakdown, build_report, funnel, monthly  # noqa: E402
-from flask_funnel.report_period import ReportSettings, months_until, parse_period  # noqa: E402
+from flask_funnel.analytics.forecast import forecast  # noqa: E402
+from flask_funnel.analytics.funnel import breakdown, build_report, funnel, monthly  # noqa: E402
+from flask_funnel.analytics.periods import ReportSettings, months_until, parse_period  # noqa: E402
+from flask_funnel.db.models import Lead, StageChange  # noqa: E402
 
 # The same funnel counted the obvious way: every lead of the period joined to its
 # stage history, its highest stage taken, then counted per highest stage.

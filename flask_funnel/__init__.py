@@ -1,7 +1,7 @@
 """flask-funnel: landing pages with short picture quizzes, lead capture and funnel stages."""
 
-from .extension import Funnel
-from .signals import lead_captured, stage_changed
+from flask_funnel.extension import Funnel
+from flask_funnel.signals import lead_captured, stage_changed
 
 __version__ = "0.1.0"
 

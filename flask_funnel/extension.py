@@ -1,43 +1,21 @@
-"""The ``Funnel`` extension: configuration, per-app state and the blueprint."""
+"""The ``Funnel`` extension: wiring only. ``init_app`` reads the settings once, builds
+the per-app state and hands the app to each part (database, views, CLI)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine
 
-from .config import DEFAULTS
-from .geo import GeoLocator
-from .models import metadata
-from .pages import PageParser, PageRegistry
-from .report_period import ReportSettings
-from .sqlite_writer import tune_sqlite
-from .visit_buffer import VisitBuffer
-
-EXTENSION_KEY = "funnel"
-
-
-@dataclass
-class FunnelState:
-    """What the extension keeps per app, in ``app.extensions["funnel"]``."""
-
-    db: SQLAlchemy
-    engine: Engine
-    pages: PageRegistry
-    geo: GeoLocator
-    visits: VisitBuffer
-    assets_dir: Path
-    offers_dir: Path
-    report: ReportSettings
-    extension: Funnel
-
-    @property
-    def session(self):
-        return self.db.session
+from flask_funnel.capture.geo import GeoLocator
+from flask_funnel.capture.visit_buffer import VisitBuffer
+from flask_funnel.db.models import metadata
+from flask_funnel.db.sqlite_writer import tune_sqlite
+from flask_funnel.pages.parser import PageParser
+from flask_funnel.pages.registry import PageRegistry
+from flask_funnel.settings import DEFAULTS, Settings
+from flask_funnel.state import EXTENSION_KEY, FunnelState, current_funnel
 
 
 class Funnel:
@@ -45,9 +23,8 @@ class Funnel:
 
     ``Funnel(app)`` or ``funnel = Funnel(); funnel.init_app(app)``. Pass ``db=`` to
     share the host's own Flask-SQLAlchemy instance: the funnel's tables are then
-    added to ``db.metadata`` so the host's ``flask db migrate`` creates them.
-    Without it the funnel makes its own ``SQLAlchemy`` whose metadata holds exactly
-    the funnel's tables (``funnel.db``).
+    added to ``db.metadata``. Without it the funnel makes its own ``SQLAlchemy`` whose
+    metadata holds exactly the funnel's tables (``funnel.db``).
     """
 
     def __init__(self, app: Flask | None = None, *, db: SQLAlchemy | None = None):
@@ -60,14 +37,15 @@ class Funnel:
     def init_app(self, app: Flask) -> None:
         """Register the funnel on ``app``.
 
-        Every ``FUNNEL_*`` key of :mod:`flask_funnel.config` gets its default with
-        ``setdefault``; ``SQLALCHEMY_DATABASE_URI`` must be set when the funnel owns
-        its database.
+        Every ``FUNNEL_*`` key of :mod:`flask_funnel.settings` gets its default with
+        ``setdefault`` and is checked once here; ``SQLALCHEMY_DATABASE_URI`` must be
+        set when the funnel owns its database.
         """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("Funnel is already registered on this app.")
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
+        settings = Settings.from_config(app.config, app.root_path)
 
         if self._owns_db:
             self.db.init_app(app)
@@ -78,44 +56,32 @@ class Funnel:
                 if table.name not in self.db.metadata.tables:
                     table.to_metadata(self.db.metadata)
 
-        pages_dir = Path(app.config["FUNNEL_PAGES_DIR"] or Path(app.root_path) / "pages")
-        assets_dir = Path(app.config["FUNNEL_ASSETS_DIR"] or pages_dir / "assets")
-        offers_dir = Path(app.config["FUNNEL_OFFERS_DIR"] or pages_dir / "offers")
-        parser = PageParser(assets_dir, offers_dir)
-        report = ReportSettings.from_config(app.config)
         with app.app_context():
             engine = self.db.engine
-        if app.config["FUNNEL_SQLITE_TUNING"]:
+        if settings.sqlite_tuning:
             tune_sqlite(engine)
-        state = FunnelState(
+        app.extensions[EXTENSION_KEY] = FunnelState(
             db=self.db,
             engine=engine,
-            pages=PageRegistry(pages_dir, parser, app.config["FUNNEL_PAGES_RELOAD_SECONDS"]),
-            geo=GeoLocator(app.config["FUNNEL_GEOIP_PATH"]),
-            visits=VisitBuffer(
-                engine,
-                seconds=float(app.config["FUNNEL_VISIT_FLUSH_SECONDS"]),
-                size=int(app.config["FUNNEL_VISIT_BATCH_SIZE"]),
+            settings=settings,
+            pages=PageRegistry(
+                settings.pages_dir,
+                PageParser(settings.assets_dir, settings.offers_dir),
+                settings.pages_reload_seconds,
             ),
-            assets_dir=assets_dir,
-            offers_dir=offers_dir,
-            report=report,
+            geo=GeoLocator(settings.geoip_path),
+            visits=VisitBuffer(
+                engine, seconds=settings.visit_flush_seconds, size=settings.visit_batch_size
+            ),
+            assets_dir=settings.assets_dir,
+            offers_dir=settings.offers_dir,
             extension=self,
         )
-        app.extensions[EXTENSION_KEY] = state
 
-        from .cli import funnel_cli
-        from .views.admin import admin
-        from .views.api import api
-        from .views.dashboard import dashboard
-        from .views.public import public
+        from flask_funnel import cli, views
 
-        prefix = (app.config["FUNNEL_URL_PREFIX"] or "").rstrip("/")
-        app.register_blueprint(admin, url_prefix=f"{prefix}/admin")
-        app.register_blueprint(dashboard, url_prefix=f"{prefix}/admin")
-        app.register_blueprint(api, url_prefix=f"{prefix}/api")
-        app.register_blueprint(public, url_prefix=prefix or None)
-        app.cli.add_command(funnel_cli)
+        views.init_app(app, settings.url_prefix)
+        cli.init_app(app)
 
     def authorize_admins(self, callback: Callable[[], str | None]) -> Callable[[], str | None]:
         """Let the host's own users into the admin area (a decorator).
@@ -137,9 +103,9 @@ class Funnel:
         reference: str | None = None,
         actor: str = "python",
     ):
-        """Record a purchase of a lead (see :func:`flask_funnel.purchases.record_purchase`);
+        """Record a purchase of a lead (see :func:`flask_funnel.leads.purchases.record_purchase`);
         call it inside an app context, e.g. from the shop's order-paid handler."""
-        from .purchases import record_purchase
+        from flask_funnel.leads.purchases import record_purchase
 
         return record_purchase(
             current_funnel().engine,
@@ -151,13 +117,3 @@ class Funnel:
             reference=reference,
             actor=actor,
         )
-
-
-def current_funnel() -> FunnelState:
-    """The funnel state of the current app; a clear error before ``init_app``."""
-    try:
-        return current_app.extensions[EXTENSION_KEY]
-    except KeyError:
-        raise RuntimeError(
-            "Funnel is not registered on this app: call Funnel(app) or funnel.init_app(app)."
-        ) from None

@@ -16,7 +16,7 @@ from flask import Flask, render_template
 from flask_migrate import Migrate
 
 from flask_funnel import Funnel
-from flask_funnel.extension import current_funnel
+from flask_funnel.state import current_funnel
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

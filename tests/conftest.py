@@ -80,7 +80,8 @@ def db_session(app):
 
 def add_leads(app, count: int) -> None:
     """``count`` plain leads ``p000@example.com``, ... created at the same moment."""
-    from flask_funnel.models import Lead, utcnow
+    from flask_funnel.db.models import Lead
+    from flask_funnel.db.types import utcnow
 
     with app.app_context():
         now = utcnow()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from flask_funnel import accounts
-from flask_funnel.models import Admin, AuditEntry
+from flask_funnel.auth import accounts
+from flask_funnel.db.models import Admin, AuditEntry
 
 PASSWORD = "correct horse battery"
 

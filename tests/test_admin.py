@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import time
+from dataclasses import replace
 
 import pytest
 from conftest import Visitor, add_leads, hidden_fields
 from sqlalchemy import select
 
-from flask_funnel import accounts
-from flask_funnel.models import AuditEntry, FollowUp, Lead, Note
+from flask_funnel.auth import accounts
+from flask_funnel.db.models import AuditEntry, FollowUp, Lead, Note
 
 PASSWORD = "correct horse battery"
 XSS = '"><img src=x onerror=alert(1)>'
@@ -93,7 +94,9 @@ def test_wrong_password_and_unknown_admin_get_401_and_are_audited(app, client, d
 
 
 def test_repeated_failures_pause_sign_in(app, client, db_session):
-    app.config["FUNNEL_ADMIN_MAX_FAILURES"] = 3
+    app.extensions["funnel"].settings = replace(
+        app.extensions["funnel"].settings, admin_max_failures=3
+    )
     accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
     for _ in range(3):
         assert sign_in(client, password="guess guess guess").status_code == 401
@@ -126,7 +129,7 @@ def test_sign_out_really_ends_the_session(admin_client, db_session):
 def test_idle_sessions_expire(app, admin_client, monkeypatch):
     assert admin_client.get("/p/admin/leads").status_code == 200
     later = time.time() + 31 * 60
-    monkeypatch.setattr("flask_funnel.admin_session.time.time", lambda: later)
+    monkeypatch.setattr("flask_funnel.auth.admin_session.time.time", lambda: later)
     assert admin_client.get("/p/admin/leads").status_code == 302
 
 
@@ -134,10 +137,10 @@ def test_sessions_end_after_the_absolute_lifetime_even_when_busy(app, admin_clie
     start = time.time()
     for minutes in range(20, 12 * 60, 20):  # a request every 20 minutes: never idle
         monkeypatch.setattr(
-            "flask_funnel.admin_session.time.time", lambda m=minutes: start + m * 60
+            "flask_funnel.auth.admin_session.time.time", lambda m=minutes: start + m * 60
         )
         assert admin_client.get("/p/admin/leads").status_code == 200
-    monkeypatch.setattr("flask_funnel.admin_session.time.time", lambda: start + 12 * 3600 + 60)
+    monkeypatch.setattr("flask_funnel.auth.admin_session.time.time", lambda: start + 12 * 3600 + 60)
     assert admin_client.get("/p/admin/leads").status_code == 302
 
 
@@ -316,7 +319,7 @@ def test_everything_about_a_person_downloads_as_json(admin_client, leads, db_ses
 
 
 def test_erasing_a_person_removes_them_and_their_visits(admin_client, db_session):
-    from flask_funnel.models import Answer, Consent, StageChange, Submission, Visit
+    from flask_funnel.db.models import Answer, Consent, StageChange, Submission, Visit
 
     visitor = Visitor(admin_client)
     visitor.land()
@@ -364,8 +367,8 @@ def test_search_finds_names_by_any_word_and_emails_by_their_start(admin_client):
 
 
 def test_a_name_search_pages_through_every_match_once(app, admin_client):
-    from flask_funnel.sqlite_writer import writing
-    from flask_funnel.terms import add_terms
+    from flask_funnel.db.sqlite_writer import writing
+    from flask_funnel.leads.name_terms import add_terms
     from landing import funnel
 
     add_leads(app, 60)

@@ -6,7 +6,7 @@ from conftest import ANSWERS, flush_visits
 from sqlalchemy import func, select
 
 from flask_funnel import lead_captured, stage_changed
-from flask_funnel.models import Lead, StageChange, Submission, Visit
+from flask_funnel.db.models import Lead, StageChange, Submission, Visit
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
 
@@ -134,7 +134,7 @@ def test_logs_name_the_lead_id_never_the_email(visitor, caplog):
 
 
 def test_answers_are_stored_per_question(visitor, db_session):
-    from flask_funnel.models import Answer
+    from flask_funnel.db.models import Answer
 
     visitor.submit()
     rows = db_session.execute(select(Answer.question_id, Answer.choice_id, Answer.points)).all()
@@ -166,8 +166,8 @@ def test_a_quarantined_high_score_qualifies_nobody(visitor, db_session):
 
 
 def test_a_lead_further_on_is_not_moved_back_by_a_new_quiz(visitor, db_session, app):
-    from flask_funnel import stages
-    from flask_funnel.sqlite_writer import writing
+    from flask_funnel.db.sqlite_writer import writing
+    from flask_funnel.leads import stages
 
     visitor.submit(visitor.contact_form(LOW_SCORE))
     lead_id = db_session.scalars(select(Lead.id)).one()

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from markupsafe import Markup
 
-from flask_funnel.charts import bar_chart, funnel_chart, sparkline
+from flask_funnel.analytics.charts import bar_chart, funnel_chart, sparkline
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = "<script>alert(1)</script>"

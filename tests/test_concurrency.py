@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from flask_funnel.models import Lead, StageChange, Submission
+from flask_funnel.db.models import Lead, StageChange, Submission
 from landing import MIGRATIONS_DIR, create_app, funnel
 
 SERVERS = {

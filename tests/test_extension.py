@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from flask_funnel import Funnel
-from flask_funnel.config import DEFAULTS
-from flask_funnel.extension import current_funnel
-from flask_funnel.models import Lead
+from flask_funnel.db.models import Lead
+from flask_funnel.settings import DEFAULTS
+from flask_funnel.state import current_funnel
 
 
 def host_app(tmp_path, **config) -> Flask:

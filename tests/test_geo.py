@@ -1,4 +1,4 @@
-"""Client address, address truncation and GeoIP lookup (flask_funnel.geo)."""
+"""Client address, address truncation and GeoIP lookup (flask_funnel.capture.geo)."""
 
 import logging
 import os
@@ -12,8 +12,8 @@ from mmdb import build_city_db, build_country_db
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from flask_funnel import geo
-from flask_funnel.geo import GeoLocator, Place, client_address, truncate_address
+from flask_funnel.capture import geo
+from flask_funnel.capture.geo import GeoLocator, Place, client_address, truncate_address
 
 LONDON = "81.2.69.160"
 BERLIN_V6 = "2a02:8100::1"
@@ -78,12 +78,16 @@ def reader_opens(monkeypatch):
 
 @pytest.fixture
 def geo_log(caplog):
-    caplog.set_level(logging.DEBUG, logger="flask_funnel.geo")
+    caplog.set_level(logging.DEBUG, logger="flask_funnel.capture.geo")
     return caplog
 
 
 def warnings_in(caplog):
-    return [r for r in caplog.records if r.name == "flask_funnel.geo" and r.levelname == "WARNING"]
+    return [
+        r
+        for r in caplog.records
+        if r.name == "flask_funnel.capture.geo" and r.levelname == "WARNING"
+    ]
 
 
 # --- lookups ---------------------------------------------------------------------------

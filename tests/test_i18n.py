@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import Visitor
 
-from flask_funnel.i18n import localize_digits, text_direction, translate
+from flask_funnel.i18n.messages import localize_digits, text_direction, translate
 
 PERSIAN_ANSWERS = {"style": "milk", "time": "10min", "gear": "kettle"}
 
@@ -49,6 +49,6 @@ def test_every_persian_translation_has_the_same_placeholders():
 
     import flask_funnel
 
-    catalog = Path(flask_funnel.__file__).parent / "translations" / "fa.toml"
+    catalog = Path(flask_funnel.__file__).parent / "i18n" / "translations" / "fa.toml"
     for source, target in tomllib.loads(catalog.read_text("utf-8")).items():
         assert re.findall(r"{\w+}", source) == re.findall(r"{\w+}", target), source

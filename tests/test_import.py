@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from flask_funnel import imports
-from flask_funnel.imports import origin_key, read_rows, stage_path
-from flask_funnel.models import AuditEntry, Lead, StageChange
+from flask_funnel.db.models import AuditEntry, Lead, StageChange
+from flask_funnel.leads import csv_import as imports
+from flask_funnel.leads.csv_import import origin_key, read_rows, stage_path
 
 HEADER = "email,name,stage,created_at,mql_at,customer_at,country,city,utm_source,landing_page\n"
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from flask_funnel import stages
-from flask_funnel.models import AuditEntry, Lead, Purchase, StageChange
-from flask_funnel.purchases import PurchaseError, record_purchase
-from flask_funnel.sqlite_writer import writing
+from flask_funnel.db.models import AuditEntry, Lead, Purchase, StageChange
+from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.leads import stages
+from flask_funnel.leads.purchases import PurchaseError, record_purchase
 
 LOW_SCORE = {"style": "iced", "time": "1min", "gear": "none"}
 

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect
 
-from flask_funnel.models import metadata
+from flask_funnel.db.models import metadata
 from landing import MIGRATIONS_DIR, create_app
 
 

@@ -9,17 +9,17 @@ from conftest import ANSWERS, DEMO_PAGES, Visitor, flush_visits
 from test_admin import PASSWORD, sign_in
 from test_pages import parse
 
-from flask_funnel import accounts
-from flask_funnel.ab_report import variant_test
-from flask_funnel.models import Lead
-from flask_funnel.quiz_report import quiz_dropoff
-from flask_funnel.report_period import Period
+from flask_funnel.analytics.experiments import variant_test
+from flask_funnel.analytics.periods import Period
+from flask_funnel.analytics.quiz_dropoff import quiz_dropoff
+from flask_funnel.auth import accounts
+from flask_funnel.db.models import Lead
 
 VALID = (DEMO_PAGES / "home-brewing.toml").read_text(encoding="utf-8")
 
 
 def today(app) -> Period:
-    zone = app.extensions["funnel"].report.zone
+    zone = app.extensions["funnel"].settings.report.zone
     now = datetime.now(UTC).date()
     return Period(now - timedelta(days=1), now + timedelta(days=1), zone)
 

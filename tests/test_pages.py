@@ -7,7 +7,7 @@ import time
 import pytest
 from conftest import DEMO_PAGES, make_app, shows_hero
 
-from flask_funnel.pages import PageParser
+from flask_funnel.pages.parser import PageParser
 
 VALID = (DEMO_PAGES / "home-brewing.toml").read_text(encoding="utf-8")
 

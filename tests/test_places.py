@@ -7,7 +7,7 @@ from conftest import Visitor, flush_visits, make_app
 from mmdb import build_city_db
 from sqlalchemy import select
 
-from flask_funnel.models import Lead, Visit
+from flask_funnel.db.models import Lead, Visit
 from landing import funnel
 
 BERLIN, TEHRAN, PROXY = "81.2.69.160", "5.160.0.10", "203.0.113.9"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import ANSWERS, hidden_fields, shows_hero
 from sqlalchemy import func, select
 
-from flask_funnel.models import Answer, Consent, Lead, StepView, Submission
+from flask_funnel.db.models import Answer, Consent, Lead, StepView, Submission
 
 
 def count(session, model) -> int:
@@ -230,7 +230,7 @@ def test_withdrawing_consent_is_one_click_on_the_result_page(visitor, db_session
 def test_a_database_outage_answers_503_with_the_form_intact(visitor, monkeypatch, db_session):
     from sqlalchemy.exc import OperationalError
 
-    import flask_funnel.views.public as public
+    import flask_funnel.views.public.routes as public
 
     def unavailable(session, entry):
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))

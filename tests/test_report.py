@@ -17,13 +17,14 @@ from sqlalchemy import insert
 from test_admin import PASSWORD, sign_in
 from test_concurrency import BACKENDS, _fresh_database
 
-from flask_funnel import accounts, stages
-from flask_funnel.capture import record_visits
-from flask_funnel.forecast import forecast
-from flask_funnel.models import Lead
-from flask_funnel.report import build_report, monthly
-from flask_funnel.report_period import Period, ReportSettings, months_until, parse_period
-from flask_funnel.sqlite_writer import writing
+from flask_funnel.analytics.forecast import forecast
+from flask_funnel.analytics.funnel import build_report, monthly
+from flask_funnel.analytics.periods import Period, ReportSettings, months_until, parse_period
+from flask_funnel.auth import accounts
+from flask_funnel.capture.submissions import record_visits
+from flask_funnel.db.models import Lead
+from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.leads import stages
 from landing import MIGRATIONS_DIR, create_app, funnel
 
 NOW = datetime.now(UTC)
@@ -61,7 +62,7 @@ def move(engine, lead_ids, stage: str, at: datetime) -> None:
 
 def report(app, first: date | None = None, last: date | None = None, by=None, settings=None):
     state = app.extensions["funnel"]
-    settings = settings or state.report
+    settings = settings or state.settings.report
     period = (
         Period(first, last, settings.zone) if first else parse_period(None, None, settings.zone)
     )
@@ -172,7 +173,7 @@ def test_days_and_months_are_counted_in_the_configured_time_zone(tmp_path):
     # 22:00 UTC on 31 January is 01:30 on 1 February in Tehran (UTC+3:30).
     add(engine, 1, at=datetime(2026, 1, 31, 22, 0, tzinfo=UTC))
     add(engine, 1, at=datetime(2026, 1, 31, 20, 0, tzinfo=UTC))  # 23:30 on 31 January
-    tehran = app.extensions["funnel"].report
+    tehran = app.extensions["funnel"].settings.report
     february = report(app, date(2026, 2, 1), date(2026, 2, 28), settings=tehran)
     january = report(app, date(2026, 1, 1), date(2026, 1, 31), settings=tehran)
     assert reached(february)["lead"] == 1 and reached(january)["lead"] == 1

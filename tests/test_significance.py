@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from flask_funnel.significance import (
+from flask_funnel.analytics.significance import (
     Arm,
     _format_p,
     _round_up_2sig,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import Visitor, make_app
 from sqlalchemy import select
 
-from flask_funnel.models import Lead, Submission
+from flask_funnel.db.models import Lead, Submission
 
 
 def test_honeypot_submission_is_quarantined_but_answered_like_any_other(visitor, db_session):
@@ -62,7 +62,7 @@ def test_quarantined_leads_are_left_out_of_the_export(visitor, runner):
 def test_visits_are_linked_by_the_first_real_submission_not_by_a_quarantined_one(visitor, app):
     from conftest import flush_visits
 
-    from flask_funnel.models import Visit
+    from flask_funnel.db.models import Visit
     from landing import funnel
 
     visitor.land()

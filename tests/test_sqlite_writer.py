@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from flask_funnel.sqlite_writer import QueuedWriterConnection, tune_sqlite, writing
+from flask_funnel.db.sqlite_writer import QueuedWriterConnection, tune_sqlite, writing
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_in_memory_databases_need_no_lock_file(tmp_path):
 def test_other_databases_are_left_alone():
     from sqlalchemy import event
 
-    from flask_funnel import sqlite_writer
+    from flask_funnel.db import sqlite_writer
 
     engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     tune_sqlite(engine)

@@ -7,8 +7,8 @@ import time
 from conftest import Visitor, make_app
 from sqlalchemy import create_engine, func, select
 
-from flask_funnel.models import Lead, Visit, metadata
-from flask_funnel.visit_buffer import VisitBuffer
+from flask_funnel.capture.visit_buffer import VisitBuffer
+from flask_funnel.db.models import Lead, Visit, metadata
 from landing import funnel
 
 
@@ -74,7 +74,7 @@ def test_views_stay_queued_while_the_database_fails(tmp_path, caplog):
         "utm_term": None,
         "utm_content": None,
     }
-    from flask_funnel.models import utcnow
+    from flask_funnel.db.types import utcnow
 
     buffer.add(row | {"at": utcnow()})
     assert buffer.flush() == 0  # no tables yet: the write fails

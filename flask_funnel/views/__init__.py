@@ -1,1 +1,16 @@
-"""Blueprints of the funnel."""
+"""The funnel's web face: public pages, the admin area and the JSON API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask, prefix: str) -> None:
+    """Mount the blueprints under ``prefix`` (``""`` for the site's root)."""
+    from flask_funnel.views.admin import admin
+    from flask_funnel.views.api import api
+    from flask_funnel.views.public.routes import public
+
+    app.register_blueprint(admin, url_prefix=f"{prefix}/admin")
+    app.register_blueprint(api, url_prefix=f"{prefix}/api")
+    app.register_blueprint(public, url_prefix=prefix or None)

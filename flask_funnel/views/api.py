@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 
-from ..extension import current_funnel
-from ..purchases import PurchaseError, record_purchase
+from flask_funnel.leads.purchases import PurchaseError, record_purchase
+from flask_funnel.state import current_funnel
 
 api = Blueprint("funnel_api", __name__)
 
 
 @api.before_request
 def _require_token():
-    request.max_content_length = current_app.config["FUNNEL_MAX_CONTENT_LENGTH"]
-    expected = current_app.config["FUNNEL_API_TOKEN"]
+    settings = current_funnel().settings
+    request.max_content_length = settings.max_content_length
+    expected = settings.api_token
     if not expected:
         abort(404)  # the API is off
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()

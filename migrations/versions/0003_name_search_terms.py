@@ -32,7 +32,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_funnel_lead_terms_lead_id'), ['lead_id'], unique=False)
         batch_op.create_index('ix_funnel_lead_terms_term_created', ['term', 'created_at', 'lead_id'], unique=False)
 
-    # Index the names already there (the same words flask_funnel.terms makes), in batches.
+    # Index the names already there (the same words flask_funnel.leads.name_terms makes), in batches.
     leads = sa.table(
         'funnel_leads', sa.column('id'), sa.column('name'), sa.column('quarantined'),
         sa.column('created_at', sa.DateTime()),

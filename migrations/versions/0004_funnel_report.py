@@ -14,7 +14,7 @@ down_revision = '0003'
 branch_labels = None
 depends_on = None
 
-# The stages after lead, in funnel order (flask_funnel.stages.MILESTONES when written).
+# The stages after lead, in funnel order (flask_funnel.leads.stages.MILESTONES when written).
 MILESTONES = ('mql', 'sal', 'sql', 'customer', 'repeat_customer')
 BATCH = 10_000
 

@@ -1,0 +1,67 @@
+"""The funnel report as one CSV table: a row per stage of the funnel, of each month,
+of each breakdown group, and per forecast horizon; the ``section`` column says which."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask_funnel.leads.export import neutralize
+
+COLUMNS = (
+    "section",
+    "group",
+    "month",
+    "stage",
+    "reached",
+    "step_rate",
+    "cumulative_rate",
+    "drop_off",
+    "drop_off_rate",
+    "visitors",
+    "partial",
+)
+
+
+def report_csv(report: dict) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    period = f"{report['period']['from']}..{report['period']['to']}"
+    for row in report["stages"]:
+        writer.writerow(
+            {"section": "funnel", "group": period, "visitors": report["visitors"], **row}
+        )
+    for month in report["months"]["rows"]:
+        for stage, count in month["counts"].items():
+            writer.writerow(
+                {
+                    "section": "month",
+                    "month": month["month"],
+                    "stage": stage,
+                    "reached": count,
+                    "partial": month["partial"],
+                }
+            )
+    if report["breakdown"]:
+        by = report["breakdown"]["by"]
+        for group in report["breakdown"]["groups"]:
+            for row in group["stages"]:
+                writer.writerow(
+                    {
+                        "section": f"by {by}",
+                        "group": neutralize(group["label"]),
+                        "visitors": group["visitors"],
+                        **row,
+                    }
+                )
+    for horizon in report["forecast"]["horizons"]:
+        writer.writerow(
+            {
+                "section": "forecast",
+                "month": f"next {horizon['months']}",
+                "stage": "customer",
+                "reached": horizon["customers"],
+            }
+        )
+    return out.getvalue()

@@ -1,0 +1,154 @@
+"""Expected new customers for the next 1, 2 and 3 months, with every input shown.
+
+Two parts, both learnt from the site's own history:
+
+- **open leads**: the leads now at ``lead``, ``mql``, ``sal`` or ``sql`` that entered
+  that stage within the last ``active_days``, each times the share of earlier leads
+  that reached the same stage and became a customer within the horizon;
+- **new leads**: the recent daily rate of new leads, times the days of the horizon,
+  times the share of new leads that became a customer within half of it (a lead
+  arriving during the horizon has, on average, half of it left).
+
+The shares come from leads that reached the stage in the ``history_days`` before the
+last 90 days, so every one of them has had the full 90 days to convert.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, and_, case, func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.types import DateTime
+
+from flask_funnel.analytics.periods import ReportSettings
+from flask_funnel.db.models import Lead
+from flask_funnel.leads.stages import CUSTOMER, LEAD, MQL, SAL, SQL, reached_column
+
+OPEN_STAGES = (LEAD, MQL, SAL, SQL)
+HORIZONS = (1, 2, 3)  # months
+DAYS_PER_MONTH = 30
+RECENT_DAYS = 90  # the window of the new-lead rate, and the longest horizon
+WITHIN = sorted({m * DAYS_PER_MONTH for m in HORIZONS} | {m * 15 for m in HORIZONS})
+
+_leads = Lead.__table__
+
+
+class _days_after(FunctionElement):
+    type = DateTime()
+    inherit_cache = True
+
+
+def days_after(moment: ColumnElement, days: int) -> ColumnElement:
+    """``moment`` plus a whole number of days, in each database's own words. The days
+    are written into the SQL (not bound), so each number gets its own cached statement."""
+    return _days_after(moment, literal_column(str(int(days))))
+
+
+@compiles(_days_after)
+def _days_after_sqlite(element, compiler, **kw):
+    moment, days = list(element.clauses)
+    return f"datetime({compiler.process(moment, **kw)}, '+{days.name} days')"
+
+
+@compiles(_days_after, "postgresql")
+def _days_after_postgresql(element, compiler, **kw):
+    moment, days = list(element.clauses)
+    return f"({compiler.process(moment, **kw)} + interval '{days.name} days')"
+
+
+@compiles(_days_after, "mysql")
+@compiles(_days_after, "mariadb")
+def _days_after_mysql(element, compiler, **kw):
+    moment, days = list(element.clauses)
+    return f"DATE_ADD({compiler.process(moment, **kw)}, INTERVAL {days.name} DAY)"
+
+
+def _reached(stage: str) -> ColumnElement:
+    return _leads.c[reached_column(stage)]
+
+
+def forecast(connection: Connection, settings: ReportSettings, now: datetime | None = None):
+    now = now or datetime.now(UTC)
+    history_end = now - timedelta(days=RECENT_DAYS)
+    history_start = history_end - timedelta(days=settings.history_days)
+    real = _leads.c.quarantined.is_(False)
+
+    active_since = now - timedelta(days=settings.active_days)
+    open_leads = {
+        stage: connection.execute(
+            select(func.count()).where(
+                real, _leads.c.stage == stage, _leads.c.stage_changed_at >= active_since
+            )
+        ).scalar()
+        for stage in OPEN_STAGES
+    }
+
+    def in_history(stage):
+        return and_(_reached(stage) >= history_start, _reached(stage) < history_end)
+
+    bases = [
+        connection.execute(select(func.count()).where(real, in_history(s))).scalar()
+        for s in OPEN_STAGES
+    ]
+    # Only customers can have converted: read them from the customer index.
+    customer = _reached(CUSTOMER)
+    converted = connection.execute(
+        select(
+            *(
+                func.count(case((and_(in_history(s), customer < days_after(_reached(s), d)), 1)))
+                for s in OPEN_STAGES
+                for d in WITHIN
+            )
+        ).where(real, customer >= history_start)
+    ).one()
+    shares = {
+        stage: {
+            days: (converted[n * len(WITHIN) + k] / bases[n]) if bases[n] else 0.0
+            for k, days in enumerate(WITHIN)
+        }
+        for n, stage in enumerate(OPEN_STAGES)
+    }
+    recent = connection.execute(
+        select(func.count()).where(real, _leads.c.created_at >= now - timedelta(days=RECENT_DAYS))
+    ).scalar()
+    per_day = recent / RECENT_DAYS
+
+    horizons = []
+    for months in HORIZONS:
+        days = months * DAYS_PER_MONTH
+        from_open = sum(open_leads[s] * shares[s][days] for s in OPEN_STAGES)
+        new_leads = per_day * days
+        from_new = new_leads * shares[LEAD][days // 2]
+        horizons.append(
+            {
+                "months": months,
+                "days": days,
+                "customers": round(from_open + from_new, 1),
+                "from_open_leads": round(from_open, 1),
+                "from_new_leads": round(from_new, 1),
+                "new_leads": round(new_leads),
+            }
+        )
+    return {
+        "horizons": horizons,
+        "inputs": {
+            "open_leads": open_leads,
+            "active_days": settings.active_days,
+            "conversion_to_customer": [
+                {
+                    "stage": stage,
+                    "leads": bases[n],
+                    "within_days": {str(d): round(shares[stage][d], 6) for d in WITHIN},
+                }
+                for n, stage in enumerate(OPEN_STAGES)
+            ],
+            "history": {
+                "from": history_start.date().isoformat(),
+                "to": history_end.date().isoformat(),
+            },
+            "new_leads_last_90_days": recent,
+            "new_leads_per_month": round(per_day * DAYS_PER_MONTH, 1),
+        },
+    }

@@ -1,0 +1,278 @@
+"""The read side: how many leads reached each stage, per period, per month, per group.
+
+A period's funnel is a cohort: the leads created in it, and how far each has got by
+now. A lead reached a stage when it moved there or to any later stage (skipping
+counts as passing); moving back never takes that away, so every lead is counted
+once per stage. Suspected bots (quarantined leads, bot visits) are never counted.
+
+All counting happens in the database, over the ``reached_<stage>_at`` columns and
+their indexes (see ``models.Lead``); Python only shapes the few numbers that return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import pairwise
+
+from sqlalchemy import Connection, func, literal, select, union_all
+
+from flask_funnel.analytics.forecast import forecast
+from flask_funnel.analytics.periods import Month, Period, ReportSettings, months_until
+from flask_funnel.db.models import Lead, Visitor
+from flask_funnel.leads.stages import FUNNEL_ORDER, REPEAT_CUSTOMER, reached_column
+
+#: The stages of the report, from ``lead`` (gave an email) to ``repeat_customer``.
+STAGES = FUNNEL_ORDER[1:]
+OTHER = "other"
+NONE_LABEL = "(unknown)"
+
+_leads = Lead.__table__
+_visitors = Visitor.__table__
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A way to split the funnel: the lead columns and the matching visitor columns."""
+
+    name: str
+    title: str
+    lead_columns: tuple[str, ...]
+    visitor_columns: tuple[str, ...]
+
+    def label(self, key: tuple) -> str:
+        if self.name == "variant":
+            page, variant = key
+            return f"{page or NONE_LABEL} / {variant or 'no test'}"
+        if self.name == "city":
+            country, city = key
+            return f"{city}, {country}" if city and country else city or NONE_LABEL
+        return key[0] or NONE_LABEL
+
+
+BREAKDOWNS = {
+    d.name: d
+    for d in (
+        Dimension("landing_page", "Landing page", ("landing_page",), ("page_slug",)),
+        Dimension("variant", "Variant", ("landing_page", "variant"), ("page_slug", "variant")),
+        Dimension("country", "Country", ("country",), ("country",)),
+        Dimension("city", "City", ("country", "city"), ("country", "city")),
+        Dimension("source", "Source", ("source",), ("source",)),
+    )
+}
+
+
+def reached(stage: str):
+    return _leads.c[reached_column(stage)]
+
+
+def counted_leads(start: datetime, end: datetime) -> list:
+    """Conditions for the real (not quarantined) leads created in ``[start, end)``."""
+    return [
+        _leads.c.quarantined.is_(False),
+        _leads.c.created_at >= start,
+        _leads.c.created_at < end,
+    ]
+
+
+def _stage_counts():
+    return [func.count(reached(stage)) for stage in STAGES]
+
+
+def new_visitors(period: Period) -> list:
+    """Conditions for the visitors (not bots) first seen in the period: the cohort of
+    visitors, as the period's leads are the cohort of leads."""
+    return [
+        _visitors.c.first_seen_at >= period.start,
+        _visitors.c.first_seen_at < period.end,
+        _visitors.c.device != "bot",
+    ]
+
+
+# --- the funnel -------------------------------------------------------------------
+
+
+def rate(part: int | None, whole: int | None) -> float | None:
+    if part is None or not whole:
+        return None
+    return round(part / whole, 6)
+
+
+def stage_rows(visitors: int | None, counts: Sequence[int]) -> list[dict]:
+    """Each stage with the leads that reached it, the conversion from the step before
+    (from visitors, for ``lead``), from ``lead``, and how many dropped out on the way."""
+    rows = []
+    for n, stage in enumerate(STAGES):
+        before = visitors if n == 0 else counts[n - 1]
+        drop_off = None if before is None else max(before - counts[n], 0)
+        rows.append(
+            {
+                "stage": stage,
+                "reached": counts[n],
+                "step_rate": rate(counts[n], before),
+                "cumulative_rate": rate(counts[n], counts[0]),
+                "drop_off": drop_off,
+                "drop_off_rate": rate(drop_off, before),
+            }
+        )
+    return rows
+
+
+def biggest_drop(rows: list[dict]) -> dict | None:
+    """The step from ``lead`` to ``customer`` where the largest share of leads stops."""
+    steps = [
+        (before, row)
+        for before, row in pairwise(rows)
+        if row["stage"] != REPEAT_CUSTOMER and row["drop_off_rate"] is not None
+    ]
+    if not steps:
+        return None
+    before, row = max(steps, key=lambda step: step[1]["drop_off_rate"])
+    return {"from": before["stage"], "to": row["stage"], "drop_off_rate": row["drop_off_rate"]}
+
+
+def funnel(connection: Connection, period: Period) -> dict:
+    counts = connection.execute(
+        select(*_stage_counts()).where(*counted_leads(period.start, period.end))
+    ).one()
+    visitors = connection.execute(select(func.count()).where(*new_visitors(period))).scalar()
+    rows = stage_rows(visitors, list(counts))
+    return {"visitors": visitors, "stages": rows, "biggest_drop": biggest_drop(rows)}
+
+
+# --- month over month -----------------------------------------------------------
+
+
+def monthly(connection: Connection, months: list[Month], now: datetime | None = None) -> dict:
+    """Leads entering each stage per calendar month (when they first reached it), and
+    the last month against the one before, in full and up to the same point."""
+    now = now or datetime.now(UTC)
+    ranges = [(m.start, m.end) for m in months]
+    last, previous = months[-1], months[-2]
+    same_point = min(previous.end, previous.start + (min(now, last.end) - last.start))
+    ranges.append((previous.start, same_point))
+    parts = [
+        select(literal(n), literal(stage), func.count()).where(
+            _leads.c.quarantined.is_(False), reached(stage) >= start, reached(stage) < end
+        )
+        for n, (start, end) in enumerate(ranges)
+        for stage in STAGES
+    ]
+    counts: dict[tuple[int, str], int] = {
+        (n, stage): count for n, stage, count in connection.execute(union_all(*parts))
+    }
+    rows = [
+        {
+            "month": m.label,
+            "partial": m.partial,
+            "counts": {stage: counts[n, stage] for stage in STAGES},
+        }
+        for n, m in enumerate(months)
+    ]
+    until = len(months)
+    change = {
+        stage: {
+            "this_month": counts[until - 1, stage],
+            "previous_month": counts[until - 2, stage],
+            "change": counts[until - 1, stage] - counts[until - 2, stage],
+            "change_rate": _change_rate(counts[until - 1, stage], counts[until - 2, stage]),
+            "previous_month_same_point": counts[until, stage],
+            "change_same_point": counts[until - 1, stage] - counts[until, stage],
+            "change_same_point_rate": _change_rate(counts[until - 1, stage], counts[until, stage]),
+        }
+        for stage in STAGES
+    }
+    return {
+        "rows": rows,
+        "current": {"month": last.label, "partial": last.partial, "against": previous.label},
+        "change": change,
+    }
+
+
+def _change_rate(now: int, before: int) -> float | None:
+    return None if not before else round((now - before) / before, 6)
+
+
+# --- breakdowns -----------------------------------------------------------------
+
+
+def breakdown(connection: Connection, period: Period, by: str, min_group: int) -> dict:
+    """The funnel per group of ``by``; groups with fewer than ``min_group`` leads are
+    folded into "other", so nobody reads meaning into noise or picks out a person."""
+    dimension = BREAKDOWNS[by]
+    lead_keys = [_leads.c[c] for c in dimension.lead_columns]
+    visitor_keys = [_visitors.c[c] for c in dimension.visitor_columns]
+    groups: dict[tuple, dict] = {}
+    lead_rows = connection.execute(
+        select(*lead_keys, *_stage_counts())
+        .where(*counted_leads(period.start, period.end))
+        .group_by(*lead_keys)
+    )
+    width = len(lead_keys)
+    for row in lead_rows:
+        groups[tuple(row[:width])] = {"visitors": 0, "counts": list(row[width:])}
+    visitor_rows = connection.execute(
+        select(*visitor_keys, func.count()).where(*new_visitors(period)).group_by(*visitor_keys)
+    )
+    for row in visitor_rows:
+        group = groups.setdefault(tuple(row[:width]), {"visitors": 0, "counts": [0] * len(STAGES)})
+        group["visitors"] = row[width]
+
+    kept, other = [], {"visitors": 0, "counts": [0] * len(STAGES), "groups": 0}
+    for key, group in groups.items():
+        if group["counts"][0] >= min_group:
+            kept.append((key, group))
+            continue
+        other["groups"] += 1
+        other["visitors"] += group["visitors"]
+        other["counts"] = [a + b for a, b in zip(other["counts"], group["counts"], strict=True)]
+    kept.sort(key=lambda item: (-item[1]["counts"][0], dimension.label(item[0])))
+    result = [
+        {
+            "key": list(key),
+            "label": dimension.label(key),
+            "visitors": group["visitors"],
+            "stages": stage_rows(group["visitors"], group["counts"]),
+        }
+        for key, group in kept
+    ]
+    if other["groups"]:
+        result.append(
+            {
+                "key": None,
+                "label": OTHER,
+                "folded_groups": other["groups"],
+                "visitors": other["visitors"],
+                "stages": stage_rows(other["visitors"], other["counts"]),
+            }
+        )
+    return {"by": by, "title": dimension.title, "min_group": min_group, "groups": result}
+
+
+# --- the whole report -------------------------------------------------------------
+
+
+def build_report(
+    connection: Connection,
+    period: Period,
+    settings: ReportSettings,
+    *,
+    by: str | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """What the dashboard shows, ``flask funnel report --json`` prints and the
+    downloads hold: one dict, so they agree to the lead."""
+    months = months_until(period.last, settings.months, settings.zone, now)
+    report = {
+        "period": {
+            "from": period.first.isoformat(),
+            "to": period.last.isoformat(),
+            "time_zone": settings.zone.key,
+        },
+        **funnel(connection, period),
+        "months": monthly(connection, months, now),
+        "breakdown": breakdown(connection, period, by, settings.min_group) if by else None,
+        "forecast": forecast(connection, settings, now),
+    }
+    return report

@@ -1,0 +1,119 @@
+"""Quiz drop-off for one page: how many visitors reached each step, where they left,
+and what each answer's takers went on to become."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, case, func, select
+
+from flask_funnel.analytics.funnel import rate, reached
+from flask_funnel.analytics.periods import Period
+from flask_funnel.db.models import Answer, Lead, StepView, Submission, Visit
+from flask_funnel.leads.stages import CUSTOMER, MQL
+from flask_funnel.pages.model import Page
+
+#: The stages each answer is followed to.
+ANSWER_STAGES = (MQL, CUSTOMER)
+
+_leads = Lead.__table__
+
+
+def quiz_dropoff(connection: Connection, page: Page, period: Period) -> dict:
+    visitors = connection.execute(
+        select(func.count(Visit.visitor_id.distinct())).where(
+            Visit.page_slug == page.slug,
+            Visit.at >= period.start,
+            Visit.at < period.end,
+            Visit.device != "bot",
+        )
+    ).scalar()
+    reached_step = dict(
+        connection.execute(
+            select(StepView.step, func.count())
+            .where(
+                StepView.page_slug == page.slug,
+                StepView.at >= period.start,
+                StepView.at < period.end,
+            )
+            .group_by(StepView.step)
+        ).all()
+    )
+    sent = connection.execute(
+        select(func.count(Submission.visitor_id.distinct())).where(
+            Submission.page_slug == page.slug,
+            Submission.created_at >= period.start,
+            Submission.created_at < period.end,
+            Submission.quarantined.is_(False),
+        )
+    ).scalar()
+    labels = [("landing", "Landing page", visitors)]
+    labels += [
+        (f"question_{n}", f"Question {n}: {q.text}", reached_step.get(n, 0))
+        for n, q in enumerate(page.questions, start=1)
+    ]
+    labels += [
+        ("contact", "Contact step", reached_step.get(page.contact_step, 0)),
+        ("sent", "Sent", sent),
+    ]
+    steps, before = [], None
+    for key, label, count in labels:
+        steps.append(
+            {
+                "step": key,
+                "label": label,
+                "visitors": count,
+                "share_of_landing": rate(count, visitors),
+                "left": None if before is None else max(before - count, 0),
+                "left_rate": None if before is None else rate(max(before - count, 0), before),
+            }
+        )
+        before = count
+    return {"page": page.slug, "steps": steps, "answers": _answers(connection, page, period)}
+
+
+def _answers(connection: Connection, page: Page, period: Period) -> list[dict]:
+    """Per question, each choice's share of the leads who answered, and how many of
+    those leads reached each of ``ANSWER_STAGES``."""
+    lead = Answer.lead_id
+    rows = connection.execute(
+        select(
+            Answer.question_id,
+            Answer.choice_id,
+            func.count(lead.distinct()),
+            *(func.count(case((reached(s).is_not(None), lead)).distinct()) for s in ANSWER_STAGES),
+        )
+        .join(Submission, Submission.id == Answer.submission_id)
+        .join(_leads, _leads.c.id == lead)
+        .where(
+            Submission.page_slug == page.slug,
+            Submission.created_at >= period.start,
+            Submission.created_at < period.end,
+            Submission.quarantined.is_(False),
+            _leads.c.quarantined.is_(False),
+        )
+        .group_by(Answer.question_id, Answer.choice_id)
+    ).all()
+    counts = {(q, c): rest for q, c, *rest in rows}
+    questions = []
+    for number, question in enumerate(page.questions, start=1):
+        total = sum(counts.get((question.id, c.id), (0,))[0] for c in question.choices)
+        choices = []
+        for choice in question.choices:
+            leads, *stage_counts = counts.get(
+                (question.id, choice.id), (0,) * (1 + len(ANSWER_STAGES))
+            )
+            choices.append(
+                {
+                    "choice": choice.id,
+                    "label": choice.label,
+                    "leads": leads,
+                    "share": rate(leads, total),
+                    "stages": {
+                        stage: {"leads": n, "rate": rate(n, leads)}
+                        for stage, n in zip(ANSWER_STAGES, stage_counts, strict=True)
+                    },
+                }
+            )
+        questions.append(
+            {"number": number, "question": question.id, "text": question.text, "choices": choices}
+        )
+    return questions

@@ -1,0 +1,116 @@
+"""Local admin accounts: creation, password check, and the brake on guessing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from flask_funnel.db.models import Admin, AuditEntry
+from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.db.types import utcnow
+from flask_funnel.leads import audit
+
+MIN_PASSWORD_LENGTH = 12
+# A hash of a password nobody has, checked when the email is unknown, so a wrong
+# email takes as long to refuse as a wrong password.
+_DUMMY_HASH = generate_password_hash("not the password of anyone here")
+
+
+class AccountError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    admin_id: int
+    email: str
+    session_version: int
+
+
+def normalize_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise AccountError(f"{email!r} is not a valid email address") from None
+
+
+def create_admin(engine: Engine, email: str, password: str) -> int:
+    email = normalize_email(email)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    try:
+        with writing(engine) as connection:
+            return connection.execute(
+                insert(Admin.__table__),
+                {
+                    "email": email,
+                    "password_hash": generate_password_hash(password),
+                    "session_version": 1,
+                    "disabled": False,
+                    "created_at": utcnow(),
+                },
+            ).inserted_primary_key[0]
+    except IntegrityError:
+        raise AccountError(f"an admin with the email {email} exists already") from None
+
+
+def recent_failures(engine: Engine, *, email: str, ip: str | None, minutes: int) -> int:
+    """Failed sign-ins for this email or from this address in the last ``minutes``."""
+    since = utcnow() - timedelta(minutes=minutes)
+    who = AuditEntry.actor == email
+    if ip:
+        who = who | (AuditEntry.ip == ip)
+    with engine.connect() as connection:
+        return connection.execute(
+            select(func.count()).where(
+                AuditEntry.action == audit.SIGN_IN_FAILED, AuditEntry.at >= since, who
+            )
+        ).scalar_one()
+
+
+def sign_in(engine: Engine, email: str, password: str, ip: str | None) -> SignedIn | None:
+    """Check a password; every attempt, good or bad, goes to the audit trail."""
+    try:
+        email = normalize_email(email)
+    except AccountError:
+        email = email.strip().lower()[:254]
+    with engine.connect() as connection:
+        admin = connection.execute(
+            select(Admin.id, Admin.password_hash, Admin.session_version, Admin.disabled).where(
+                Admin.email == email
+            )
+        ).first()
+    ok = check_password_hash(admin.password_hash if admin else _DUMMY_HASH, password)
+    ok = ok and admin is not None and not admin.disabled
+    with writing(engine) as connection:
+        if ok:
+            connection.execute(
+                update(Admin).where(Admin.id == admin.id).values(last_sign_in_at=utcnow())
+            )
+        audit.record(connection, email, audit.SIGN_IN if ok else audit.SIGN_IN_FAILED, ip=ip)
+    return SignedIn(admin.id, email, admin.session_version) if ok else None
+
+
+def session_version(engine: Engine, admin_id: int) -> int | None:
+    """The admin's current session version, or None when the account is gone or off."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Admin.session_version, Admin.disabled).where(Admin.id == admin_id)
+        ).first()
+    return None if row is None or row.disabled else row.session_version
+
+
+def end_sessions(engine: Engine, admin_id: int, actor: str, ip: str | None) -> None:
+    """Sign-out: every session cookie issued so far stops working."""
+    with writing(engine) as connection:
+        connection.execute(
+            update(Admin)
+            .where(Admin.id == admin_id)
+            .values(session_version=Admin.session_version + 1)
+        )
+        audit.record(connection, actor, audit.SIGN_OUT, ip=ip)

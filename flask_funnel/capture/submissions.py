@@ -1,0 +1,378 @@
+"""The write side: visits, quiz steps reached and completed submissions.
+
+A submission is written in one transaction: the lead (one per normalised email,
+by upsert), the submission (one per idempotency key), its answers, the consent
+record, the first stage change, and the link from the visitor's earlier visits.
+
+Statements are built once per database dialect and executed with parameters, so a
+request spends its time in the database rather than in building SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from flask_funnel.capture.attribution import DIRECT
+from flask_funnel.capture.geo import Place
+from flask_funnel.db.models import Answer, Consent, Lead, StepView, Submission, Visit, Visitor
+from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.db.types import utcnow
+from flask_funnel.db.upserts import supports_returning, upsert
+from flask_funnel.leads import stages
+from flask_funnel.leads.name_terms import add_terms
+from flask_funnel.pages.model import Page
+
+log = logging.getLogger("flask_funnel.capture.submissions")
+
+_leads = Lead.__table__
+_visits = Visit.__table__
+_submissions = Submission.__table__
+
+
+@dataclass(frozen=True)
+class Touch:
+    """Where a visitor came from: the attribution a lead keeps from its first visit."""
+
+    source: str
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+
+
+DIRECT_TOUCH = Touch(DIRECT)
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    visitor_id: str
+    page_slug: str
+    variant: str | None
+    referrer: str | None
+    source: str
+    utm: dict[str, str | None]
+    device: str
+    place: Place
+    ip: str | None
+
+
+@dataclass(frozen=True)
+class QuizEntry:
+    """A completed quiz as the form checked it."""
+
+    page: Page
+    email: str
+    name: str | None
+    answers: dict[str, str]
+    idempotency_key: str
+    visitor_id: str | None
+    place: Place
+    fill_seconds: float | None
+    quarantine_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Captured:
+    submission_id: int
+    lead_id: int
+    created: bool
+    duplicate: bool
+    quarantined: bool
+    stage_changes: tuple[dict, ...] = ()
+
+
+# --- statements, built once ---------------------------------------------------------
+
+INSERT_VISIT = insert(_visits).values(
+    lead_id=select(Submission.lead_id)
+    .where(
+        Submission.visitor_id == bindparam("known_visitor"),
+        Submission.quarantined.is_(False),
+    )
+    .order_by(Submission.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_FIRST_TOUCH = (
+    select(Visit.source, Visit.utm_source, Visit.utm_medium, Visit.utm_campaign, Visit.lead_id)
+    .where(Visit.visitor_id == bindparam("visitor_id"))
+    .order_by(Visit.id)
+    .limit(1)
+)
+_LEAD_BY_EMAIL = select(Lead.id, Lead.origin_key, Lead.stage, Lead.created_at).where(
+    Lead.email == bindparam("email")
+)
+_INSERT_SUBMISSION = insert(_submissions)
+_INSERT_ANSWERS = insert(Answer.__table__)
+_INSERT_CONSENT = insert(Consent.__table__)
+_LINK_VISITS = (
+    update(_visits)
+    .where(_visits.c.visitor_id == bindparam("known_visitor"), _visits.c.lead_id.is_(None))
+    .values(lead_id=bindparam("new_lead_id"))
+)
+_SUBMISSION_BY_KEY = select(Submission.id, Submission.lead_id, Submission.quarantined).where(
+    Submission.idempotency_key == bindparam("key")
+)
+
+
+def _merge_lead(new) -> dict:
+    # A lead stays quarantined only while every submission of it was.
+    return {
+        "name": func.coalesce(new.name, _leads.c.name),
+        "updated_at": new.updated_at,
+        "quarantined": and_(_leads.c.quarantined, new.quarantined),
+    }
+
+
+@cache
+def _upsert_lead(dialect: str):
+    stmt = upsert(dialect, _leads, ["email"], _merge_lead)
+    if supports_returning(dialect):
+        stmt = stmt.returning(_leads.c.id, _leads.c.origin_key, _leads.c.stage, _leads.c.created_at)
+    return stmt
+
+
+@cache
+def _insert_visitor(dialect: str):
+    return upsert(dialect, Visitor.__table__, ["visitor_id"], None)
+
+
+@cache
+def _insert_step(dialect: str):
+    return upsert(dialect, StepView.__table__, ["page_slug", "step", "visitor_id"], None)
+
+
+@cache
+def consent_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- visits and steps ---------------------------------------------------------------
+
+
+def visit_row(visit: VisitRecord) -> dict:
+    """The parameters of ``INSERT_VISIT`` for one page view."""
+    return {
+        "known_visitor": visit.visitor_id,
+        "visitor_id": visit.visitor_id,
+        "page_slug": visit.page_slug,
+        "variant": visit.variant,
+        "at": utcnow(),
+        "referrer": (visit.referrer or "")[:1000] or None,
+        "source": visit.source,
+        "device": visit.device,
+        "country": visit.place.country,
+        "city": visit.place.city,
+        "ip": visit.ip,
+        **visit.utm,
+    }
+
+
+def record_visits(connection: Connection, rows: list[dict]) -> None:
+    """Store page views (``visit_row`` parameters), and each visitor's first one."""
+    connection.execute(INSERT_VISIT, rows)
+    first_seen = {}
+    for row in rows:
+        first_seen.setdefault(row["visitor_id"], row)
+    connection.execute(
+        _insert_visitor(connection.dialect.name),
+        [
+            {
+                "visitor_id": row["visitor_id"],
+                "first_seen_at": row["at"],
+                "page_slug": row["page_slug"],
+                "variant": row["variant"],
+                "source": row["source"],
+                "country": row["country"],
+                "city": row["city"],
+                "device": row["device"],
+            }
+            for row in first_seen.values()
+        ],
+    )
+
+
+def record_step(engine: Engine, visitor_id: str, page_slug: str, step: int) -> None:
+    """Remember that a visitor reached a quiz step (once per visitor, page and step)."""
+    with writing(engine) as connection:
+        connection.execute(
+            _insert_step(connection.dialect.name),
+            {"visitor_id": visitor_id, "page_slug": page_slug, "step": step, "at": utcnow()},
+        )
+
+
+# --- submissions --------------------------------------------------------------------
+
+
+def capture(engine: Engine, entry: QuizEntry) -> Captured:
+    """Store a completed quiz once, in one transaction; a repeat of the same
+    idempotency key returns the first result with ``duplicate=True``."""
+    try:
+        with writing(engine) as connection:
+            result = _write(connection, entry)
+    except IntegrityError:
+        with engine.connect() as connection:
+            existing = connection.execute(
+                _SUBMISSION_BY_KEY, {"key": entry.idempotency_key}
+            ).first()
+        if existing is None:
+            raise
+        return Captured(existing.id, existing.lead_id, False, True, existing.quarantined)
+    log.info(
+        "lead %s %s from page %s (submission %s%s)",
+        result.lead_id,
+        "created" if result.created else "updated",
+        entry.page.slug,
+        result.submission_id,
+        ", quarantined: " + entry.quarantine_reason if entry.quarantine_reason else "",
+    )
+    return result
+
+
+def _write(connection: Connection, entry: QuizEntry) -> Captured:
+    now = utcnow()
+    page = entry.page
+    quarantined = entry.quarantine_reason is not None
+    dialect = connection.dialect.name
+    first = None
+    if entry.visitor_id:
+        first = connection.execute(_FIRST_TOUCH, {"visitor_id": entry.visitor_id}).first()
+    touch = Touch(*first[:4]) if first else DIRECT_TOUCH  # came straight to the quiz
+
+    score = page.score(entry.answers)
+    variant = page.variant_for(entry.visitor_id)
+    qualifies = not quarantined and score >= page.mql_threshold
+    lead_values = {
+        "email": entry.email,
+        "name": entry.name,
+        # A new lead whose score qualifies starts at mql (its history says how).
+        "stage": stages.MQL if qualifies else stages.LEAD,
+        "stage_changed_at": now,
+        "quarantined": quarantined,
+        "locale": page.locale,
+        "landing_page": page.slug,
+        "source": touch.source,
+        "utm_source": touch.utm_source,
+        "utm_medium": touch.utm_medium,
+        "utm_campaign": touch.utm_campaign,
+        "country": entry.place.country,
+        "city": entry.place.city,
+        "origin_key": entry.idempotency_key,
+        "variant": variant.id if variant else None,
+        # Set on insert only: the upsert's update leaves an existing lead's alone.
+        "reached_mql_at": now if qualifies else None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    result = connection.execute(_upsert_lead(dialect), lead_values)
+    if not supports_returning(dialect):
+        result = connection.execute(_LEAD_BY_EMAIL, {"email": entry.email})
+    lead_id, origin_key, stage, created_at = result.one()
+    created = origin_key == entry.idempotency_key
+
+    submission_id = connection.execute(
+        _INSERT_SUBMISSION,
+        {
+            "idempotency_key": entry.idempotency_key,
+            "lead_id": lead_id,
+            "visitor_id": entry.visitor_id,
+            "page_slug": page.slug,
+            "locale": page.locale,
+            "score": score,
+            "quarantined": quarantined,
+            "quarantine_reason": entry.quarantine_reason,
+            "fill_seconds": entry.fill_seconds,
+            "created_at": now,
+        },
+    ).inserted_primary_key[0]
+    connection.execute(
+        _INSERT_ANSWERS,
+        [
+            {
+                "submission_id": submission_id,
+                "lead_id": lead_id,
+                "page_slug": page.slug,
+                "question_id": question.id,
+                "choice_id": entry.answers[question.id],
+                "points": question.choice(entry.answers[question.id]).points,
+            }
+            for question in page.questions
+        ],
+    )
+    connection.execute(
+        _INSERT_CONSENT,
+        {
+            "lead_id": lead_id,
+            "submission_id": submission_id,
+            "page_slug": page.slug,
+            "purpose": page.consent.purpose,
+            "text_version": page.consent.version,
+            "text_hash": consent_hash(page.consent.text),
+            "text": page.consent.text,
+            "given_at": now,
+            "withdrawn_at": None,
+        },
+    )
+    if entry.name and not quarantined:
+        add_terms(connection, [(lead_id, entry.name, created_at)])
+    mql_reason = f"quiz score {score} reached {page.mql_threshold} on page {page.slug}"
+    if created:
+        # The upsert already put the new lead at its stage (and reached_mql_at); only its
+        # history is missing.
+        moves = [(stages.VISITOR, stages.LEAD, f"quiz on page {page.slug}")]
+        if qualifies:
+            moves.append((stages.LEAD, stages.MQL, mql_reason))
+        changes = stages.log_changes(connection, lead_id, moves, at=now)
+    elif qualifies and stages.is_behind(stage, stages.MQL):
+        change = stages.move(
+            connection,
+            lead_id,
+            stages.MQL,
+            actor=stages.SYSTEM,
+            current=stage,
+            at=now,
+            reason=mql_reason,
+        )
+        changes = [change]
+    else:
+        changes = []
+    # Views are linked from the first real submission on (later ones at insert), so an
+    # unlinked first view means there are views to link.
+    if first and first.lead_id is None and not quarantined:
+        connection.execute(
+            _LINK_VISITS, {"known_visitor": entry.visitor_id, "new_lead_id": lead_id}
+        )
+    return Captured(submission_id, lead_id, created, False, quarantined, tuple(changes))
+
+
+# --- consent withdrawal -------------------------------------------------------------
+
+
+def withdraw_consent(engine: Engine, lead_id: int) -> int:
+    """Withdraw every consent the lead still has given; returns how many were open."""
+    with writing(engine) as connection:
+        withdrawn = connection.execute(
+            update(Consent)
+            .where(Consent.lead_id == lead_id, Consent.withdrawn_at.is_(None))
+            .values(withdrawn_at=utcnow())
+        ).rowcount
+    if withdrawn:
+        log.info("lead %s withdrew consent", lead_id)
+    return withdrawn
+
+
+def consent_withdrawn(session: Session, lead_id: int) -> bool:
+    """True when the lead has no consent left that was not withdrawn."""
+    open_consent = session.scalar(
+        select(Consent.id)
+        .where(Consent.lead_id == lead_id, Consent.withdrawn_at.is_(None))
+        .limit(1)
+    )
+    session.commit()
+    return open_consent is None

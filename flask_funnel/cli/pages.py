@@ -1,0 +1,40 @@
+"""``flask funnel pages``: every page file, valid or not, with its errors."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app, url_for
+from flask.cli import with_appcontext
+
+from flask_funnel.cli.group import funnel_cli
+from flask_funnel.state import current_funnel
+
+
+@funnel_cli.command("pages")
+@with_appcontext
+def list_pages() -> None:
+    """List every page file: slug, URL and whether it is valid (exit 1 if one is not)."""
+    files = current_funnel().pages.files()
+    if not files:
+        click.echo(f"No page files in {current_funnel().pages.pages_dir}")
+        return
+    broken = 0
+    for page_file in files:
+        if page_file.page is not None:
+            page = page_file.page
+            click.echo(f"ok       {page.slug:<24} {_page_url(page.slug):<32} {page_file.path.name}")
+            continue
+        broken += 1
+        click.echo(f"INVALID  {'-':<24} {'-':<32} {page_file.path.name}")
+        for error in page_file.errors:
+            click.echo(f"         {error}")
+    if broken:
+        click.echo(f"{broken} of {len(files)} page files are invalid.", err=True)
+        sys.exit(1)
+
+
+def _page_url(slug: str) -> str:
+    with current_app.test_request_context():
+        return url_for("funnel.landing", slug=slug)

@@ -1,0 +1,38 @@
+"""``flask funnel report``: the dashboard's numbers in a terminal or as JSON."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import with_appcontext
+
+from flask_funnel.analytics.funnel import BREAKDOWNS, build_report
+from flask_funnel.analytics.periods import PeriodError, parse_period
+from flask_funnel.analytics.text_format import report_text
+from flask_funnel.cli.group import funnel_cli
+from flask_funnel.state import current_funnel
+
+
+@funnel_cli.command("report")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@click.option("--from", "first", metavar="YYYY-MM-DD", help="First day (default: 30 days ago).")
+@click.option("--to", "last", metavar="YYYY-MM-DD", help="Last day (default: today).")
+@click.option("--by", type=click.Choice(list(BREAKDOWNS)), help="Also split the funnel by this.")
+@with_appcontext
+def report(as_json: bool, first: str | None, last: str | None, by: str | None) -> None:
+    """The funnel report the dashboard shows: stages, months, breakdown, forecast.
+
+    Days are in FUNNEL_REPORT_TIMEZONE; quarantined leads are never counted."""
+    state = current_funnel()
+    try:
+        period = parse_period(first, last, state.settings.report.zone)
+    except PeriodError as error:
+        raise click.BadParameter(str(error)) from None
+    with state.engine.connect() as connection:
+        result = build_report(connection, period, state.settings.report, by=by)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for line in report_text(result):
+        click.echo(line)

@@ -1,0 +1,342 @@
+"""Tables of the funnel. Every table is prefixed ``funnel_`` so it never collides
+with a host's own tables; times are stored as naive UTC and read back as aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from flask_funnel.db.types import Id, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+metadata = Base.metadata
+
+
+class Lead(Base):
+    """One person, keyed by normalised email."""
+
+    __tablename__ = "funnel_leads"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(20), index=True)
+    stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    landing_page: Mapped[str | None] = mapped_column(String(100), index=True)
+    source: Mapped[str | None] = mapped_column(String(255))
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    country: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(128))
+    # Idempotency key of the submission that created the row: tells an upsert
+    # that inserted from one that updated, on every database.
+    origin_key: Mapped[str | None] = mapped_column(String(64))
+    # The A/B test variant of the landing page the lead signed up on.
+    variant: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the lead first reached each stage after ``lead`` (reaching a later stage
+    # counts as passing the ones it skipped; moving back never clears them). The
+    # funnel report counts these instead of replaying the stage history.
+    reached_mql_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reached_sal_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reached_sql_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reached_customer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reached_repeat_customer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # Covers the cohort funnel: leads created in a period and how far they got.
+        Index(
+            "ix_funnel_leads_cohort",
+            "quarantined",
+            "created_at",
+            "reached_mql_at",
+            "reached_sal_at",
+            "reached_sql_at",
+            "reached_customer_at",
+            "reached_repeat_customer_at",
+            # ... and its breakdowns.
+            "landing_page",
+            "variant",
+            "country",
+            "city",
+            "source",
+        ),
+        # Leads created per month: a narrow index is quicker to count through.
+        Index("ix_funnel_leads_created", "quarantined", "created_at"),
+        # The forecast's leads now at each stage.
+        Index("ix_funnel_leads_open", "quarantined", "stage", "stage_changed_at"),
+        # One per stage, for the count entering it per month.
+        *(
+            Index(f"ix_funnel_leads_reached_{stage}", "quarantined", f"reached_{stage}_at")
+            for stage in ("mql", "sal", "sql", "customer", "repeat_customer")
+        ),
+    )
+
+
+class Visit(Base):
+    """One landing page view by an anonymous visitor (and later, a lead)."""
+
+    __tablename__ = "funnel_visits"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(32), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    page_slug: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    referrer: Mapped[str | None] = mapped_column(String(1000))
+    source: Mapped[str] = mapped_column(String(255))
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    utm_term: Mapped[str | None] = mapped_column(String(255))
+    utm_content: Mapped[str | None] = mapped_column(String(255))
+    device: Mapped[str] = mapped_column(String(10))
+    country: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(128))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    variant: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        # Covers counting a page's unique visitors, per variant.
+        Index("ix_funnel_visits_page", "page_slug", "at", "variant", "visitor_id", "device"),
+    )
+
+
+class Visitor(Base):
+    """An anonymous visitor as first seen: when, on which page and variant, from where.
+
+    The report's visitors are the ones first seen in a period, counted from this
+    table's index rather than by finding the distinct ids among all visits."""
+
+    __tablename__ = "funnel_visitors"
+
+    visitor_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    page_slug: Mapped[str] = mapped_column(String(100))
+    variant: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(255))
+    country: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(128))
+    device: Mapped[str] = mapped_column(String(10))
+
+    __table_args__ = (
+        Index(
+            "ix_funnel_visitors_report",
+            "first_seen_at",
+            "device",
+            "page_slug",
+            "variant",
+            "source",
+            "country",
+            "city",
+        ),
+    )
+
+
+class StepView(Base):
+    """First time a visitor reached a quiz step (1..questions, then the contact step)."""
+
+    __tablename__ = "funnel_step_views"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(32))
+    page_slug: Mapped[str] = mapped_column(String(100))
+    step: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("page_slug", "step", "visitor_id", name="uq_funnel_step_views_visit"),
+        Index("ix_funnel_step_views_page_at", "page_slug", "at", "step"),
+    )
+
+
+class Submission(Base):
+    """One completed quiz, stored once per idempotency key."""
+
+    __tablename__ = "funnel_submissions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    visitor_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    page_slug: Mapped[str] = mapped_column(String(100))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[int] = mapped_column(Integer)
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
+    quarantine_reason: Mapped[str | None] = mapped_column(String(50))
+    fill_seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_funnel_submissions_page_slug_created_at", "page_slug", "created_at"),
+    )
+
+
+class Answer(Base):
+    """One chosen answer of a submission (a row each, so answers can be counted)."""
+
+    __tablename__ = "funnel_answers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("funnel_submissions.id"), index=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"))
+    page_slug: Mapped[str] = mapped_column(String(100))
+    question_id: Mapped[str] = mapped_column(String(64))
+    choice_id: Mapped[str] = mapped_column(String(64))
+    points: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_funnel_answers_question", "page_slug", "question_id", "choice_id"),)
+
+
+class Consent(Base):
+    """Consent as given: the exact text's version and hash, when, where, for what."""
+
+    __tablename__ = "funnel_consents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("funnel_submissions.id"))
+    page_slug: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(100))
+    text_version: Mapped[str] = mapped_column(String(50))
+    text_hash: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StageChange(Base):
+    """A lead moving between stages; the funnel report is computed from these rows."""
+
+    __tablename__ = "funnel_stage_changes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_funnel_stage_changes_to_stage_at", "to_stage", "at"),)
+
+
+class Purchase(Base):
+    """A sale to a lead; the first makes a customer, the second a repeat customer."""
+
+    __tablename__ = "funnel_purchases"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The shop's order reference: the same reference is never counted twice.
+    reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Note(Base):
+    __tablename__ = "funnel_notes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FollowUp(Base):
+    """A reminder to contact a lead by a date; open until marked done."""
+
+    __tablename__ = "funnel_follow_ups"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_funnel_follow_ups_open", "done_at", "due_at"),)
+
+
+class Admin(Base):
+    """A local admin account (hosts may also let their own users in: see admin.py)."""
+
+    __tablename__ = "funnel_admins"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Raised on sign-out and password change: older session cookies stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what: sign-ins (and failures), stage changes, exports, imports, deletions."""
+
+    __tablename__ = "funnel_audit"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40))
+    lead_id: Mapped[int | None] = mapped_column(Id)
+    detail: Mapped[str | None] = mapped_column(String(1000))
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+    __table_args__ = (Index("ix_funnel_audit_action_at", "action", "at"),)
+
+
+class LeadTerm(Base):
+    """A word of a lead's name, lower-cased: what name search looks up by prefix.
+
+    It carries the lead's creation time, so a search can order its matches by it from
+    this table's index alone."""
+
+    __tablename__ = "funnel_lead_terms"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lead_id: Mapped[int] = mapped_column(
+        ForeignKey("funnel_leads.id"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_funnel_lead_terms_term_created", "term", "created_at", "lead_id"),)

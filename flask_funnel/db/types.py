@@ -1,0 +1,34 @@
+"""Column types of the funnel's tables, and the clock they are filled from.
+
+Times are stored as naive UTC and read back as aware UTC, on every database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, DateTime, Integer, TypeDecorator
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; elsewhere ids are 64-bit.
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as naive UTC; returns them aware (tzinfo=UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,43 @@
+"""The audit trail: who signed in (or failed to), moved, exported, imported or deleted."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, insert
+
+from flask_funnel.db.models import AuditEntry
+from flask_funnel.db.types import utcnow
+
+SIGN_IN = "sign_in"
+SIGN_IN_FAILED = "sign_in_failed"
+SIGN_OUT = "sign_out"
+STAGE_CHANGE = "stage_change"
+PURCHASE = "purchase"
+EXPORT = "export"
+IMPORT = "import"
+DELETE = "delete"
+RELEASE = "release"
+
+_INSERT = insert(AuditEntry.__table__)
+
+
+def record(
+    connection: Connection,
+    actor: str,
+    action: str,
+    *,
+    lead_id: int | None = None,
+    detail: str | None = None,
+    ip: str | None = None,
+) -> None:
+    """Add an audit entry in the caller's transaction (it commits with the change)."""
+    connection.execute(
+        _INSERT,
+        {
+            "at": utcnow(),
+            "actor": actor[:254],
+            "action": action,
+            "lead_id": lead_id,
+            "detail": (detail or "")[:1000] or None,
+            "ip": ip,
+        },
+    )

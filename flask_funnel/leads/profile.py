@@ -1,0 +1,96 @@
+"""Everything known about one lead, for the admin lead page (a handful of queries)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flask_funnel.db.models import (
+    Answer,
+    Consent,
+    FollowUp,
+    Lead,
+    Note,
+    Purchase,
+    StageChange,
+    Submission,
+    Visit,
+)
+
+RECENT_VISITS = 100
+
+
+@dataclass(frozen=True)
+class LeadFile:
+    lead: Lead
+    consents: list[Consent]
+    visits: list[Visit]
+    submissions: list[tuple[Submission, list[Answer]]]
+    stage_changes: list[StageChange]
+    purchases: list[Purchase]
+    notes: list[Note]
+    follow_ups: list[FollowUp]
+
+
+def lead_file(session: Session, lead_id: int) -> LeadFile | None:
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        return None
+
+    def rows(model, *order):
+        return list(session.scalars(select(model).where(model.lead_id == lead_id).order_by(*order)))
+
+    submissions = rows(Submission, Submission.id.desc())
+    answers: dict[int, list[Answer]] = {}
+    if submissions:
+        for answer in session.scalars(
+            select(Answer)
+            .where(Answer.submission_id.in_([s.id for s in submissions]))
+            .order_by(Answer.id)
+        ):
+            answers.setdefault(answer.submission_id, []).append(answer)
+    visits = list(
+        session.scalars(
+            select(Visit)
+            .where(Visit.lead_id == lead_id)
+            .order_by(Visit.id.desc())
+            .limit(RECENT_VISITS)
+        )
+    )
+    return LeadFile(
+        lead=lead,
+        consents=rows(Consent, Consent.id.desc()),
+        visits=visits,
+        submissions=[(s, answers.get(s.id, [])) for s in submissions],
+        stage_changes=rows(StageChange, StageChange.id.desc()),
+        purchases=rows(Purchase, Purchase.at.desc()),
+        notes=rows(Note, Note.id.desc()),
+        follow_ups=rows(FollowUp, FollowUp.done_at.is_not(None), FollowUp.due_at),
+    )
+
+
+def person_record(found: LeadFile) -> dict:
+    """The lead file as plain data (what a person may ask to see about themselves)."""
+
+    def row(obj, *skip: str) -> dict:
+        return {
+            column.key: getattr(obj, column.key)
+            for column in obj.__table__.columns
+            if column.key not in skip
+        }
+
+    return {
+        "lead": row(found.lead, "origin_key"),
+        "consents": [row(c) for c in found.consents],
+        "quiz_submissions": [
+            {**row(s, "idempotency_key"), "answers": [row(a) for a in answers]}
+            for s, answers in found.submissions
+        ],
+        "stage_changes": [row(c) for c in found.stage_changes],
+        "purchases": [row(p) for p in found.purchases],
+        "notes": [row(n) for n in found.notes],
+        "follow_ups": [row(f) for f in found.follow_ups],
+        "visits": [row(v) for v in found.visits],
+    }

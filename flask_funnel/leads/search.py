@@ -1,0 +1,160 @@
+"""The admin leads list: filters, search and keyset pages (fast however many leads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, func, intersect, or_, select, union
+from sqlalchemy.orm import Session
+
+from flask_funnel.db.models import Lead, LeadTerm
+from flask_funnel.leads.name_terms import name_terms
+
+PAGE_SIZE = 50
+COUNT_CAP = 10_000
+SORTS = {
+    "newest": (Lead.created_at.desc(), Lead.id.desc()),
+    "oldest": (Lead.created_at.asc(), Lead.id.asc()),
+}
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    q: str = ""
+    stage: str = ""
+    landing_page: str = ""
+    country: str = ""
+    source: str = ""
+    created_from: datetime | None = None
+    created_to: datetime | None = None  # exclusive
+    quarantined: str = "exclude"  # exclude | only | include
+    sort: str = "newest"
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    leads: list[Lead]
+    next_after: str | None
+    total: int
+    total_capped: bool
+
+
+def filtered(filters: LeadFilters) -> Select:
+    query = select(Lead)
+    if filters.q:
+        query = query.where(_matches(filters.q))
+    for column, value in (
+        (Lead.stage, filters.stage),
+        (Lead.landing_page, filters.landing_page),
+        (Lead.country, filters.country.upper()),
+        (Lead.source, filters.source.lower()),
+    ):
+        if value:
+            query = query.where(column == value)
+    if filters.created_from:
+        query = query.where(Lead.created_at >= filters.created_from)
+    if filters.created_to:
+        query = query.where(Lead.created_at < filters.created_to)
+    if filters.quarantined == "exclude":
+        query = query.where(Lead.quarantined.is_(False))
+    elif filters.quarantined == "only":
+        query = query.where(Lead.quarantined.is_(True))
+    return query
+
+
+def _prefix(column, text: str):
+    """``column`` starts with ``text``, as a range an index serves (LIKE often can't)."""
+    return and_(column >= text, column < text + "\U0010ffff")
+
+
+def _matches(q: str):
+    """An email starting with ``q``, or a name with words starting with each word of ``q``."""
+    needle = q.strip().lower()
+    by_email = _prefix(Lead.email, needle)
+    words = name_terms(needle)
+    if "@" in needle or not words:
+        return by_email
+    by_name = and_(
+        *(Lead.id.in_(select(LeadTerm.lead_id).where(_prefix(LeadTerm.term, w))) for w in words)
+    )
+    return or_(by_email, by_name) if len(words) == 1 else by_name
+
+
+def find_leads(session: Session, filters: LeadFilters, after: str | None = None) -> LeadPage:
+    """One page of leads; ``after`` is the cursor of the previous page's last lead."""
+    newest = filters.sort != "oldest"
+    matches = _name_search(filters)
+    if matches is None:
+        rows = filtered(filters)
+        at_column, id_column = Lead.created_at, Lead.id
+    else:
+        # A search by name alone is answered from the terms index, which holds each
+        # match's creation time: only the page's own leads are read.
+        rows = select(matches.c.id, matches.c.created_at)
+        at_column, id_column = matches.c.created_at, matches.c.id
+    cursor = _parse_cursor(after)
+    if cursor:
+        at, lead_id = cursor
+        before = (at_column < at) if newest else (at_column > at)
+        same = and_(at_column == at, (id_column < lead_id) if newest else (id_column > lead_id))
+        rows = rows.where(or_(before, same))
+    order = (at_column.desc(), id_column.desc()) if newest else (at_column.asc(), id_column.asc())
+    page = rows.order_by(*order).limit(PAGE_SIZE + 1)
+    if matches is None:
+        leads = list(session.scalars(page))
+        total_query = filtered(filters).with_only_columns(Lead.id)
+    else:
+        ids = [row.id for row in session.execute(page)]
+        by_id = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(ids)))}
+        leads = [by_id[i] for i in ids if i in by_id]
+    next_after = _cursor(leads[PAGE_SIZE - 1]) if len(leads) > PAGE_SIZE else None
+    if matches is not None:
+        # Counting every match of a common name costs as much as finding them: a
+        # search says "50+" and is refined rather than counted.
+        complete = cursor is None and next_after is None
+        return LeadPage(leads[:PAGE_SIZE], next_after, min(len(leads), PAGE_SIZE), not complete)
+    capped = total_query.limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped))
+    return LeadPage(leads[:PAGE_SIZE], next_after, min(total, COUNT_CAP), total > COUNT_CAP)
+
+
+def _name_search(filters: LeadFilters):
+    """The (id, created_at) of the leads a search by name (and nothing else) finds, or
+    None when other filters apply. Terms exist only for leads that are not suspected
+    bots, which is what the list shows by default."""
+    words = name_terms(filters.q)
+    others = (filters.stage, filters.landing_page, filters.country, filters.source)
+    if (
+        not words
+        or "@" in filters.q
+        or any(others)
+        or filters.created_from
+        or filters.created_to
+        or filters.quarantined != "exclude"
+    ):
+        return None
+    by_word = [
+        select(LeadTerm.lead_id.label("id"), LeadTerm.created_at).where(_prefix(LeadTerm.term, w))
+        for w in words
+    ]
+    if len(by_word) > 1:  # every word must start one of the name's words
+        return intersect(*by_word).subquery()
+    by_email = select(Lead.id, Lead.created_at).where(
+        _prefix(Lead.email, filters.q.strip().lower()), Lead.quarantined.is_(False)
+    )
+    return union(by_word[0], by_email).subquery()
+
+
+def _cursor(lead: Lead) -> str:
+    return f"{lead.created_at.isoformat()}_{lead.id}"
+
+
+def _parse_cursor(after: str | None) -> tuple[datetime, int] | None:
+    if not after:
+        return None
+    at, _, lead_id = after.rpartition("_")
+    try:
+        return datetime.fromisoformat(at), int(lead_id)
+    except ValueError:
+        return None

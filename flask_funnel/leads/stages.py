@@ -1,0 +1,155 @@
+"""The lead lifecycle: stage names and the rows that record every move.
+
+Journeys are not linear: a lead may skip stages or move back, so a move is valid
+between any two different stages; each one is a ``StageChange`` row of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from flask_funnel.db.models import Lead, StageChange
+from flask_funnel.db.types import utcnow
+from flask_funnel.leads import audit
+
+VISITOR = "visitor"
+LEAD = "lead"
+MQL = "mql"
+SAL = "sal"
+SQL = "sql"
+CUSTOMER = "customer"
+REPEAT_CUSTOMER = "repeat_customer"
+LOST = "lost"
+
+#: The funnel's order, from anonymous visitor to repeat customer.
+FUNNEL_ORDER = (VISITOR, LEAD, MQL, SAL, SQL, CUSTOMER, REPEAT_CUSTOMER)
+#: Every stage a lead can be at (``visitor`` is only ever a ``from_stage``).
+STAGES = (*FUNNEL_ORDER, LOST)
+LEAD_STAGES = tuple(s for s in STAGES if s != VISITOR)
+
+SYSTEM = "system"
+
+_INSERT_CHANGE = insert(StageChange.__table__)
+
+
+#: Position in the funnel; ``lost`` ranks below every stage a lead can still move up from.
+RANK = {stage: n for n, stage in enumerate(FUNNEL_ORDER)} | {LOST: 0}
+#: The stages after ``lead`` whose first arrival a lead remembers (``reached_<stage>_at``).
+MILESTONES = FUNNEL_ORDER[2:]
+
+
+def reached_column(stage: str) -> str:
+    """The lead column holding when it first reached ``stage`` (``created_at`` for lead)."""
+    return "created_at" if stage == LEAD else f"reached_{stage}_at"
+
+
+def passed(stage: str) -> tuple[str, ...]:
+    """The milestones a lead at ``stage`` has passed, skipped ones included."""
+    return tuple(m for m in MILESTONES if RANK[m] <= RANK[stage])
+
+
+def reached_values(stage: str, at: datetime) -> dict:
+    """What a lead moving to ``stage`` at ``at`` sets: the first arrival at every
+    milestone it has now passed, keeping the times of those it had reached before."""
+    return {
+        reached_column(m): func.coalesce(getattr(Lead, reached_column(m)), at)
+        for m in passed(stage)
+    }
+
+
+class LeadNotFound(LookupError):
+    pass
+
+
+class UnknownStage(ValueError):
+    def __init__(self, stage: str):
+        super().__init__(f"unknown stage {stage!r}; expected one of {', '.join(LEAD_STAGES)}")
+        self.stage = stage
+
+
+def log_changes(
+    connection: Connection,
+    lead_id: int,
+    moves: list[tuple[str, str, str]],
+    *,
+    actor: str = SYSTEM,
+    at: datetime,
+) -> list[dict]:
+    """History rows of several moves at once (``(from, to, reason)`` each), for a lead
+    whose stage (and ``reached_values``) the caller has set already."""
+    changes = [
+        {"lead_id": lead_id, "from_stage": a, "to_stage": b, "actor": actor, "reason": why}
+        for a, b, why in moves
+    ]
+    connection.execute(_INSERT_CHANGE, [{**change, "at": at} for change in changes])
+    return changes
+
+
+def move(
+    connection: Connection,
+    lead_id: int,
+    to_stage: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    at: datetime | None = None,
+    current: str | None = None,
+) -> dict | None:
+    """Move a lead to any other stage: forwards, back, skipping, or to ``lost``.
+
+    Returns the change (None when the lead is already there). A move by a person is
+    also written to the audit trail. ``current`` saves a query when the caller has
+    just read the lead's stage in the same transaction."""
+    if to_stage not in LEAD_STAGES:
+        raise UnknownStage(to_stage)
+    current = current or _stage_of(connection, lead_id)
+    if current == to_stage:
+        return None
+    at = at or utcnow()
+    [change] = log_changes(connection, lead_id, [(current, to_stage, reason)], actor=actor, at=at)
+    connection.execute(
+        update(Lead)
+        .where(Lead.id == lead_id)
+        .values(stage=to_stage, stage_changed_at=at, **reached_values(to_stage, at))
+    )
+    if actor != SYSTEM:
+        audit.record(
+            connection,
+            actor,
+            audit.STAGE_CHANGE,
+            lead_id=lead_id,
+            detail=f"{current} -> {to_stage}" + (f": {reason}" if reason else ""),
+        )
+    return change
+
+
+def advance(
+    connection: Connection,
+    lead_id: int,
+    to_stage: str,
+    *,
+    actor: str = SYSTEM,
+    reason: str | None = None,
+    at: datetime | None = None,
+    current: str | None = None,
+) -> dict | None:
+    """Move a lead forward to ``to_stage`` unless it is already there or further on
+    (a ``lost`` lead comes back). For rules such as "a purchase makes a customer"."""
+    current = current or _stage_of(connection, lead_id)
+    if not is_behind(current, to_stage):
+        return None
+    return move(connection, lead_id, to_stage, actor=actor, reason=reason, at=at, current=current)
+
+
+def is_behind(current: str, stage: str) -> bool:
+    """True when a lead at ``current`` has not reached ``stage`` yet (or was lost)."""
+    return current == LOST or RANK[current] < RANK[stage]
+
+
+def _stage_of(connection: Connection, lead_id: int) -> str:
+    current = connection.execute(select(Lead.stage).where(Lead.id == lead_id)).scalar_one_or_none()
+    if current is None:
+        raise LeadNotFound(lead_id)
+    return current

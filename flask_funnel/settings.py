@@ -1,0 +1,206 @@
+"""Every ``FUNNEL_*`` setting: its default, one line on what it does, and the typed
+``Settings`` the extension reads once at ``init_app``.
+
+The extension copies the defaults into ``app.config`` with ``setdefault`` so a host only
+sets what it wants to change; ``Settings.from_config`` then checks each value and names
+the key of a bad one, so a typo fails at start-up, not at a visitor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_funnel.analytics.periods import ReportSettings
+
+DEFAULTS: dict[str, object] = {
+    # Where the blueprint is mounted: pages are served at <prefix>/<slug>.
+    "FUNNEL_URL_PREFIX": "/funnel",
+    # Folder of page files (*.toml). None: "<app.root_path>/pages".
+    "FUNNEL_PAGES_DIR": None,
+    # Public images referenced by pages. None: "<pages dir>/assets".
+    "FUNNEL_ASSETS_DIR": None,
+    # Offer files (lead magnets); only downloadable with a thank-you token.
+    # None: "<pages dir>/offers".
+    "FUNNEL_OFFERS_DIR": None,
+    # How often (seconds) page files are checked for edits; 0 checks on every request.
+    "FUNNEL_PAGES_RELOAD_SECONDS": 2.0,
+    # Template every funnel page extends; a host may name its own layout.
+    "FUNNEL_BASE_TEMPLATE": "flask_funnel/base.html",
+    # Submissions completed faster than this (seconds since the quiz started) are
+    # treated as bots and quarantined.
+    "FUNNEL_MIN_FILL_SECONDS": 3.0,
+    # Largest request body the funnel's views accept; larger ones get 413.
+    "FUNNEL_MAX_CONTENT_LENGTH": 64 * 1024,
+    # Anonymous visitor id cookie: name and lifetime in days.
+    "FUNNEL_VISITOR_COOKIE": "funnel_vid",
+    "FUNNEL_VISITOR_COOKIE_DAYS": 365,
+    # GeoIP2/GeoLite2 City or Country database (.mmdb); None disables place lookup.
+    "FUNNEL_GEOIP_PATH": None,
+    # How many reverse proxies in front of the app append to X-Forwarded-For.
+    # 0 ignores the header (a visitor could forge it).
+    "FUNNEL_PROXY_COUNT": 0,
+    # Store full client addresses instead of IPv4 /24 and IPv6 /48 networks.
+    "FUNNEL_STORE_FULL_IP": False,
+    # Content-Security-Policy frame-ancestors for funnel pages.
+    "FUNNEL_FRAME_ANCESTORS": "'self'",
+    # Page views are written in batches: when this many are queued, when the oldest
+    # is this many seconds old, and before a submission is stored. 0 seconds writes
+    # each view at once.
+    "FUNNEL_VISIT_FLUSH_SECONDS": 0.5,
+    "FUNNEL_VISIT_BATCH_SIZE": 100,
+    # Admin sessions end after this many idle minutes, and after this many hours.
+    "FUNNEL_ADMIN_IDLE_MINUTES": 30,
+    "FUNNEL_ADMIN_MAX_HOURS": 12,
+    # Sign-ins refused after this many failures for one email or address ...
+    "FUNNEL_ADMIN_MAX_FAILURES": 5,
+    # ... within this many minutes.
+    "FUNNEL_ADMIN_FAILURE_WINDOW_MINUTES": 15,
+    # Bearer token of the purchases API (POST <prefix>/api/purchases); None turns it off.
+    "FUNNEL_API_TOKEN": None,
+    # On SQLite: WAL journal, a 5 s busy timeout and BEGIN IMMEDIATE transactions,
+    # so concurrent workers wait for each other instead of failing.
+    "FUNNEL_SQLITE_TUNING": True,
+    # Time zone (IANA name) the funnel report counts days and months in; times are
+    # stored in UTC.
+    "FUNNEL_REPORT_TIMEZONE": "UTC",
+    # Breakdown groups with fewer leads than this are folded into "other".
+    "FUNNEL_REPORT_MIN_GROUP": 10,
+    # Calendar months in the month-over-month table.
+    "FUNNEL_REPORT_MONTHS": 24,
+    # The forecast counts leads that entered their stage within this many days, and
+    # learns conversion rates from leads that reached a stage in the window of this
+    # many days before the last 90.
+    "FUNNEL_FORECAST_ACTIVE_DAYS": 90,
+    "FUNNEL_FORECAST_HISTORY_DAYS": 180,
+}
+
+
+class SettingsError(RuntimeError):
+    """A ``FUNNEL_*`` value the extension cannot work with; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The ``FUNNEL_*`` keys, typed and checked (paths resolved against the app root)."""
+
+    url_prefix: str
+    pages_dir: Path
+    assets_dir: Path
+    offers_dir: Path
+    pages_reload_seconds: float
+    base_template: str
+    min_fill_seconds: float
+    max_content_length: int
+    visitor_cookie: str
+    visitor_cookie_days: int
+    geoip_path: str | None
+    proxy_count: int
+    store_full_ip: bool
+    frame_ancestors: str
+    visit_flush_seconds: float
+    visit_batch_size: int
+    admin_idle_minutes: int
+    admin_max_hours: float
+    admin_max_failures: int
+    admin_failure_window_minutes: int
+    api_token: str | None
+    sqlite_tuning: bool
+    report: ReportSettings
+
+    @classmethod
+    def from_config(cls, config: Mapping, root_path: str | Path) -> Settings:
+        pages_dir = Path(config["FUNNEL_PAGES_DIR"] or Path(root_path) / "pages")
+        return cls(
+            url_prefix=_prefix(config),
+            pages_dir=pages_dir,
+            assets_dir=Path(config["FUNNEL_ASSETS_DIR"] or pages_dir / "assets"),
+            offers_dir=Path(config["FUNNEL_OFFERS_DIR"] or pages_dir / "offers"),
+            pages_reload_seconds=_number(config, "FUNNEL_PAGES_RELOAD_SECONDS", float, 0),
+            base_template=_text(config, "FUNNEL_BASE_TEMPLATE"),
+            min_fill_seconds=_number(config, "FUNNEL_MIN_FILL_SECONDS", float, 0),
+            max_content_length=_number(config, "FUNNEL_MAX_CONTENT_LENGTH", int, 1024),
+            visitor_cookie=_text(config, "FUNNEL_VISITOR_COOKIE"),
+            visitor_cookie_days=_number(config, "FUNNEL_VISITOR_COOKIE_DAYS", int, 1),
+            geoip_path=_optional_text(config, "FUNNEL_GEOIP_PATH"),
+            proxy_count=_number(config, "FUNNEL_PROXY_COUNT", int, 0),
+            store_full_ip=_flag(config, "FUNNEL_STORE_FULL_IP"),
+            frame_ancestors=_text(config, "FUNNEL_FRAME_ANCESTORS"),
+            visit_flush_seconds=_number(config, "FUNNEL_VISIT_FLUSH_SECONDS", float, 0),
+            visit_batch_size=_number(config, "FUNNEL_VISIT_BATCH_SIZE", int, 1),
+            admin_idle_minutes=_number(config, "FUNNEL_ADMIN_IDLE_MINUTES", int, 1),
+            admin_max_hours=_number(config, "FUNNEL_ADMIN_MAX_HOURS", float, 0.1),
+            admin_max_failures=_number(config, "FUNNEL_ADMIN_MAX_FAILURES", int, 1),
+            admin_failure_window_minutes=_number(
+                config, "FUNNEL_ADMIN_FAILURE_WINDOW_MINUTES", int, 1
+            ),
+            api_token=_optional_text(config, "FUNNEL_API_TOKEN"),
+            sqlite_tuning=_flag(config, "FUNNEL_SQLITE_TUNING"),
+            report=_report(config),
+        )
+
+
+def _prefix(config: Mapping) -> str:
+    prefix = _text(config, "FUNNEL_URL_PREFIX", empty=True).rstrip("/")
+    if prefix and not prefix.startswith("/"):
+        raise SettingsError(f"FUNNEL_URL_PREFIX: {prefix!r} must start with '/'")
+    return prefix
+
+
+def _text(config: Mapping, key: str, *, empty: bool = False) -> str:
+    value = config[key]
+    if value is None and empty:
+        return ""
+    if not isinstance(value, str) or not (value or empty):
+        raise SettingsError(f"{key}: must be a non-empty string, not {value!r}")
+    return value
+
+
+def _optional_text(config: Mapping, key: str) -> str | None:
+    value = config[key]
+    if value in (None, ""):
+        return None
+    return _text(config, key)
+
+
+def _flag(config: Mapping, key: str) -> bool:
+    value = config[key]
+    if not isinstance(value, bool):
+        raise SettingsError(f"{key}: must be True or False, not {value!r}")
+    return value
+
+
+def _number(config: Mapping, key: str, kind: type, low: float):
+    value = config[key]
+    if isinstance(value, str):
+        try:
+            value = kind(value.strip())
+        except ValueError:
+            raise SettingsError(f"{key}: {value!r} is not a number") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingsError(f"{key}: must be a number, not {value!r}")
+    if kind is int and value != int(value):
+        raise SettingsError(f"{key}: must be a whole number, not {value!r}")
+    if value < low:
+        raise SettingsError(f"{key}: must be at least {low}, not {value!r}")
+    return kind(value)
+
+
+def _report(config: Mapping) -> ReportSettings:
+    name = config["FUNNEL_REPORT_TIMEZONE"]
+    try:
+        zone = ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"FUNNEL_REPORT_TIMEZONE: {name!r} is not a time zone name "
+            "(use an IANA name such as 'Europe/Berlin' or 'Asia/Tehran')"
+        ) from None
+    return ReportSettings(
+        zone=zone,
+        min_group=_number(config, "FUNNEL_REPORT_MIN_GROUP", int, 1),
+        months=_number(config, "FUNNEL_REPORT_MONTHS", int, 2),
+        active_days=_number(config, "FUNNEL_FORECAST_ACTIVE_DAYS", int, 1),
+        history_days=_number(config, "FUNNEL_FORECAST_HISTORY_DAYS", int, 30),
+    )

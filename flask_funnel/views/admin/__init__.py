@@ -1,0 +1,11 @@
+"""The admin area: one blueprint with the guard, sign-in and the dashboard nested in it."""
+
+from flask_funnel.views.admin import leads  # noqa: F401  (its routes join the blueprint)
+from flask_funnel.views.admin.blueprint import admin
+from flask_funnel.views.admin.dashboard import dashboard
+from flask_funnel.views.admin.sign_in import auth
+
+admin.register_blueprint(auth)
+admin.register_blueprint(dashboard)
+
+__all__ = ["admin"]

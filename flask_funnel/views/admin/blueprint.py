@@ -1,0 +1,85 @@
+"""The admin blueprint and its guard: every admin page needs a signed-in admin (or the
+host's authorizer), every answer is ``no-store``, and every refusal is audited. The
+sign-in and dashboard blueprints nest inside it, so they inherit all of this."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from flask_funnel.auth import admin_session
+from flask_funnel.capture.geo import request_address
+from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.leads import audit
+from flask_funnel.state import current_funnel
+from flask_funnel.views.admin.forms import ActionForm
+from flask_funnel.views.headers import apply_security_headers
+
+admin = Blueprint("funnel_admin", __name__, template_folder="../../templates")
+
+OPEN_ENDPOINTS = {"funnel_admin.auth.sign_in", "funnel_admin.static"}
+
+
+def record_audit(action: str, *, actor: str | None = None, **fields) -> None:
+    with writing(current_funnel().engine) as connection:
+        audit.record(connection, actor or current_actor(), action, ip=request_address(), **fields)
+
+
+def current_actor() -> str:
+    user = admin_session.current_admin()
+    return user.name if user else "anonymous"
+
+
+@admin.before_request
+def require_admin():
+    """Every admin route needs a signed-in admin (the nested blueprints' too)."""
+    request.max_content_length = current_funnel().settings.max_content_length
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if admin_session.current_admin() is None:
+        record_audit("access_denied", detail=f"{request.method} {request.path}")
+        if request.method == "GET":
+            return redirect(
+                url_for("funnel_admin.auth.sign_in", next=request.full_path.rstrip("?"))
+            )
+        return message(401, "Please sign in", "Your session has ended. Sign in and try again.")
+    return None
+
+
+@admin.after_request
+def no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return apply_security_headers(response)
+
+
+@admin.context_processor
+def admin_context():
+    return {"admin_user": admin_session.current_admin(), "action_form": ActionForm()}
+
+
+def message(status: int, title: str, body: str):
+    return render_template("flask_funnel/admin/message.html", title=title, body=body), status
+
+
+def csrf_refused(form) -> bool:
+    """True (and audited) when a POST came without a valid CSRF token."""
+    if getattr(form, "csrf_token", None) is not None and form.csrf_token.errors:
+        record_audit("csrf_failed", detail=request.path)
+        return True
+    return False
+
+
+def refuse_csrf():
+    return message(
+        400, "This form has expired", "Go back, reload the page and send the form again."
+    )
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site; anything else goes to the dashboard."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and "\\" not in target:
+            return target
+    return url_for("funnel_admin.dashboard.overview")

@@ -1,0 +1,284 @@
+"""The admin's work on leads: the list and its downloads, a lead's page and the actions
+on it, follow-ups due and the audit trail. Routes of the admin blueprint, so each needs
+an admin; each POST needs a CSRF token."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from flask_funnel.db.models import AuditEntry
+from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.leads import audit, stages
+from flask_funnel.leads.export import csv_chunks, json_chunks, lead_rows
+from flask_funnel.leads.profile import lead_file, person_record
+from flask_funnel.leads.purchases import PurchaseError, record_purchase
+from flask_funnel.leads.search import LeadFilters, filtered, find_leads
+from flask_funnel.leads.work import (
+    WorkError,
+    add_follow_up,
+    add_note,
+    complete_follow_up,
+    due_follow_ups,
+    erase,
+    release,
+)
+from flask_funnel.state import current_funnel
+from flask_funnel.views.admin.blueprint import (
+    admin,
+    csrf_refused,
+    current_actor,
+    message,
+    record_audit,
+    refuse_csrf,
+    safe_next,
+)
+from flask_funnel.views.admin.forms import (
+    ActionForm,
+    FollowUpForm,
+    LeadFilterForm,
+    NoteForm,
+    PurchaseForm,
+    StageForm,
+    any_choice,
+)
+
+# --- leads --------------------------------------------------------------------------
+
+
+def _filters() -> tuple[LeadFilterForm, LeadFilters | None]:
+    form = LeadFilterForm(formdata=request.args)
+    form.landing_page.choices = [any_choice("any page")] + [
+        SelectChoice(p.slug) for p in current_funnel().pages.pages()
+    ]
+    if request.args and not form.validate():
+        return form, None
+
+    def day(value, extra=0):
+        return datetime.combine(value, time(), UTC) + timedelta(days=extra) if value else None
+
+    return form, LeadFilters(
+        q=form.q.data or "",
+        stage=form.stage.data or "",
+        landing_page=form.landing_page.data or "",
+        country=form.country.data or "",
+        source=form.source.data or "",
+        created_from=day(form.created_from.data),
+        created_to=day(form.created_to.data, extra=1),
+        quarantined=form.quarantined.data or "exclude",
+        sort=form.sort.data or "newest",
+    )
+
+
+@admin.get("/leads")
+def leads():
+    form, filters = _filters()
+    page = None
+    if filters is not None:
+        page = find_leads(current_funnel().session, filters, request.args.get("after"))
+    query = {k: v for k, v in request.args.items() if k != "after" and v}
+    status = 200 if filters is not None else 422
+    return render_template(
+        "flask_funnel/admin/leads.html", form=form, page=page, query=query
+    ), status
+
+
+@admin.get("/leads.<any(csv, json):fmt>")
+def export(fmt: str):
+    _, filters = _filters()
+    if filters is None:
+        return message(422, "Check the filters", "Some filters are not valid; fix them first.")
+    rows = lead_rows(current_funnel().session, leads=filtered(filters))
+    chunks = json_chunks if fmt == "json" else csv_chunks
+
+    def stream():
+        # Sent while read, in batches: a million leads never sit in memory at once.
+        counter = [0]
+        yield from chunks(rows, counter)
+        record_audit(audit.EXPORT, detail=f"{counter[0]} leads as {fmt}")
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(
+        stream_with_context(stream()),
+        mimetype="application/json" if fmt == "json" else "text/csv",
+        headers={"Content-Disposition": f'attachment; filename="leads-{stamp}.{fmt}"'},
+    )
+
+
+@admin.get("/leads/<int:lead_id>")
+def lead(lead_id: int):
+    found = lead_file(current_funnel().session, lead_id)
+    if found is None:
+        return message(404, "No such lead", f"There is no lead {lead_id}; it may have been erased.")
+    return render_template(
+        "flask_funnel/admin/lead.html",
+        file=found,
+        stage_form=g.get("stage_form") or StageForm(stage=found.lead.stage),
+        note_form=g.get("note_form") or NoteForm(),
+        follow_up_form=g.get("follow_up_form") or FollowUpForm(),
+        purchase_form=g.get("purchase_form") or PurchaseForm(),
+        pages={p.slug: p for p in current_funnel().pages.pages()},
+    ), g.get("lead_status", 200)
+
+
+def _invalid(lead_id: int, name: str, form):
+    """The lead page again with the form's values and errors, and a 422."""
+    if csrf_refused(form):
+        return refuse_csrf()
+    setattr(g, name, form)
+    g.lead_status = 422
+    return lead(lead_id)
+
+
+def _back_to(lead_id: int, message: str):
+    flash(message)
+    return redirect(url_for(".lead", lead_id=lead_id), code=303)
+
+
+@admin.post("/leads/<int:lead_id>/stage")
+def move_stage(lead_id: int):
+    form = StageForm()
+    if not form.validate_on_submit():
+        return _invalid(lead_id, "stage_form", form)
+    try:
+        with writing(current_funnel().engine) as connection:
+            change = stages.move(
+                connection, lead_id, form.stage.data, actor=current_actor(), reason=form.reason.data
+            )
+    except stages.LeadNotFound:
+        abort(404)
+    if change is None:
+        return _back_to(lead_id, f"The lead is already at {form.stage.data}.")
+    return _back_to(lead_id, f"Moved to {form.stage.data}.")
+
+
+@admin.post("/leads/<int:lead_id>/note")
+def note(lead_id: int):
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return _invalid(lead_id, "note_form", form)
+    try:
+        add_note(current_funnel().engine, lead_id, current_actor(), form.body.data)
+    except WorkError as error:
+        form.body.errors = [error.message]
+        return _invalid(lead_id, "note_form", form)
+    return _back_to(lead_id, "Note added.")
+
+
+@admin.post("/leads/<int:lead_id>/follow-up")
+def follow_up(lead_id: int):
+    form = FollowUpForm()
+    if not form.validate_on_submit():
+        return _invalid(lead_id, "follow_up_form", form)
+    due = datetime.combine(form.due.data, time(9), UTC)
+    add_follow_up(current_funnel().engine, lead_id, current_actor(), due, form.note.data)
+    return _back_to(lead_id, f"Follow-up set for {form.due.data.isoformat()}.")
+
+
+@admin.post("/leads/<int:lead_id>/purchase")
+def purchase(lead_id: int):
+    form = PurchaseForm()
+    if not form.validate_on_submit():
+        return _invalid(lead_id, "purchase_form", form)
+    try:
+        result = record_purchase(
+            current_funnel().engine,
+            lead_id=lead_id,
+            amount=form.amount.data,
+            currency=form.currency.data,
+            at=form.at.data,
+            reference=form.reference.data,
+            actor=current_actor(),
+        )
+    except PurchaseError as error:
+        field = {"at": "at", "amount": "amount", "currency": "currency"}.get(error.field)
+        if field is None:
+            abort(404)
+        form[field].errors = [error.message]
+        return _invalid(lead_id, "purchase_form", form)
+    if result.duplicate:
+        return _back_to(lead_id, "That order reference was recorded before; nothing changed.")
+    return _back_to(lead_id, f"Purchase recorded; the lead is now {result.stage}.")
+
+
+@admin.post("/leads/<int:lead_id>/release")
+def release_lead(lead_id: int):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _invalid(lead_id, "action_form", form)
+    release(current_funnel().engine, lead_id, current_actor())
+    return _back_to(lead_id, "Released from quarantine.")
+
+
+@admin.get("/leads/<int:lead_id>.json")
+def lead_json(lead_id: int):
+    """Everything about one person, for a subject access request (GDPR Art. 15)."""
+    found = lead_file(current_funnel().session, lead_id)
+    if found is None:
+        abort(404)
+    record_audit(audit.EXPORT, lead_id=lead_id, detail="one person as json")
+    response = current_app.response_class(
+        json.dumps(person_record(found), ensure_ascii=False, indent=2, default=str),
+        mimetype="application/json",
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="lead-{lead_id}.json"'
+    return response
+
+
+@admin.post("/leads/<int:lead_id>/erase")
+def erase_lead(lead_id: int):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _invalid(lead_id, "action_form", form)
+    if request.form.get("confirm") != "erase":
+        flash("Type erase to confirm.")
+        return redirect(url_for(".lead", lead_id=lead_id), code=303)
+    if not erase(current_funnel().engine, lead_id, current_actor()):
+        abort(404)
+    flash(f"Lead {lead_id} and everything recorded about them are erased.")
+    return redirect(url_for(".leads"), code=303)
+
+
+# --- follow-ups and audit -----------------------------------------------------------
+
+
+@admin.get("/follow-ups")
+def follow_ups():
+    due = due_follow_ups(current_funnel().session)
+    now = datetime.now(UTC)
+    return render_template("flask_funnel/admin/follow_ups.html", due=due, now=now)
+
+
+@admin.post("/follow-ups/<int:follow_up_id>/done")
+def follow_up_done(follow_up_id: int):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return refuse_csrf() if csrf_refused(form) else abort(400)
+    complete_follow_up(current_funnel().engine, follow_up_id)
+    flash("Follow-up done.")
+    return redirect(safe_next(request.form.get("next")), code=303)
+
+
+@admin.get("/audit")
+def audit_trail():
+    entries = (
+        current_funnel()
+        .session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200))
+        .all()
+    )
+    return render_template("flask_funnel/admin/audit.html", entries=entries)

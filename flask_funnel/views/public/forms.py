@@ -1,0 +1,171 @@
+"""The quiz form, built with WTForms from a page definition.
+
+One form class per page holds every question plus the contact fields; each step
+validates only what it has reached, so earlier answers carried in hidden inputs are
+re-checked on every POST (a tampered value never gets past the server).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, StringField
+from wtforms.validators import StopValidation, ValidationError
+
+from flask_funnel.i18n.messages import translate
+from flask_funnel.pages.model import Page, Question
+
+EMAIL_MAX_LENGTH = 254
+NAME_MAX_LENGTH = 200
+_KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def question_field_name(question: Question) -> str:
+    return f"q_{question.id}"
+
+
+class _ChoiceOf:
+    """Accepts only the ids of the question's own choices."""
+
+    def __init__(self, question: Question, locale: str):
+        self.question, self.locale = question, locale
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            raise StopValidation(translate(self.locale, "Please choose an answer."))
+        if self.question.choice(field.data) is None:
+            raise StopValidation(
+                translate(
+                    self.locale, "That answer is not one of the options. Please choose again."
+                )
+            )
+
+
+class _Email:
+    """A syntactically valid address, normalised (trimmed, lower-cased)."""
+
+    def __init__(self, locale: str):
+        self.locale = locale
+
+    def __call__(self, form, field) -> None:
+        value = (field.data or "").strip()
+        if not value:
+            raise StopValidation(translate(self.locale, "Please enter your email address."))
+        if len(value) > EMAIL_MAX_LENGTH:
+            raise StopValidation(translate(self.locale, "This email address is too long."))
+        try:
+            checked = validate_email(value, check_deliverability=False)
+        except EmailNotValidError:
+            raise StopValidation(
+                translate(self.locale, "Please enter a valid email address, like name@example.com.")
+            ) from None
+        field.normalized = checked.normalized.lower()
+
+
+class _MaxLength:
+    def __init__(self, locale: str, limit: int):
+        self.locale, self.limit = locale, limit
+
+    def __call__(self, form, field) -> None:
+        if field.data and len(field.data) > self.limit:
+            raise ValidationError(
+                translate(self.locale, "Please use at most {limit} characters.", limit=self.limit)
+            )
+
+
+class _Ticked:
+    def __init__(self, locale: str):
+        self.locale = locale
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            raise StopValidation(translate(self.locale, "Please tick the box to continue."))
+
+
+class QuizForm(FlaskForm):
+    """Base of every page's form; ``for_page`` adds one radio field per question."""
+
+    page: Page
+
+    email = StringField()
+    name = StringField()
+    consent = BooleanField(default=False)
+    # Honeypot: hidden from people by CSS, filled in by naive bots.
+    website = StringField()
+    started = HiddenField()
+    key = HiddenField()
+    step = HiddenField()
+
+    def question_field(self, question: Question):
+        return self[question_field_name(question)]
+
+    def answers(self) -> dict[str, str]:
+        return {q.id: self.question_field(q).data for q in self.page.questions}
+
+    def current_step(self) -> int:
+        try:
+            step = int(self.step.data or 1)
+        except ValueError:
+            step = 1
+        return min(max(step, 1), self.page.contact_step)
+
+    def idempotency_key(self) -> str | None:
+        key = (self.key.data or "").strip()
+        return key if _KEY_PATTERN.match(key) else None
+
+    def first_invalid_step(self, through: int) -> int | None:
+        """Validate the CSRF token and every step up to ``through``; the first step
+        whose answer is wrong, or None when all are fine."""
+        csrf = getattr(self, "csrf_token", None)
+        if csrf is not None and self.is_submitted():
+            csrf.validate(self)
+        for number, question in enumerate(self.page.questions[:through], start=1):
+            if not self.question_field(question).validate(self):
+                return number
+        if through >= self.page.contact_step:
+            contact_ok = [self[name].validate(self) for name in ("email", "name", "consent")]
+            if not all(contact_ok):
+                return self.page.contact_step
+        return None
+
+    @property
+    def csrf_failed(self) -> bool:
+        csrf = getattr(self, "csrf_token", None)
+        return bool(csrf is not None and csrf.errors)
+
+    @property
+    def normalized_email(self) -> str:
+        return self.email.normalized
+
+
+@lru_cache(maxsize=128)
+def form_class(page: Page) -> type[QuizForm]:
+    """A ``QuizForm`` subclass with the page's questions and localised messages."""
+    locale = page.locale
+    attrs: dict[str, object] = {"page": page}
+    for question in page.questions:
+        attrs[question_field_name(question)] = RadioField(
+            question.text,
+            choices=[SelectChoice(c.id, c.label) for c in question.choices],
+            validators=[_ChoiceOf(question, locale)],
+            validate_choice=False,
+        )
+    attrs["email"] = StringField(
+        translate(locale, "Email"),
+        validators=[_Email(locale)],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+    attrs["name"] = StringField(
+        translate(locale, "Name (optional)"),
+        validators=[_MaxLength(locale, NAME_MAX_LENGTH)],
+        filters=[lambda v: " ".join(v.split()) if isinstance(v, str) else v],
+    )
+    attrs["consent"] = BooleanField(page.consent.text, validators=[_Ticked(locale)])
+    return type(f"QuizForm_{page.slug}", (QuizForm,), attrs)
+
+
+class WithdrawForm(FlaskForm):
+    """Only a CSRF token: withdrawing consent is one button."""

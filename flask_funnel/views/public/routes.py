@@ -1,0 +1,348 @@
+"""Visitor-facing pages: landing page, quiz steps, thank-you page and offer download."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from functools import partial
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from flask_funnel import signals
+from flask_funnel.capture.attribution import device_class, traffic_source, utm_tags
+from flask_funnel.capture.geo import Place, request_address, truncate_address
+from flask_funnel.capture.submissions import (
+    QuizEntry,
+    VisitRecord,
+    capture,
+    consent_withdrawn,
+    record_step,
+    visit_row,
+    withdraw_consent,
+)
+from flask_funnel.db.models import Submission
+from flask_funnel.i18n.messages import text_direction, translate
+from flask_funnel.pages.model import Page
+from flask_funnel.state import current_funnel
+from flask_funnel.views.headers import apply_security_headers
+from flask_funnel.views.public.forms import QuizForm, WithdrawForm, form_class
+
+log = logging.getLogger("flask_funnel.views")
+
+public = Blueprint(
+    "funnel",
+    __name__,
+    template_folder="../../templates",
+    static_folder="../../static/flask_funnel",
+    static_url_path="/static",
+)
+
+
+# --- request plumbing -------------------------------------------------------------
+
+
+@public.before_request
+def _limit_body_size() -> None:
+    request.max_content_length = current_funnel().settings.max_content_length
+
+
+@public.after_request
+def _finish(response):
+    new_visitor = g.get("_funnel_new_visitor")
+    if new_visitor:
+        settings = current_funnel().settings
+        response.set_cookie(
+            settings.visitor_cookie,
+            new_visitor,
+            max_age=settings.visitor_cookie_days * 86400,
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return apply_security_headers(response)
+
+
+@public.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    current_funnel().session.rollback()
+    return _render_error(error.code or 500), error.code
+
+
+@public.errorhandler(OperationalError)
+def _database_unavailable(error: OperationalError):
+    current_funnel().session.rollback()
+    log.error("database unavailable: %s", type(error.orig).__name__)
+    return _render_error(503), 503
+
+
+def _render_error(code: int):
+    locale = getattr(g.get("_funnel_page"), "locale", "en")
+    messages = {
+        404: ("Page not found", "This page does not exist or is no longer available."),
+        413: ("Too much data", "What you sent is larger than this form accepts."),
+        503: ("Please try again", "We could not save this just now. Please try again."),
+    }
+    title, body = messages.get(code, ("Something went wrong", "Please try again later."))
+    return render_template(
+        "flask_funnel/error.html",
+        **_page_context(locale),
+        code=code,
+        title=translate(locale, title),
+        body=translate(locale, body),
+    )
+
+
+def _page_context(locale: str) -> dict:
+    return {
+        "locale": locale,
+        "direction": text_direction(locale),
+        "t": partial(translate, locale),
+        "base_template": current_funnel().settings.base_template,
+    }
+
+
+def _render(template: str, page: Page, status: int = 200, **context):
+    body = render_template(template, page=page, **_page_context(page.locale), **context)
+    return body, status
+
+
+def _page_or_404(slug: str) -> Page:
+    page = current_funnel().pages.get(slug)
+    if page is None:
+        abort(404)
+    g._funnel_page = page
+    return page
+
+
+def _visitor_id() -> str:
+    cookie = request.cookies.get(current_funnel().settings.visitor_cookie, "")
+    if len(cookie) == 32 and all(c in "0123456789abcdef" for c in cookie):
+        return cookie
+    if "_funnel_new_visitor" not in g:
+        g._funnel_new_visitor = uuid.uuid4().hex
+    return g._funnel_new_visitor
+
+
+def _place(address: str | None) -> Place:
+    geo = current_funnel().geo
+    return geo.locate(address) if geo.path else Place()
+
+
+def _serializer(purpose: str) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=f"flask-funnel-{purpose}")
+
+
+# --- landing page -----------------------------------------------------------------
+
+
+@public.get("/<slug>")
+def landing(slug: str):
+    page = _page_or_404(slug)
+    utm = utm_tags(request.args)
+    address = request_address()
+    variant = page.variant_for(_visitor_id())
+    current_funnel().visits.add(
+        visit_row(
+            VisitRecord(
+                visitor_id=_visitor_id(),
+                page_slug=page.slug,
+                variant=variant.id if variant else None,
+                referrer=request.referrer,
+                source=traffic_source(utm["utm_source"], request.referrer, request.host),
+                utm=utm,
+                device=device_class(request.user_agent.string),
+                place=_place(address),
+                ip=truncate_address(address, current_funnel().settings.store_full_ip),
+            )
+        )
+    )
+    hero = variant.hero if variant else page.hero
+    body, status = _render("flask_funnel/landing.html", page, hero=hero)
+    return body, status, {"Cache-Control": "private, no-cache"}
+
+
+# --- quiz -------------------------------------------------------------------------
+
+
+@public.route("/<slug>/quiz", methods=["GET", "POST"])
+def quiz(slug: str):
+    """Steps travel as GET (answers in the query, so Back and reload just work);
+    only the contact step, which carries the email, is a POST."""
+    page = _page_or_404(slug)
+    if request.method == "POST":
+        form = form_class(page)()
+        return _submit(page, form)
+
+    form = form_class(page)(formdata=request.args or None)
+    step = form.current_step()
+    if not form.started.data:
+        form.started.data = _serializer("started").dumps(time.time())
+    if step > 1:
+        invalid = form.first_invalid_step(step - 1)
+        if invalid is not None:
+            return _render_step(page, form, invalid, status=422)
+    record_step(current_funnel().engine, _visitor_id(), page.slug, step)
+    return _render_step(page, form, step)
+
+
+def _render_step(page: Page, form: QuizForm, step: int, status: int = 200, **context):
+    if step == page.contact_step and not form.idempotency_key():
+        form.key.data = uuid.uuid4().hex
+    answers = {k: v for k, v in form.answers().items() if v}
+    body, status = _render(
+        "flask_funnel/quiz.html",
+        page,
+        status,
+        form=form,
+        step=step,
+        question=page.questions[step - 1] if step < page.contact_step else None,
+        answers=answers,
+        previous_url=url_for(
+            ".quiz",
+            slug=page.slug,
+            step=step - 1,
+            started=form.started.data,
+            **{f"q_{k}": v for k, v in answers.items()},
+        )
+        if step > 1
+        else url_for(".landing", slug=page.slug),
+        **context,
+    )
+    return body, status, {"Cache-Control": "no-store"}
+
+
+def _submit(page: Page, form: QuizForm):
+    invalid = form.first_invalid_step(page.contact_step)
+    if form.csrf_failed:
+        return _render_step(page, form, page.contact_step, status=400, form_expired=True)
+    if invalid is not None:
+        return _render_step(page, form, invalid, status=422)
+    key = form.idempotency_key() or uuid.uuid4().hex
+    fill_seconds = _fill_seconds(form)
+    entry = QuizEntry(
+        page=page,
+        email=form.normalized_email,
+        name=form.name.data or None,
+        answers=form.answers(),
+        idempotency_key=key,
+        visitor_id=_visitor_id(),
+        place=_place(request_address()),
+        fill_seconds=fill_seconds,
+        quarantine_reason=_bot_signal(form, fill_seconds),
+    )
+    try:
+        current_funnel().visits.flush()  # the visitor's views, for attribution
+        result = capture(current_funnel().engine, entry)
+    except OperationalError as exc:
+        log.error("submission not stored, database unavailable: %s", type(exc.orig).__name__)
+        return _render_step(page, form, page.contact_step, status=503, unavailable=True)
+    if not result.duplicate:
+        app = current_app._get_current_object()
+        signals.lead_captured.send(
+            app,
+            lead_id=result.lead_id,
+            submission_id=result.submission_id,
+            page=page.slug,
+            created=result.created,
+            quarantined=result.quarantined,
+        )
+        for change in result.stage_changes:
+            signals.stage_changed.send(app, **change)
+    token = _serializer("thanks").dumps(key)
+    return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
+
+
+def _fill_seconds(form: QuizForm) -> float | None:
+    try:
+        started = float(_serializer("started").loads(form.started.data or ""))
+    except (BadSignature, TypeError, ValueError):
+        return None
+    return round(time.time() - started, 1)
+
+
+def _bot_signal(form: QuizForm, seconds: float | None) -> str | None:
+    """Why this submission looks automated, or None. Bots are answered like people."""
+    if form.website.data:
+        return "honeypot"
+    if seconds is None:
+        return "no_start_time"
+    if seconds < current_funnel().settings.min_fill_seconds:
+        return "too_fast"
+    return None
+
+
+# --- after the quiz ---------------------------------------------------------------
+
+
+def _submission_or_404(page: Page, token: str) -> Submission:
+    try:
+        key = _serializer("thanks").loads(token)
+    except BadSignature:
+        abort(404)
+    session = current_funnel().session
+    submission = session.execute(
+        select(Submission).where(Submission.idempotency_key == str(key))
+    ).scalar_one_or_none()
+    if submission is None or submission.page_slug != page.slug:
+        abort(404)
+    return submission
+
+
+@public.get("/<slug>/thanks/<token>")
+def thanks(slug: str, token: str):
+    page = _page_or_404(slug)
+    submission = _submission_or_404(page, token)
+    body, status = _render(
+        "flask_funnel/thanks.html",
+        page,
+        outcome=page.outcome_for(submission.score),
+        token=token,
+        withdraw_form=WithdrawForm(),
+        withdrawn=consent_withdrawn(current_funnel().session, submission.lead_id),
+    )
+    return body, status, {"Cache-Control": "no-store"}
+
+
+@public.post("/<slug>/thanks/<token>/withdraw")
+def withdraw(slug: str, token: str):
+    """Withdrawing consent takes one click, like giving it."""
+    page = _page_or_404(slug)
+    submission = _submission_or_404(page, token)
+    if not WithdrawForm().validate_on_submit():
+        abort(400)
+    withdraw_consent(current_funnel().engine, submission.lead_id)
+    return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
+
+
+@public.get("/<slug>/offer/<token>")
+def offer(slug: str, token: str):
+    page = _page_or_404(slug)
+    _submission_or_404(page, token)
+    if page.offer.kind != "download":
+        abort(404)
+    response = send_from_directory(
+        current_funnel().offers_dir, page.offer.file, as_attachment=True, max_age=0
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@public.get("/assets/<path:filename>")
+def asset(filename: str):
+    """Images referenced by page files."""
+    return send_from_directory(current_funnel().assets_dir, filename, max_age=3600)
