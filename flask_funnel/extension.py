@@ -10,6 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 from flask_funnel.capture.geo import GeoLocator
 from flask_funnel.capture.visit_buffer import VisitBuffer
+from flask_funnel.db.migrate import wire_flask_migrate
 from flask_funnel.db.models import metadata
 from flask_funnel.db.sqlite_writer import tune_sqlite
 from flask_funnel.pages.parser import PageParser
@@ -82,6 +83,7 @@ class Funnel:
 
         views.init_app(app, settings.url_prefix)
         cli.init_app(app)
+        wire_flask_migrate(app, settings.migrations)
 
     def authorize_admins(self, callback: Callable[[], str | None]) -> Callable[[], str | None]:
         """Let the host's own users into the admin area (a decorator).

@@ -63,6 +63,10 @@ DEFAULTS: dict[str, object] = {
     # On SQLite: WAL journal, a 5 s busy timeout and BEGIN IMMEDIATE transactions,
     # so concurrent workers wait for each other instead of failing.
     "FUNNEL_SQLITE_TUNING": True,
+    # "shipped": the host's `flask db upgrade` runs the funnel's own revisions (branch
+    # "funnel") and its `flask db migrate` leaves the funnel's tables alone. "host": the
+    # host generates the funnel's tables in its own revisions instead.
+    "FUNNEL_MIGRATIONS": "shipped",
     # Time zone (IANA name) the funnel report counts days and months in; times are
     # stored in UTC.
     "FUNNEL_REPORT_TIMEZONE": "UTC",
@@ -108,6 +112,7 @@ class Settings:
     admin_failure_window_minutes: int
     api_token: str | None
     sqlite_tuning: bool
+    migrations: str
     report: ReportSettings
 
     @classmethod
@@ -138,6 +143,7 @@ class Settings:
             ),
             api_token=_optional_text(config, "FUNNEL_API_TOKEN"),
             sqlite_tuning=_flag(config, "FUNNEL_SQLITE_TUNING"),
+            migrations=_choice(config, "FUNNEL_MIGRATIONS", ("shipped", "host")),
             report=_report(config),
         )
 
@@ -155,6 +161,13 @@ def _text(config: Mapping, key: str, *, empty: bool = False) -> str:
         return ""
     if not isinstance(value, str) or not (value or empty):
         raise SettingsError(f"{key}: must be a non-empty string, not {value!r}")
+    return value
+
+
+def _choice(config: Mapping, key: str, choices: tuple[str, ...]) -> str:
+    value = config[key]
+    if value not in choices:
+        raise SettingsError(f"{key}: {value!r} is not one of {', '.join(map(repr, choices))}")
     return value
 
 

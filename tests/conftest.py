@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from landing import create_app, funnel
 
-# The browser tests need a Chromium binary; without one they are not collected at all.
+# The browser tests need a Chromium binary, the installed-wheel tests a virtualenv with
+# the wheel (see .ci/run); without them they are not collected at all.
 collect_ignore = [] if os.environ.get("FUNNEL_TEST_CHROMIUM") else ["test_browser.py"]
+if not os.environ.get("FUNNEL_TEST_WHEEL_VENV"):
+    collect_ignore.append("test_installed_wheel.py")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PAGES = ROOT / "landing" / "pages"
@@ -78,6 +84,25 @@ def db_session(app):
         yield session
 
 
+#: The admin ``admin_client`` signs in as.
+ADMIN_EMAIL, ADMIN_PASSWORD = "boss@shop.example", "correct horse battery"
+
+
+@pytest.fixture
+def admin_client(app, client):
+    """The test client, signed in to the admin area as ``ADMIN_EMAIL``."""
+    from flask_funnel.auth import accounts
+
+    accounts.create_admin(app.extensions["funnel"].engine, ADMIN_EMAIL, ADMIN_PASSWORD)
+    token = hidden_fields(client.get("/p/admin/sign-in").text)["csrf_token"]
+    response = client.post(
+        "/p/admin/sign-in",
+        data={"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+    )
+    assert response.status_code == 303, response.text
+    return client
+
+
 def add_leads(app, count: int) -> None:
     """``count`` plain leads ``p000@example.com``, ... created at the same moment."""
     from flask_funnel.db.models import Lead
@@ -125,9 +150,9 @@ def hidden_fields(html: str) -> dict[str, str]:
 class Visitor:
     """Walks a quiz the way a browser with JavaScript off does."""
 
-    def __init__(self, client, slug: str = "home-brewing"):
+    def __init__(self, client, slug: str = "home-brewing", prefix: str = "/p"):
         self.client, self.slug = client, slug
-        self.base = f"/p/{slug}"
+        self.base = f"{prefix}/{slug}"
 
     def land(self, query: str = "", **headers):
         return self.client.get(f"{self.base}{query}", headers=headers)
@@ -159,3 +184,40 @@ class Visitor:
 @pytest.fixture
 def visitor(client):
     return Visitor(client)
+
+
+#: Database servers of the cross-database tests (``.ci/run`` sets both variables).
+SERVERS = {
+    "postgresql": os.environ.get("FUNNEL_TEST_POSTGRES_URL"),
+    "mariadb": os.environ.get("FUNNEL_TEST_MYSQL_URL"),
+}
+#: Every database the cross-database tests run on: SQLite always, the servers when given.
+BACKENDS = ["sqlite"] + [name for name, url in SERVERS.items() if url]
+
+
+@pytest.fixture
+def fresh_database(tmp_path):
+    """``fresh_database(backend)``: the URL of a new empty database on that backend
+    (``sqlite``, ``postgresql`` or ``mariadb``), dropped when the test ends."""
+    drops = []
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'fresh-{len(drops)}.sqlite3'}"
+        server = make_url(SERVERS[backend])
+        name = f"funnel_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+
+        def drop():
+            with admin.connect() as connection:
+                connection.execute(text(f"DROP DATABASE {name}"))
+            admin.dispose()
+
+        drops.append(drop)
+        return server.set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    for drop in drops:
+        drop()

@@ -7,50 +7,23 @@ fresh database built by the real migrations.
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from conftest import ANSWERS, hidden_fields
+from conftest import ANSWERS, BACKENDS, hidden_fields
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from flask_funnel.db.models import Lead, StageChange, Submission
 from landing import MIGRATIONS_DIR, create_app, funnel
 
-SERVERS = {
-    "postgresql": os.environ.get("FUNNEL_TEST_POSTGRES_URL"),
-    "mariadb": os.environ.get("FUNNEL_TEST_MYSQL_URL"),
-}
-BACKENDS = ["sqlite"] + [name for name, url in SERVERS.items() if url]
-
-
-def _fresh_database(backend: str, tmp_path) -> tuple[str, callable]:
-    """A URL of an empty database, and how to drop it afterwards."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'concurrency.sqlite3'}", lambda: None
-    server = make_url(SERVERS[backend])
-    name = f"funnel_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-
-    def drop():
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name}"))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
-
 
 @pytest.fixture(params=BACKENDS)
-def live_server(request, tmp_path):
-    url, drop = _fresh_database(request.param, tmp_path)
+def live_server(request, fresh_database):
+    url = fresh_database(request.param)
     app = create_app(
         {"SECRET_KEY": "live", "SQLALCHEMY_DATABASE_URI": url, "FUNNEL_MIN_FILL_SECONDS": 0}
     )
@@ -67,7 +40,6 @@ def live_server(request, tmp_path):
         with app.app_context():
             funnel.db.session.remove()
             funnel.db.engine.dispose()
-        drop()
 
 
 def _contact_form(base: str) -> tuple[requests.Session, dict[str, str]]:

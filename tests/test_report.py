@@ -11,11 +11,10 @@ from itertools import count
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import make_app
+from conftest import BACKENDS, make_app
 from flask_migrate import upgrade
 from sqlalchemy import insert
 from test_admin import PASSWORD, sign_in
-from test_concurrency import BACKENDS, _fresh_database
 
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.funnel import build_report, monthly
@@ -330,9 +329,9 @@ def test_the_terminal_report_never_prints_control_characters(app, runner):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_the_report_counts_the_same_on_every_database(backend, tmp_path):
+def test_the_report_counts_the_same_on_every_database(backend, fresh_database):
     """Dates and their arithmetic (the forecast's "within 30 days") differ per database."""
-    url, drop = _fresh_database(backend, tmp_path)
+    url = fresh_database(backend)
     app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
     try:
         with app.app_context():
@@ -354,7 +353,6 @@ def test_the_report_counts_the_same_on_every_database(backend, tmp_path):
     finally:
         with app.app_context():
             funnel.db.engine.dispose()
-        drop()
 
 
 def test_a_lead_the_quiz_made_mql_counts_as_mql(app, visitor):
