@@ -12,11 +12,12 @@ from flask_funnel.capture.geo import GeoLocator
 from flask_funnel.capture.visit_buffer import VisitBuffer
 from flask_funnel.db.migrate import wire_flask_migrate
 from flask_funnel.db.models import metadata
-from flask_funnel.db.sqlite_writer import tune_sqlite
+from flask_funnel.db.sqlite_writer import check_database_location, tune_sqlite
 from flask_funnel.pages.parser import PageParser
 from flask_funnel.pages.registry import PageRegistry
 from flask_funnel.settings import DEFAULTS, Settings
 from flask_funnel.state import EXTENSION_KEY, FunnelState, current_funnel
+from flask_funnel.views.conflicts import route_conflicts
 
 
 class Funnel:
@@ -47,6 +48,12 @@ class Funnel:
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         settings = Settings.from_config(app.config, app.root_path)
+        if not app.config.get("SECRET_KEY"):
+            raise RuntimeError(
+                "flask-funnel needs app.config['SECRET_KEY'] set before funnel.init_app(app):"
+                " quiz forms, result links and admin sessions are signed with it. Read it"
+                " from the environment or an instance file; never commit it."
+            )
 
         if self._owns_db:
             self.db.init_app(app)
@@ -59,6 +66,7 @@ class Funnel:
 
         with app.app_context():
             engine = self.db.engine
+        check_database_location(engine)
         if settings.sqlite_tuning:
             tune_sqlite(engine)
         app.extensions[EXTENSION_KEY] = FunnelState(
@@ -82,6 +90,13 @@ class Funnel:
         from flask_funnel import cli, views
 
         views.init_app(app, settings.url_prefix)
+        conflicts = route_conflicts(
+            app,
+            settings.url_prefix,
+            [page.slug for page in app.extensions[EXTENSION_KEY].pages.pages()],
+        )
+        if conflicts:
+            raise RuntimeError("flask-funnel: " + "; ".join(conflicts))
         cli.init_app(app)
         wire_flask_migrate(app, settings.migrations)
 

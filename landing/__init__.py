@@ -27,7 +27,13 @@ migrate = Migrate()
 def create_app(test_config: Mapping | None = None) -> Flask:
     """The demo app. ``test_config`` overrides every other source of settings."""
     app = Flask(__name__, instance_relative_config=True)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    try:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RuntimeError(
+            f"The instance folder {app.instance_path} cannot be created ({error.strerror}):"
+            " make it writable, or set SECRET_KEY and DATABASE_URL in the environment"
+        ) from None
     app.config.update(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,

@@ -33,6 +33,8 @@ def test_demo_pages_are_valid():
     [
         (('title = "Which home brewing method suits you?"\n', ""), "title: is required"),
         (('slug = "home-brewing"', 'slug = "Home Brewing!"'), "slug: 'Home Brewing!' may only use"),
+        (('slug = "home-brewing"', 'slug = "admin"'), "slug: 'admin' is taken by the funnel"),
+        (('slug = "home-brewing"', 'slug = "assets"'), "slug: 'assets' is taken by the funnel"),
         (('locale = "en"', 'locale = "de"'), "locale: 'de' is not supported"),
         (("mql_threshold = 7", 'mql_threshold = "high"'), "mql_threshold: must be a whole number"),
         (('kind = "download"', 'kind = "coupon"'), "offer.kind: 'coupon' is not one of"),

@@ -10,16 +10,24 @@ from flask.cli import with_appcontext
 
 from flask_funnel.cli.group import funnel_cli
 from flask_funnel.state import current_funnel
+from flask_funnel.views.conflicts import route_conflicts
 
 
 @funnel_cli.command("pages")
 @with_appcontext
 def list_pages() -> None:
-    """List every page file: slug, URL and whether it is valid (exit 1 if one is not)."""
-    files = current_funnel().pages.files()
+    """List every page file: slug, URL and whether it is valid; and any route of the app
+    that hides a funnel page (exit 1 if a file is invalid or a page is hidden)."""
+    state = current_funnel()
+    files = state.pages.files()
+    conflicts = route_conflicts(
+        current_app, state.settings.url_prefix, [page.slug for page in state.pages.pages()]
+    )
+    for conflict in conflicts:
+        click.echo(f"HIDDEN   {conflict}", err=True)
     if not files:
-        click.echo(f"No page files in {current_funnel().pages.pages_dir}")
-        return
+        click.echo(f"No page files in {state.pages.pages_dir}")
+        sys.exit(1 if conflicts else 0)
     broken = 0
     for page_file in files:
         if page_file.page is not None:
@@ -32,6 +40,7 @@ def list_pages() -> None:
             click.echo(f"         {error}")
     if broken:
         click.echo(f"{broken} of {len(files)} page files are invalid.", err=True)
+    if broken or conflicts:
         sys.exit(1)
 
 

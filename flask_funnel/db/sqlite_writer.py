@@ -20,6 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -79,6 +80,28 @@ class QueuedWriterConnection(sqlite3.Connection):
             self._locked = False
             _held.count = 0
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+
+def check_database_location(engine: Engine) -> None:
+    """An SQLite file must sit in a folder the app can write to (the database, its WAL
+    and the writer lock are created there): say so at start-up, not at the first visitor."""
+    if engine.dialect.name != "sqlite":
+        return
+    database = engine.url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    path = Path(database).resolve()
+    folder = path.parent
+    if not folder.is_dir():
+        raise RuntimeError(
+            f"SQLALCHEMY_DATABASE_URI: the folder {folder} of the SQLite database does not exist"
+        )
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise RuntimeError(
+            f"SQLALCHEMY_DATABASE_URI: the app cannot write to {path} (its folder {folder} or"
+            " the file is read-only for this user); SQLite also writes -wal and -writer.lock"
+            " files beside it"
+        )
 
 
 def tune_sqlite(engine: Engine) -> None:

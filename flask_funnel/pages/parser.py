@@ -28,6 +28,8 @@ from flask_funnel.pages.model import (
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 OFFER_KINDS = ("download", "link", "code")
+#: First path segments under the funnel's prefix that its own routes use.
+RESERVED_SLUGS = frozenset({"admin", "api", "assets", "static"})
 MIN_CHOICES, MAX_CHOICES = 2, 6
 MAX_QUESTIONS = 10
 MIN_VARIANTS, MAX_VARIANTS = 2, 6
@@ -135,6 +137,8 @@ class PageParser:
 
     def _page(self, f: _Fields) -> Page | None:
         slug = f.identifier("slug", SLUG_PATTERN)
+        if slug in RESERVED_SLUGS:
+            f.error("slug", f"{slug!r} is taken by the funnel's own pages; choose another")
         title = f.text("title", max_length=200)
         locale = f.text("locale", max_length=16)
         if locale is not None and locale not in SUPPORTED_LOCALES:
