@@ -3,6 +3,8 @@ tables from its own ``flask db upgrade``: the revisions ship inside the package.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -55,6 +57,11 @@ def host_app(tmp_path, url: str, *, funnel_first: bool = False, **config) -> Fla
 
 def flask_db(app: Flask, *args: str) -> str:
     result = app.test_cli_runner().invoke(args=["db", *args])
+    # The env.py `flask db init` writes calls fileConfig(), which switches off every
+    # logger that exists: harmless in its own process, not in the test run.
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("flask_funnel"):
+            logging.getLogger(name).disabled = False
     assert result.exit_code == 0, result.output
     return result.output
 

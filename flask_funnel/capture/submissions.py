@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from flask_funnel import signals
 from flask_funnel.capture.attribution import DIRECT
 from flask_funnel.capture.geo import Place
 from flask_funnel.db.models import Answer, Consent, Lead, StepView, Submission, Visit, Visitor
@@ -212,7 +213,9 @@ def record_step(engine: Engine, visitor_id: str, page_slug: str, step: int) -> N
 
 def capture(engine: Engine, entry: QuizEntry) -> Captured:
     """Store a completed quiz once, in one transaction; a repeat of the same
-    idempotency key returns the first result with ``duplicate=True``."""
+    idempotency key returns the first result with ``duplicate=True``. Once committed,
+    sends ``lead_captured`` and a ``stage_changed`` per stage change (a repeat sends
+    nothing)."""
     try:
         with writing(engine) as connection:
             result = _write(connection, entry)
@@ -232,6 +235,15 @@ def capture(engine: Engine, entry: QuizEntry) -> Captured:
         result.submission_id,
         ", quarantined: " + entry.quarantine_reason if entry.quarantine_reason else "",
     )
+    signals.send(
+        signals.lead_captured,
+        lead_id=result.lead_id,
+        submission_id=result.submission_id,
+        page=entry.page.slug,
+        created=result.created,
+        quarantined=result.quarantined,
+    )
+    signals.send_stage_changes(result.stage_changes)
     return result
 
 

@@ -9,7 +9,6 @@ import click
 from flask.cli import with_appcontext
 
 from flask_funnel.cli.group import funnel_cli
-from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import stages
 from flask_funnel.leads.csv_import import import_leads
 from flask_funnel.leads.export import lead_rows, write_csv, write_json
@@ -109,8 +108,9 @@ def _lead_id(email: str) -> int:
 @with_appcontext
 def move_stage(email: str, stage: str, reason: str) -> None:
     """Move a lead to STAGE (forwards, back or to lost)."""
-    with writing(current_funnel().engine) as connection:
-        change = stages.move(connection, _lead_id(email), stage, actor="cli", reason=reason)
+    change = stages.move_lead(
+        current_funnel().engine, _lead_id(email), stage, actor="cli", reason=reason
+    )
     click.echo(f"Moved from {change['from_stage']} to {stage}." if change else f"Already {stage}.")
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection, Engine, bindparam, insert, select
 
+from flask_funnel import signals
 from flask_funnel.db.models import Lead, StageChange
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
@@ -473,7 +474,8 @@ def import_leads(
 
     Nothing is written while a row is wrong, unless ``skip_invalid`` (then the valid rows
     are); a file that cannot be read at all writes nothing either way. Leads whose email
-    is already known are left unchanged. The import is recorded in the audit trail."""
+    is already known are left unchanged. The import is recorded in the audit trail, and
+    once committed each stage-change row written is sent as ``stage_changed``."""
     path = Path(path)
     with path.open("rb") as stream:
         read = read_rows(stream)
@@ -493,8 +495,11 @@ def import_leads(
             read.bad_rows,
         )
         return report
+    # Up to a row per stage of every lead: kept for stage_changed only when it has
+    # receivers, so an import nobody listens to costs what it did before.
+    written: list[dict] | None = [] if signals.listened(signals.stage_changed) else None
     with writing(engine) as connection:
-        imported = _write(connection, read.rows, f"imported from {path.name}"[:500])
+        imported = _write(connection, read.rows, f"imported from {path.name}"[:500], written)
         known = len(read.rows) - imported
         audit.record(
             connection,
@@ -511,11 +516,16 @@ def import_leads(
         known,
         read.bad_rows,
     )
+    if written:
+        signals.send_stage_changes(written)
     return replace(report, imported=imported, known=known, written=True)
 
 
-def _write(connection: Connection, rows: list[LeadRow], reason: str) -> int:
-    """Insert the leads that are new and their stage history; returns how many."""
+def _write(
+    connection: Connection, rows: list[LeadRow], reason: str, written: list[dict] | None = None
+) -> int:
+    """Insert the leads that are new and their stage history; returns how many. The
+    stage-change rows are added to ``written`` when one is given."""
     imported = 0
     for start in range(0, len(rows), BATCH_SIZE):
         batch = rows[start : start + BATCH_SIZE]
@@ -528,6 +538,8 @@ def _write(connection: Connection, rows: list[LeadRow], reason: str) -> int:
         ]
         if changes:
             connection.execute(_INSERT_CHANGES, changes)
+            if written is not None:
+                written.extend(changes)
         add_terms(
             connection,
             [

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from flask_funnel import signals
 from flask_funnel.db.models import Lead, Purchase
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
@@ -88,7 +89,8 @@ def record_purchase(
 ) -> RecordedPurchase:
     """Record a purchase of a lead (by id or email) and move the lead on: its first
     purchase makes it a ``customer``, its second a ``repeat_customer``. A reference
-    seen before is not counted again (``duplicate=True``)."""
+    seen before is not counted again (``duplicate=True``). Once committed, sends
+    ``purchase_recorded`` and then ``stage_changed`` if the lead moved on."""
     amount, currency = parse_amount(amount), parse_currency(currency)
     moment = utcnow() if at in (None, "") else parse_time(at)
     reference = (reference or "").strip() or None
@@ -139,6 +141,18 @@ def record_purchase(
             ).one()
         return RecordedPurchase(existing.id, existing.lead_id, existing.stage, True)
     log.info("purchase %s recorded for lead %s", purchase_id, lead_id)
+    signals.send(
+        signals.purchase_recorded,
+        lead_id=lead_id,
+        purchase_id=purchase_id,
+        amount=amount,
+        currency=currency,
+        at=moment,
+        reference=reference,
+        actor=actor,
+    )
+    if change is not None:
+        signals.send_stage_changes([change])
     return RecordedPurchase(purchase_id, lead_id, stage, False, change)
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from flask_funnel import signals
 from flask_funnel.db.models import Lead, StageChange
+from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import audit
 
@@ -78,12 +80,20 @@ def log_changes(
     at: datetime,
 ) -> list[dict]:
     """History rows of several moves at once (``(from, to, reason)`` each), for a lead
-    whose stage (and ``reached_values``) the caller has set already."""
+    whose stage (and ``reached_values``) the caller has set already. Returns the rows,
+    which are also the keyword arguments of ``signals.stage_changed``."""
     changes = [
-        {"lead_id": lead_id, "from_stage": a, "to_stage": b, "actor": actor, "reason": why}
+        {
+            "lead_id": lead_id,
+            "from_stage": a,
+            "to_stage": b,
+            "actor": actor,
+            "reason": why,
+            "at": at,
+        }
         for a, b, why in moves
     ]
-    connection.execute(_INSERT_CHANGE, [{**change, "at": at} for change in changes])
+    connection.execute(_INSERT_CHANGE, changes)
     return changes
 
 
@@ -101,7 +111,9 @@ def move(
 
     Returns the change (None when the lead is already there). A move by a person is
     also written to the audit trail. ``current`` saves a query when the caller has
-    just read the lead's stage in the same transaction."""
+    just read the lead's stage in the same transaction. It writes in the caller's
+    transaction, so the caller sends the change (``signals.send_stage_changes``) once
+    that transaction has committed; ``move_lead`` does both."""
     if to_stage not in LEAD_STAGES:
         raise UnknownStage(to_stage)
     current = current or _stage_of(connection, lead_id)
@@ -122,6 +134,23 @@ def move(
             lead_id=lead_id,
             detail=f"{current} -> {to_stage}" + (f": {reason}" if reason else ""),
         )
+    return change
+
+
+def move_lead(
+    engine: Engine,
+    lead_id: int,
+    to_stage: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> dict | None:
+    """``move`` in a transaction of its own, then ``stage_changed`` once it committed:
+    a person moving a lead from the admin or the command line."""
+    with writing(engine) as connection:
+        change = move(connection, lead_id, to_stage, actor=actor, reason=reason)
+    if change is not None:
+        signals.send_stage_changes([change])
     return change
 
 

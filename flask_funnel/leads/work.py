@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from flask_funnel import signals
 from flask_funnel.db.models import (
     Answer,
     Consent,
@@ -114,7 +115,7 @@ def due_follow_ups(session: Session, limit: int = 200) -> list[tuple[FollowUp, L
 def erase(engine: Engine, lead_id: int, actor: str) -> bool:
     """Erase a person (GDPR Art. 17): the lead and everything recorded about them,
     including the anonymous visits of the browsers they used. The audit entry keeps
-    only the lead's id."""
+    only the lead's id; ``lead_erased`` is sent once the erasure committed."""
     with writing(engine) as connection:
         visitors = select(Submission.visitor_id).where(
             Submission.lead_id == lead_id, Submission.visitor_id.is_not(None)
@@ -129,4 +130,6 @@ def erase(engine: Engine, lead_id: int, actor: str) -> bool:
         erased = connection.execute(delete(Lead).where(Lead.id == lead_id)).rowcount
         if erased:
             audit.record(connection, actor, audit.DELETE, lead_id=lead_id, detail="erased")
+    if erased:
+        signals.send(signals.lead_erased, lead_id=lead_id, actor=actor)
     return bool(erased)

@@ -23,7 +23,6 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from flask_funnel.db.models import AuditEntry
-from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import audit, stages
 from flask_funnel.leads.export import csv_chunks, json_chunks, lead_rows
 from flask_funnel.leads.profile import lead_file, person_record
@@ -156,10 +155,13 @@ def move_stage(lead_id: int):
     if not form.validate_on_submit():
         return _invalid(lead_id, "stage_form", form)
     try:
-        with writing(current_funnel().engine) as connection:
-            change = stages.move(
-                connection, lead_id, form.stage.data, actor=current_actor(), reason=form.reason.data
-            )
+        change = stages.move_lead(
+            current_funnel().engine,
+            lead_id,
+            form.stage.data,
+            actor=current_actor(),
+            reason=form.reason.data,
+        )
     except stages.LeadNotFound:
         abort(404)
     if change is None:

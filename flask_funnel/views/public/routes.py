@@ -23,7 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from flask_funnel import signals
 from flask_funnel.capture.attribution import device_class, traffic_source, utm_tags
 from flask_funnel.capture.geo import Place, request_address, truncate_address
 from flask_funnel.capture.submissions import (
@@ -247,22 +246,10 @@ def _submit(page: Page, form: QuizForm):
     )
     try:
         current_funnel().visits.flush()  # the visitor's views, for attribution
-        result = capture(current_funnel().engine, entry)
+        capture(current_funnel().engine, entry)
     except OperationalError as exc:
         log.error("submission not stored, database unavailable: %s", type(exc.orig).__name__)
         return _render_step(page, form, page.contact_step, status=503, unavailable=True)
-    if not result.duplicate:
-        app = current_app._get_current_object()
-        signals.lead_captured.send(
-            app,
-            lead_id=result.lead_id,
-            submission_id=result.submission_id,
-            page=page.slug,
-            created=result.created,
-            quarantined=result.quarantined,
-        )
-        for change in result.stage_changes:
-            signals.stage_changed.send(app, **change)
     token = _serializer("thanks").dumps(key)
     return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
 
