@@ -10,7 +10,8 @@ from sqlalchemy import select
 from flask_funnel.db.models import AuditEntry, Lead, Purchase, StageChange
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import stages
-from flask_funnel.leads.purchases import PurchaseError, record_purchase
+from flask_funnel.leads.purchases import record_purchase
+from flask_funnel.values import FieldError
 
 LOW_SCORE = {"style": "iced", "time": "1min", "gear": "none"}
 
@@ -131,7 +132,7 @@ def test_bad_purchase_input_names_the_field_and_writes_nothing(
     engine, lead_id, db_session, fields, field, message
 ):
     values = {"email": "buyer@example.com", "amount": "49", "currency": "EUR"} | fields
-    with pytest.raises(PurchaseError) as error:
+    with pytest.raises(FieldError) as error:
         record_purchase(engine, actor="x", **values)
     assert error.value.field == field and message in error.value.message
     db_session.rollback()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -14,15 +13,12 @@ from flask_funnel.db.models import Admin, AuditEntry
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import audit
+from flask_funnel.values import FieldError, email_key, normalize_email
 
 MIN_PASSWORD_LENGTH = 12
 # A hash of a password nobody has, checked when the email is unknown, so a wrong
 # email takes as long to refuse as a wrong password.
 _DUMMY_HASH = generate_password_hash("not the password of anyone here")
-
-
-class AccountError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -32,17 +28,12 @@ class SignedIn:
     session_version: int
 
 
-def normalize_email(email: str) -> str:
-    try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        raise AccountError(f"{email!r} is not a valid email address") from None
-
-
 def create_admin(engine: Engine, email: str, password: str) -> int:
     email = normalize_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise FieldError(
+            "password", f"must have at least {MIN_PASSWORD_LENGTH} characters", "too_short"
+        )
     try:
         with writing(engine) as connection:
             return connection.execute(
@@ -56,7 +47,9 @@ def create_admin(engine: Engine, email: str, password: str) -> int:
                 },
             ).inserted_primary_key[0]
     except IntegrityError:
-        raise AccountError(f"an admin with the email {email} exists already") from None
+        raise FieldError(
+            "email", f"an admin with the email {email} exists already", "taken"
+        ) from None
 
 
 def recent_failures(engine: Engine, *, email: str, ip: str | None, minutes: int) -> int:
@@ -75,10 +68,7 @@ def recent_failures(engine: Engine, *, email: str, ip: str | None, minutes: int)
 
 def sign_in(engine: Engine, email: str, password: str, ip: str | None) -> SignedIn | None:
     """Check a password; every attempt, good or bad, goes to the audit trail."""
-    try:
-        email = normalize_email(email)
-    except AccountError:
-        email = email.strip().lower()[:254]
+    email = email_key(email)
     with engine.connect() as connection:
         admin = connection.execute(
             select(Admin.id, Admin.password_hash, Admin.session_version, Admin.disabled).where(

@@ -7,9 +7,10 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from flask_funnel.auth.accounts import AccountError, create_admin
+from flask_funnel.auth.accounts import create_admin
 from flask_funnel.cli.group import funnel_cli
 from flask_funnel.state import current_funnel
+from flask_funnel.values import FieldError
 
 
 @funnel_cli.command("create-admin")
@@ -24,6 +25,6 @@ def create_admin_command(email: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         admin_id = create_admin(current_funnel().engine, email, password)
-    except AccountError as error:
+    except FieldError as error:
         raise click.UsageError(str(error)) from None
     click.echo(f"Admin {admin_id} created.")

@@ -12,9 +12,9 @@ from flask_funnel.cli.group import funnel_cli
 from flask_funnel.leads import stages
 from flask_funnel.leads.csv_import import import_leads
 from flask_funnel.leads.export import lead_rows, write_csv, write_json
-from flask_funnel.leads.purchases import PurchaseError
-from flask_funnel.leads.work import WorkError, add_follow_up, add_note, due_follow_ups, lead_id_for
+from flask_funnel.leads.work import add_follow_up, add_note, due_follow_ups, lead_id_for
 from flask_funnel.state import current_funnel
+from flask_funnel.values import FieldError, email_key
 
 
 @funnel_cli.command("export")
@@ -50,7 +50,7 @@ def purchase(email: str, amount: str, currency: str, at: str | None, reference: 
         result = current_funnel().extension.record_purchase(
             email=email, amount=amount, currency=currency, at=at, reference=reference, actor="cli"
         )
-    except PurchaseError as error:
+    except FieldError as error:
         raise click.UsageError(
             f"--{error.field}: {error.message}"
             if error.field in ("amount", "currency", "at", "ref")
@@ -97,7 +97,7 @@ def _lead_id(email: str) -> int:
     with current_funnel().engine.connect() as connection:
         lead_id = lead_id_for(connection, email)
     if lead_id is None:
-        raise click.UsageError(f"EMAIL: no lead has the address {email.strip().lower()}")
+        raise click.UsageError(f"EMAIL: no lead has the address {email_key(email)}")
     return lead_id
 
 
@@ -122,7 +122,7 @@ def note_command(email: str, text: str) -> None:
     """Add a note to a lead."""
     try:
         add_note(current_funnel().engine, _lead_id(email), "cli", text)
-    except WorkError as error:
+    except FieldError as error:
         raise click.UsageError(f"TEXT: {error.message}") from None
     click.echo("Note added.")
 

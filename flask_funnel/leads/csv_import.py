@@ -26,10 +26,9 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection, Engine, bindparam, insert, select
 
-from flask_funnel import signals
+from flask_funnel import signals, values
 from flask_funnel.db.models import Lead, StageChange
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
@@ -37,6 +36,7 @@ from flask_funnel.db.upserts import supports_returning, upsert
 from flask_funnel.leads import audit, stages
 from flask_funnel.leads.name_terms import add_terms
 from flask_funnel.leads.stages import FUNNEL_ORDER, LEAD, LEAD_STAGES, LOST, RANK, VISITOR
+from flask_funnel.values import FieldError, normalize_email, shown
 
 log = logging.getLogger("flask_funnel.leads.csv_import")
 
@@ -74,7 +74,6 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_SHOWN_MAX = 60
 
 
 # --- what reading a file gives ------------------------------------------------------
@@ -160,14 +159,6 @@ class ImportReport:
         )
 
 
-class FieldError(ValueError):
-    """A value that cannot be imported; ``field`` names its column."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
-
-
 class _NotUtf8(Exception):
     def __init__(self, line: int):
         self.line = line
@@ -178,25 +169,14 @@ class _NotUtf8(Exception):
 
 def parse_email(value: str) -> str:
     """A syntactically valid address, trimmed and lower-cased (as the quiz form does)."""
-    value = value.strip()
-    if not value:
-        raise FieldError("email", "is required")
-    if len(value) > MAX_LENGTH["email"]:
-        raise FieldError("email", f"is longer than {MAX_LENGTH['email']} characters")
-    try:
-        email = validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        raise FieldError("email", f"{_shown(value)} is not a valid email address") from None
-    if len(email) > MAX_LENGTH["email"]:
-        raise FieldError("email", f"is longer than {MAX_LENGTH['email']} characters")
-    return email
+    return normalize_email(value)
 
 
 def parse_stage(value: str) -> str:
     """A stage a lead can be at; empty means ``lead``."""
     stage = value.strip().lower() or LEAD
     if stage not in LEAD_STAGES:
-        raise FieldError("stage", f"{_shown(value)} is not a stage ({', '.join(LEAD_STAGES)})")
+        raise FieldError("stage", f"{shown(value)} is not a stage ({', '.join(LEAD_STAGES)})")
     return stage
 
 
@@ -207,7 +187,7 @@ def parse_country(value: str) -> str | None:
         return None
     if not _COUNTRY.fullmatch(value):
         raise FieldError(
-            "country", f"{_shown(value)} is not a two-letter country code (ISO 3166-1 alpha-2)"
+            "country", f"{shown(value)} is not a two-letter country code (ISO 3166-1 alpha-2)"
         )
     return value.upper()
 
@@ -228,24 +208,15 @@ def parse_text(column: str, value: str) -> str | None:
 
 
 def parse_time(column: str, value: str, now: datetime) -> datetime | None:
-    """A date (``2026-05-12``, midnight UTC) or an ISO 8601 time (UTC when it names no
-    offset), not in the future; empty gives None."""
-    value = value.strip()
-    if not value:
+    """A date or ISO 8601 time (see ``values.parse_time``), not before 1970 and not in
+    the future; empty gives None."""
+    if not value.strip():
         return None
-    try:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise FieldError(
-            column, f"{_shown(value)} is not a date (YYYY-MM-DD) or an ISO 8601 time"
-        ) from None
+    moment = values.parse_time(value, column)
     if moment < EARLIEST:
-        raise FieldError(column, f"{_shown(value)} is before {EARLIEST.year}")
+        raise FieldError(column, f"{shown(value.strip())} is before {EARLIEST.year}")
     if moment > now:
-        raise FieldError(column, f"{_shown(value)} is in the future")
+        raise FieldError(column, f"{shown(value.strip())} is in the future")
     return moment
 
 
@@ -260,13 +231,6 @@ def stage_path(stage: str) -> tuple[str, ...]:
 def origin_key(email: str) -> str:
     """The ``origin_key`` of an imported lead: the same for the same email, every time."""
     return "import:" + hashlib.sha256(email.encode("utf-8")).hexdigest()[:24]
-
-
-def _shown(value: str) -> str:
-    """A value quoted for a message: escapes line breaks, and long values are cut."""
-    if len(value) > _SHOWN_MAX:
-        value = value[: _SHOWN_MAX - 3] + "..."
-    return repr(value)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -360,7 +324,7 @@ def _header(records, result: ReadResult) -> list[str] | None:
         elif column not in COLUMNS:
             guess = difflib.get_close_matches(column, COLUMNS, n=1)
             hint = f"did you mean {guess[0]!r}?" if guess else f"known: {', '.join(COLUMNS)}"
-            result.errors.append(RowError(line, None, f"unknown column {_shown(raw)} ({hint})"))
+            result.errors.append(RowError(line, None, f"unknown column {shown(raw)} ({hint})"))
         elif column in columns[:position]:
             result.errors.append(RowError(line, None, f"column {column!r} appears twice"))
     if "email" not in columns:
@@ -387,7 +351,7 @@ def _check_row(
     email = check(parse_email, values["email"])
     if email is not None:
         if email in seen:
-            errors.append(RowError(line, "email", f"{_shown(email)} is also on line {seen[email]}"))
+            errors.append(RowError(line, "email", f"{shown(email)} is also on line {seen[email]}"))
         else:
             seen[email] = line
     text = {column: check(parse_text, column, values.get(column, "")) for column in _TEXT_COLUMNS}
@@ -443,7 +407,7 @@ def _stage_times(line, path, values, created_at, given, now, errors) -> tuple[da
             column, raw, at = given[stage]
             if at < moment:
                 errors.append(
-                    RowError(line, column, f"{_shown(raw)} is earlier than {since[0]} {since[1]!r}")
+                    RowError(line, column, f"{shown(raw)} is earlier than {since[0]} {since[1]!r}")
                 )
             moment, since = at, (column, raw)
         times.append(moment)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Engine, func, insert, select
@@ -17,19 +16,12 @@ from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import audit, stages
 from flask_funnel.leads.work import lead_id_for
+from flask_funnel.values import FieldError, parse_time
 
 log = logging.getLogger("flask_funnel.leads.purchases")
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_AMOUNT = Decimal("9999999999.99")
-
-
-class PurchaseError(ValueError):
-    """A purchase that cannot be recorded; ``field`` names the input at fault."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
 
 
 @dataclass(frozen=True)
@@ -45,35 +37,19 @@ def parse_amount(value: object) -> Decimal:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise PurchaseError("amount", f"{value!r} is not a number") from None
+        raise FieldError("amount", f"{value!r} is not a number") from None
     if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
-        raise PurchaseError("amount", "must be a positive amount")
+        raise FieldError("amount", "must be a positive amount")
     if amount.as_tuple().exponent < -2:
-        raise PurchaseError("amount", "has more than two decimal places")
+        raise FieldError("amount", "has more than two decimal places")
     return amount
 
 
 def parse_currency(value: object) -> str:
     currency = str(value or "").strip().upper()
     if not _CURRENCY.match(currency):
-        raise PurchaseError("currency", f"{value!r} is not a three-letter currency code")
+        raise FieldError("currency", f"{value!r} is not a three-letter currency code")
     return currency
-
-
-def parse_time(value: object) -> datetime:
-    """A date (``2026-05-02``, taken as midnight UTC) or an ISO 8601 time; UTC if naive."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            raise PurchaseError(
-                "at", f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 time"
-            ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def record_purchase(
@@ -95,7 +71,7 @@ def record_purchase(
     moment = utcnow() if at in (None, "") else parse_time(at)
     reference = (reference or "").strip() or None
     if reference and len(reference) > 100:
-        raise PurchaseError("reference", "must be at most 100 characters")
+        raise FieldError("reference", "must be at most 100 characters")
     try:
         with writing(engine) as connection:
             lead_id = _lead_id(connection, email, lead_id)
@@ -160,11 +136,11 @@ def _lead_id(connection, email: str | None, lead_id: int | None) -> int:
     if lead_id is not None:
         found = connection.execute(select(Lead.id).where(Lead.id == lead_id)).scalar()
         if found is None:
-            raise PurchaseError("lead", f"there is no lead {lead_id}")
+            raise FieldError("lead", f"there is no lead {lead_id}")
         return found
     if not (email or "").strip():
-        raise PurchaseError("email", "is required")
+        raise FieldError("email", "is required")
     found = lead_id_for(connection, email)
     if found is None:
-        raise PurchaseError("email", "no lead has this email address")
+        raise FieldError("email", "no lead has this email address")
     return found

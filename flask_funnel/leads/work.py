@@ -24,27 +24,22 @@ from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import audit
 from flask_funnel.leads.name_terms import add_terms, drop_terms
+from flask_funnel.values import FieldError, email_key
 
 NOTE_MAX = 5000
 
 
-class WorkError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
-
-
 def lead_id_for(connection: Connection, email: str) -> int | None:
     """The id of the lead with this email (matched as the quiz stores it), or None."""
-    return connection.scalar(select(Lead.id).where(Lead.email == email.strip().lower()))
+    return connection.scalar(select(Lead.id).where(Lead.email == email_key(email)))
 
 
 def add_note(engine: Engine, lead_id: int, author: str, body: str) -> int:
     body = (body or "").strip()
     if not body:
-        raise WorkError("body", "a note needs some text")
+        raise FieldError("body", "a note needs some text")
     if len(body) > NOTE_MAX:
-        raise WorkError("body", f"a note has at most {NOTE_MAX} characters")
+        raise FieldError("body", f"a note has at most {NOTE_MAX} characters")
     with writing(engine) as connection:
         return connection.execute(
             insert(Note.__table__),
@@ -56,7 +51,7 @@ def add_follow_up(
     engine: Engine, lead_id: int, author: str, due_at: datetime, note: str | None
 ) -> int:
     if due_at.tzinfo is None:
-        raise WorkError("due_at", "needs a time zone")
+        raise FieldError("due_at", "needs a time zone")
     with writing(engine) as connection:
         return connection.execute(
             insert(FollowUp.__table__),

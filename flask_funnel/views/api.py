@@ -6,8 +6,9 @@ import hmac
 
 from flask import Blueprint, abort, jsonify, request
 
-from flask_funnel.leads.purchases import PurchaseError, record_purchase
+from flask_funnel.leads.purchases import record_purchase
 from flask_funnel.state import current_funnel
+from flask_funnel.values import FieldError
 
 api = Blueprint("funnel_api", __name__)
 
@@ -50,7 +51,7 @@ def purchases():
             reference=data.get("reference"),
             actor="api",
         )
-    except PurchaseError as error:
+    except FieldError as error:
         return jsonify(error=error.message, field=error.field), 422
     body = {
         "purchase_id": result.purchase_id,

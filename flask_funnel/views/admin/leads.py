@@ -26,10 +26,9 @@ from flask_funnel.db.models import AuditEntry
 from flask_funnel.leads import audit, stages
 from flask_funnel.leads.export import csv_chunks, json_chunks, lead_rows
 from flask_funnel.leads.profile import lead_file, person_record
-from flask_funnel.leads.purchases import PurchaseError, record_purchase
+from flask_funnel.leads.purchases import record_purchase
 from flask_funnel.leads.search import LeadFilters, filtered, find_leads
 from flask_funnel.leads.work import (
-    WorkError,
     add_follow_up,
     add_note,
     complete_follow_up,
@@ -38,6 +37,7 @@ from flask_funnel.leads.work import (
     release,
 )
 from flask_funnel.state import current_funnel
+from flask_funnel.values import FieldError
 from flask_funnel.views.admin.blueprint import (
     admin,
     csrf_refused,
@@ -176,7 +176,7 @@ def note(lead_id: int):
         return _invalid(lead_id, "note_form", form)
     try:
         add_note(current_funnel().engine, lead_id, current_actor(), form.body.data)
-    except WorkError as error:
+    except FieldError as error:
         form.body.errors = [error.message]
         return _invalid(lead_id, "note_form", form)
     return _back_to(lead_id, "Note added.")
@@ -207,7 +207,7 @@ def purchase(lead_id: int):
             reference=form.reference.data,
             actor=current_actor(),
         )
-    except PurchaseError as error:
+    except FieldError as error:
         field = {"at": "at", "amount": "amount", "currency": "currency"}.get(error.field)
         if field is None:
             abort(404)

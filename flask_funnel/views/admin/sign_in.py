@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_funnel.auth import accounts, admin_session
 from flask_funnel.capture.geo import request_address
 from flask_funnel.state import current_funnel
+from flask_funnel.values import email_key
 from flask_funnel.views.admin.blueprint import (
     csrf_refused,
     message,
@@ -28,7 +29,7 @@ def sign_in():
             return refuse_csrf()
         status = 422 if form.is_submitted() else 200
         return render_template("flask_funnel/admin/sign_in.html", form=form), status
-    email = form.email.data.strip().lower()
+    email = email_key(form.email.data)
     failures = accounts.recent_failures(
         current_funnel().engine,
         email=email,

@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import StopValidation, ValidationError
 
 from flask_funnel.i18n.messages import translate
 from flask_funnel.pages.model import Page, Question
+from flask_funnel.values import FieldError, normalize_email
 
-EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 200
 _KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -47,22 +46,20 @@ class _ChoiceOf:
 class _Email:
     """A syntactically valid address, normalised (trimmed, lower-cased)."""
 
+    MESSAGES = {
+        "required": "Please enter your email address.",
+        "too_long": "This email address is too long.",
+        "invalid": "Please enter a valid email address, like name@example.com.",
+    }
+
     def __init__(self, locale: str):
         self.locale = locale
 
     def __call__(self, form, field) -> None:
-        value = (field.data or "").strip()
-        if not value:
-            raise StopValidation(translate(self.locale, "Please enter your email address."))
-        if len(value) > EMAIL_MAX_LENGTH:
-            raise StopValidation(translate(self.locale, "This email address is too long."))
         try:
-            checked = validate_email(value, check_deliverability=False)
-        except EmailNotValidError:
-            raise StopValidation(
-                translate(self.locale, "Please enter a valid email address, like name@example.com.")
-            ) from None
-        field.normalized = checked.normalized.lower()
+            field.normalized = normalize_email(field.data)
+        except FieldError as error:
+            raise StopValidation(translate(self.locale, self.MESSAGES[error.code])) from None
 
 
 class _MaxLength:
