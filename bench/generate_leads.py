@@ -57,7 +57,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, func, insert, select, text
 
-from flask_funnel.capture.submissions import consent_hash
+from flask_funnel.capture.consent import consent_hash
 from flask_funnel.db import models as m
 from flask_funnel.leads import stages
 

@@ -20,7 +20,7 @@ from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.funnel import build_report, monthly
 from flask_funnel.analytics.periods import Period, ReportSettings, months_until, parse_period
 from flask_funnel.auth import accounts
-from flask_funnel.capture.submissions import record_visits
+from flask_funnel.capture.visits import record_visits
 from flask_funnel.db.models import Lead
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import stages

@@ -1,3 +1,32 @@
+"""Completed quizzes: one transaction stores the lead (one per normalised email, by
+upsert), the submission (one per idempotency key), its answers, the consent record,
+the first stage changes and the link from the visitor's earlier visits.
+
+Statements are built once per database dialect and executed with parameters, so a
+request spends its time in the database rather than in building SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from flask_funnel import signals
+from flask_funnel.capture.attribution import DIRECT
+from flask_funnel.capture.consent import consent_hash
+from flask_funnel.capture.geo import Place
+from flask_funnel.db.models import Answer, Consent, Lead, Submission, Visit
+from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.db.types import utcnow
+from flask_funnel.db.upserts import supports_returning, upsert
+from flask_funnel.leads import stages
+from flask_funnel.leads.name_terms import add_terms
+from flask_funnel.pages.model import Page
+
 """The write side: visits, quiz steps reached and completed submissions.
 
 A submission is written in one transaction: the lead (one per normalised email,
@@ -8,32 +37,14 @@ Statements are built once per database dialect and executed with parameters, so 
 request spends its time in the database rather than in building SQL.
 """
 
-from __future__ import annotations
-
-import hashlib
-import logging
-from dataclasses import dataclass
-from functools import cache
-
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from flask_funnel import signals
-from flask_funnel.capture.attribution import DIRECT
-from flask_funnel.capture.geo import Place
-from flask_funnel.db.models import Answer, Consent, Lead, StepView, Submission, Visit, Visitor
-from flask_funnel.db.sqlite_writer import writing
-from flask_funnel.db.types import utcnow
-from flask_funnel.db.upserts import supports_returning, upsert
-from flask_funnel.leads import stages
-from flask_funnel.leads.name_terms import add_terms
-from flask_funnel.pages.model import Page
 
 log = logging.getLogger("flask_funnel.capture.submissions")
 
+
 _leads = Lead.__table__
 _visits = Visit.__table__
+
+
 _submissions = Submission.__table__
 
 
@@ -48,19 +59,6 @@ class Touch:
 
 
 DIRECT_TOUCH = Touch(DIRECT)
-
-
-@dataclass(frozen=True)
-class VisitRecord:
-    visitor_id: str
-    page_slug: str
-    variant: str | None
-    referrer: str | None
-    source: str
-    utm: dict[str, str | None]
-    device: str
-    place: Place
-    ip: str | None
 
 
 @dataclass(frozen=True)
@@ -88,35 +86,35 @@ class Captured:
     stage_changes: tuple[dict, ...] = ()
 
 
-# --- statements, built once ---------------------------------------------------------
-
-INSERT_VISIT = insert(_visits).values(
-    lead_id=select(Submission.lead_id)
-    .where(
-        Submission.visitor_id == bindparam("known_visitor"),
-        Submission.quarantined.is_(False),
-    )
-    .order_by(Submission.id.desc())
-    .limit(1)
-    .scalar_subquery()
-)
 _FIRST_TOUCH = (
     select(Visit.source, Visit.utm_source, Visit.utm_medium, Visit.utm_campaign, Visit.lead_id)
     .where(Visit.visitor_id == bindparam("visitor_id"))
     .order_by(Visit.id)
     .limit(1)
 )
+
+
 _LEAD_BY_EMAIL = select(Lead.id, Lead.origin_key, Lead.stage, Lead.created_at).where(
     Lead.email == bindparam("email")
 )
+
+
 _INSERT_SUBMISSION = insert(_submissions)
+
+
 _INSERT_ANSWERS = insert(Answer.__table__)
+
+
 _INSERT_CONSENT = insert(Consent.__table__)
+
+
 _LINK_VISITS = (
     update(_visits)
     .where(_visits.c.visitor_id == bindparam("known_visitor"), _visits.c.lead_id.is_(None))
     .values(lead_id=bindparam("new_lead_id"))
 )
+
+
 _SUBMISSION_BY_KEY = select(Submission.id, Submission.lead_id, Submission.quarantined).where(
     Submission.idempotency_key == bindparam("key")
 )
@@ -137,78 +135,6 @@ def _upsert_lead(dialect: str):
     if supports_returning(dialect):
         stmt = stmt.returning(_leads.c.id, _leads.c.origin_key, _leads.c.stage, _leads.c.created_at)
     return stmt
-
-
-@cache
-def _insert_visitor(dialect: str):
-    return upsert(dialect, Visitor.__table__, ["visitor_id"], None)
-
-
-@cache
-def _insert_step(dialect: str):
-    return upsert(dialect, StepView.__table__, ["page_slug", "step", "visitor_id"], None)
-
-
-@cache
-def consent_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-# --- visits and steps ---------------------------------------------------------------
-
-
-def visit_row(visit: VisitRecord) -> dict:
-    """The parameters of ``INSERT_VISIT`` for one page view."""
-    return {
-        "known_visitor": visit.visitor_id,
-        "visitor_id": visit.visitor_id,
-        "page_slug": visit.page_slug,
-        "variant": visit.variant,
-        "at": utcnow(),
-        "referrer": (visit.referrer or "")[:1000] or None,
-        "source": visit.source,
-        "device": visit.device,
-        "country": visit.place.country,
-        "city": visit.place.city,
-        "ip": visit.ip,
-        **visit.utm,
-    }
-
-
-def record_visits(connection: Connection, rows: list[dict]) -> None:
-    """Store page views (``visit_row`` parameters), and each visitor's first one."""
-    connection.execute(INSERT_VISIT, rows)
-    first_seen = {}
-    for row in rows:
-        first_seen.setdefault(row["visitor_id"], row)
-    connection.execute(
-        _insert_visitor(connection.dialect.name),
-        [
-            {
-                "visitor_id": row["visitor_id"],
-                "first_seen_at": row["at"],
-                "page_slug": row["page_slug"],
-                "variant": row["variant"],
-                "source": row["source"],
-                "country": row["country"],
-                "city": row["city"],
-                "device": row["device"],
-            }
-            for row in first_seen.values()
-        ],
-    )
-
-
-def record_step(engine: Engine, visitor_id: str, page_slug: str, step: int) -> None:
-    """Remember that a visitor reached a quiz step (once per visitor, page and step)."""
-    with writing(engine) as connection:
-        connection.execute(
-            _insert_step(connection.dialect.name),
-            {"visitor_id": visitor_id, "page_slug": page_slug, "step": step, "at": utcnow()},
-        )
-
-
-# --- submissions --------------------------------------------------------------------
 
 
 def capture(engine: Engine, entry: QuizEntry) -> Captured:
@@ -361,30 +287,3 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
             _LINK_VISITS, {"known_visitor": entry.visitor_id, "new_lead_id": lead_id}
         )
     return Captured(submission_id, lead_id, created, False, quarantined, tuple(changes))
-
-
-# --- consent withdrawal -------------------------------------------------------------
-
-
-def withdraw_consent(engine: Engine, lead_id: int) -> int:
-    """Withdraw every consent the lead still has given; returns how many were open."""
-    with writing(engine) as connection:
-        withdrawn = connection.execute(
-            update(Consent)
-            .where(Consent.lead_id == lead_id, Consent.withdrawn_at.is_(None))
-            .values(withdrawn_at=utcnow())
-        ).rowcount
-    if withdrawn:
-        log.info("lead %s withdrew consent", lead_id)
-    return withdrawn
-
-
-def consent_withdrawn(session: Session, lead_id: int) -> bool:
-    """True when the lead has no consent left that was not withdrawn."""
-    open_consent = session.scalar(
-        select(Consent.id)
-        .where(Consent.lead_id == lead_id, Consent.withdrawn_at.is_(None))
-        .limit(1)
-    )
-    session.commit()
-    return open_consent is None

@@ -20,7 +20,7 @@ import weakref
 
 from sqlalchemy.engine import Engine
 
-from flask_funnel.capture.submissions import record_visits
+from flask_funnel.capture.visits import record_visits
 from flask_funnel.db.sqlite_writer import writing
 
 log = logging.getLogger("flask_funnel.visits")

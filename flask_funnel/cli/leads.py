@@ -12,7 +12,8 @@ from flask_funnel.cli.group import funnel_cli
 from flask_funnel.leads import stages
 from flask_funnel.leads.csv_import import import_leads
 from flask_funnel.leads.export import lead_rows, write_csv, write_json
-from flask_funnel.leads.work import add_follow_up, add_note, due_follow_ups, lead_id_for
+from flask_funnel.leads.notes import add_follow_up, add_note, due_follow_ups
+from flask_funnel.leads.profile import lead_id_for
 from flask_funnel.state import current_funnel
 from flask_funnel.values import FieldError, email_key
 

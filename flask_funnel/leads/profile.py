@@ -1,10 +1,11 @@
-"""Everything known about one lead, for the admin lead page (a handful of queries)."""
+"""One lead: found by email, and everything known about them for the admin lead page
+(a handful of queries)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from flask_funnel.db.models import (
@@ -18,6 +19,7 @@ from flask_funnel.db.models import (
     Submission,
     Visit,
 )
+from flask_funnel.values import email_key
 
 RECENT_VISITS = 100
 
@@ -94,3 +96,8 @@ def person_record(found: LeadFile) -> dict:
         "follow_ups": [row(f) for f in found.follow_ups],
         "visits": [row(v) for v in found.visits],
     }
+
+
+def lead_id_for(connection: Connection, email: str) -> int | None:
+    """The id of the lead with this email (matched as the quiz stores it), or None."""
+    return connection.scalar(select(Lead.id).where(Lead.email == email_key(email)))

@@ -15,7 +15,7 @@ from flask_funnel.db.models import Lead, Purchase
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import audit, stages
-from flask_funnel.leads.work import lead_id_for
+from flask_funnel.leads.profile import lead_id_for
 from flask_funnel.values import FieldError, parse_time
 
 log = logging.getLogger("flask_funnel.leads.purchases")

@@ -25,17 +25,12 @@ from wtforms import SelectChoice
 from flask_funnel.db.models import AuditEntry
 from flask_funnel.leads import audit, stages
 from flask_funnel.leads.export import csv_chunks, json_chunks, lead_rows
+from flask_funnel.leads.notes import add_follow_up, add_note, complete_follow_up, due_follow_ups
+from flask_funnel.leads.privacy import erase
 from flask_funnel.leads.profile import lead_file, person_record
 from flask_funnel.leads.purchases import record_purchase
+from flask_funnel.leads.quarantine import release
 from flask_funnel.leads.search import LeadFilters, filtered, find_leads
-from flask_funnel.leads.work import (
-    add_follow_up,
-    add_note,
-    complete_follow_up,
-    due_follow_ups,
-    erase,
-    release,
-)
 from flask_funnel.state import current_funnel
 from flask_funnel.values import FieldError
 from flask_funnel.views.admin.blueprint import (

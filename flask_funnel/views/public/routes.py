@@ -24,16 +24,10 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from flask_funnel.capture.attribution import device_class, traffic_source, utm_tags
+from flask_funnel.capture.consent import consent_withdrawn, withdraw_consent
 from flask_funnel.capture.geo import Place, request_address, truncate_address
-from flask_funnel.capture.submissions import (
-    QuizEntry,
-    VisitRecord,
-    capture,
-    consent_withdrawn,
-    record_step,
-    visit_row,
-    withdraw_consent,
-)
+from flask_funnel.capture.submissions import QuizEntry, capture
+from flask_funnel.capture.visits import VisitRecord, record_step, visit_row
 from flask_funnel.db.models import Submission
 from flask_funnel.i18n.messages import text_direction, translate
 from flask_funnel.pages.model import Page

@@ -1,0 +1,46 @@
+"""A person's right to be forgotten (GDPR Art. 17): erasing a lead and everything
+recorded about them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, delete, or_, select
+
+from flask_funnel import signals
+from flask_funnel.db.models import (
+    Answer,
+    Consent,
+    FollowUp,
+    Lead,
+    Note,
+    Purchase,
+    StageChange,
+    StepView,
+    Submission,
+    Visit,
+)
+from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.leads import audit
+from flask_funnel.leads.name_terms import drop_terms
+
+
+def erase(engine: Engine, lead_id: int, actor: str) -> bool:
+    """Erase a person (GDPR Art. 17): the lead and everything recorded about them,
+    including the anonymous visits of the browsers they used. The audit entry keeps
+    only the lead's id; ``lead_erased`` is sent once the erasure committed."""
+    with writing(engine) as connection:
+        visitors = select(Submission.visitor_id).where(
+            Submission.lead_id == lead_id, Submission.visitor_id.is_not(None)
+        )
+        connection.execute(delete(StepView).where(StepView.visitor_id.in_(visitors)))
+        connection.execute(
+            delete(Visit).where(or_(Visit.lead_id == lead_id, Visit.visitor_id.in_(visitors)))
+        )
+        drop_terms(connection, lead_id)
+        for model in (Answer, Consent, StageChange, Purchase, Note, FollowUp, Submission):
+            connection.execute(delete(model).where(model.lead_id == lead_id))
+        erased = connection.execute(delete(Lead).where(Lead.id == lead_id)).rowcount
+        if erased:
+            audit.record(connection, actor, audit.DELETE, lead_id=lead_id, detail="erased")
+    if erased:
+        signals.send(signals.lead_erased, lead_id=lead_id, actor=actor)
+    return bool(erased)
