@@ -89,18 +89,38 @@ ADMIN_EMAIL, ADMIN_PASSWORD = "boss@shop.example", "correct horse battery"
 
 
 @pytest.fixture
-def admin_client(app, client):
-    """The test client, signed in to the admin area as ``ADMIN_EMAIL``."""
-    from flask_funnel.auth import accounts
+def sign_in_admin(app):
+    """``sign_in_admin(client)``: make the admin ``ADMIN_EMAIL`` and sign ``client`` in."""
 
-    accounts.create_admin(app.extensions["funnel"].engine, ADMIN_EMAIL, ADMIN_PASSWORD)
-    token = hidden_fields(client.get("/p/admin/sign-in").text)["csrf_token"]
-    response = client.post(
-        "/p/admin/sign-in",
-        data={"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
-    )
-    assert response.status_code == 303, response.text
-    return client
+    def sign_in(client):
+        from flask_funnel.auth import accounts
+
+        accounts.create_admin(app.extensions["funnel"].engine, ADMIN_EMAIL, ADMIN_PASSWORD)
+        token = hidden_fields(client.get("/p/admin/sign-in").text)["csrf_token"]
+        response = client.post(
+            "/p/admin/sign-in",
+            data={"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        )
+        assert response.status_code == 303, response.text
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def admin_client(client, sign_in_admin):
+    """The test client, signed in to the admin area as ``ADMIN_EMAIL``."""
+    return sign_in_admin(client)
+
+
+def parse_page(pages_dir: Path, text: str):
+    """The result of parsing ``text`` as a page file in ``pages_dir`` (its assets and
+    offers beside it)."""
+    from flask_funnel.pages.parser import PageParser
+
+    path = pages_dir / "broken.toml"
+    path.write_text(text, encoding="utf-8")
+    return PageParser(pages_dir / "assets", pages_dir / "offers").parse_file(path)
 
 
 def add_leads(app, count: int) -> None:

@@ -18,13 +18,6 @@ PASSWORD = "correct horse battery"
 XSS = '"><img src=x onerror=alert(1)>'
 
 
-@pytest.fixture
-def admin_client(app, client):
-    accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
-    sign_in(client)
-    return client
-
-
 def sign_in(client, email="boss@shop.example", password=PASSWORD, next_url=""):
     token = hidden_fields(client.get("/p/admin/sign-in").text)["csrf_token"]
     url = "/p/admin/sign-in" + (f"?next={next_url}" if next_url else "")

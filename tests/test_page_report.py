@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-from conftest import ANSWERS, DEMO_PAGES, Visitor, flush_visits
-from test_admin import PASSWORD, sign_in
-from test_pages import parse
+from conftest import ANSWERS, DEMO_PAGES, Visitor, flush_visits, parse_page
 
 from flask_funnel.analytics.experiments import variant_test
 from flask_funnel.analytics.periods import Period
 from flask_funnel.analytics.quiz_dropoff import quiz_dropoff
-from flask_funnel.auth import accounts
 from flask_funnel.db.models import Lead
 
 VALID = (DEMO_PAGES / "home-brewing.toml").read_text(encoding="utf-8")
@@ -42,7 +39,7 @@ def test_variants_are_drawn_by_weight(app):
 
 def test_a_broken_variant_names_its_field(pages_dir):
     broken = VALID.replace('id = "b"\nweight = 50', 'id = "b"\nweight = 0\ncolour = "red"')
-    errors = parse(pages_dir, broken).errors
+    errors = parse_page(pages_dir, broken).errors
     assert any("variants[2].weight: must be 1 or more" in e for e in errors)
     assert any("variants[2].colour: is not a known field" in e for e in errors)
 
@@ -96,10 +93,9 @@ def test_quiz_drop_off_counts_each_step_and_follows_answers(app, db_session):
     assert black["stages"]["customer"] == {"leads": 0, "rate": 0.0}
 
 
-def test_the_page_report_shows_the_verdict_and_escapes_answers(app, client):
+def test_the_page_report_shows_the_verdict_and_escapes_answers(app, admin_client):
+    client = admin_client
     Visitor(app.test_client()).submit(email="one@example.com")
-    accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
-    sign_in(client)
     page = client.get(f"/p/admin/pages/home-brewing?start={date.today()}&stage=mql")
     assert page.status_code == 200
     assert "Where visitors leave the quiz" in page.text

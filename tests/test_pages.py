@@ -5,17 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import DEMO_PAGES, make_app, shows_hero
+from conftest import DEMO_PAGES, make_app, parse_page, shows_hero
 
 from flask_funnel.pages.parser import PageParser
 
 VALID = (DEMO_PAGES / "home-brewing.toml").read_text(encoding="utf-8")
-
-
-def parse(pages_dir, text: str):
-    path = pages_dir / "broken.toml"
-    path.write_text(text, encoding="utf-8")
-    return PageParser(pages_dir / "assets", pages_dir / "offers").parse_file(path)
 
 
 def test_demo_pages_are_valid():
@@ -57,7 +51,7 @@ def test_demo_pages_are_valid():
 def test_broken_definition_names_the_file_and_the_field(pages_dir, change, expected):
     old, new = change
     assert old in VALID
-    result = parse(pages_dir, VALID.replace(old, new, 1))
+    result = parse_page(pages_dir, VALID.replace(old, new, 1))
     assert result.page is None
     assert any(expected in error for error in result.errors), result.errors
     assert all(error.split(": ")[0].endswith("broken.toml") for error in result.errors)
@@ -70,19 +64,19 @@ def test_too_few_and_too_many_choices_are_reported(pages_dir):
         + '[[questions]]\nid = "q"\ntext = "Q?"\n[[questions.choices]]\nid = "a"\nlabel = "A"\n'
         + VALID[VALID.index("[[outcomes]]") :]
     )
-    errors = parse(pages_dir, one_choice).errors
+    errors = parse_page(pages_dir, one_choice).errors
     assert any(
         "questions[1].choices: must have between 2 and 6 entries, has 1" in e for e in errors
     )
     choices = "".join(f'[[questions.choices]]\nid = "c{n}"\nlabel = "C{n}"\n' for n in range(7))
     seven = VALID[:start] + f'[[questions]]\nid = "q"\ntext = "Q?"\n{choices}'
     seven += VALID[VALID.index("[[outcomes]]") :]
-    errors = parse(pages_dir, seven).errors
+    errors = parse_page(pages_dir, seven).errors
     assert any("has 7" in e for e in errors)
 
 
 def test_invalid_toml_is_reported_with_its_line(pages_dir):
-    result = parse(pages_dir, 'slug = "x"\ntitle = \n')
+    result = parse_page(pages_dir, 'slug = "x"\ntitle = \n')
     assert result.page is None
     assert "broken.toml: (file): is not valid TOML" in result.errors[0]
     assert "line 2" in result.errors[0]

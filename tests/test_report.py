@@ -14,12 +14,10 @@ import pytest
 from conftest import BACKENDS, make_app
 from flask_migrate import upgrade
 from sqlalchemy import insert
-from test_admin import PASSWORD, sign_in
 
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.funnel import build_report, monthly
 from flask_funnel.analytics.periods import Period, ReportSettings, months_until, parse_period
-from flask_funnel.auth import accounts
 from flask_funnel.capture.visits import record_visits
 from flask_funnel.db.models import Lead
 from flask_funnel.db.sqlite_writer import writing
@@ -112,10 +110,10 @@ def test_the_textbook_funnel_gives_its_counts_and_rates(textbook, runner):
     assert "customer" in text and "100" in text and "0.3125%" in text
 
 
-def test_the_dashboard_the_downloads_and_the_cli_agree_to_the_lead(textbook, client, runner):
-    engine = textbook.extensions["funnel"].engine
-    accounts.create_admin(engine, "boss@shop.example", PASSWORD)
-    sign_in(client)
+def test_the_dashboard_the_downloads_and_the_cli_agree_to_the_lead(
+    textbook, client, runner, sign_in_admin
+):
+    sign_in_admin(client)
     query = "?by=landing_page"
     download = client.get(f"/p/admin/report.json{query}")
     assert download.headers["Cache-Control"] == "no-store"
@@ -277,9 +275,8 @@ def test_the_forecast_multiplies_open_leads_by_past_conversion(app):
     assert two["from_new_leads"] == round(5 / 90 * 60 * 0.4, 1)
 
 
-def test_a_bad_period_is_explained_beside_the_field(app, client):
-    accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
-    sign_in(client)
+def test_a_bad_period_is_explained_beside_the_field(admin_client):
+    client = admin_client
     response = client.get("/p/admin/?start=2026-03-10&end=2026-03-01")
     assert response.status_code == 422
     assert "The end is before the start." in response.text
@@ -294,12 +291,11 @@ def test_the_cli_names_a_bad_date(runner):
     assert "from: '2026-13-01' is not a date (use YYYY-MM-DD)" in result.output
 
 
-def test_the_dashboard_needs_an_admin_and_escapes_lead_data(app, client):
+def test_the_dashboard_needs_an_admin_and_escapes_lead_data(app, client, sign_in_admin):
     assert client.get("/p/admin/").status_code == 302
     engine = app.extensions["funnel"].engine
     add(engine, 10, at=NOW - timedelta(days=1), source='"><img src=x onerror=alert(1)>')
-    accounts.create_admin(engine, "boss@shop.example", PASSWORD)
-    sign_in(client)
+    sign_in_admin(client)
     page = client.get("/p/admin/?by=source")
     assert page.status_code == 200
     assert "<img src=x" not in page.text and "&lt;img src=x" in page.text
