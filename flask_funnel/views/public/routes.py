@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from functools import partial
 
@@ -24,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from flask_funnel.capture.attribution import device_class, traffic_source, utm_tags
+from flask_funnel.capture.bots import fill_seconds, quarantine_reason, start_stamp
 from flask_funnel.capture.consent import consent_withdrawn, withdraw_consent
 from flask_funnel.capture.geo import Place, request_address, truncate_address
 from flask_funnel.capture.submissions import QuizEntry, capture
@@ -184,7 +184,7 @@ def quiz(slug: str):
     form = form_class(page)(formdata=request.args or None)
     step = form.current_step()
     if not form.started.data:
-        form.started.data = _serializer("started").dumps(time.time())
+        form.started.data = start_stamp(current_app.secret_key)
     if step > 1:
         invalid = form.first_invalid_step(step - 1)
         if invalid is not None:
@@ -226,7 +226,7 @@ def _submit(page: Page, form: QuizForm):
     if invalid is not None:
         return _render_step(page, form, invalid, status=422)
     key = form.idempotency_key() or uuid.uuid4().hex
-    fill_seconds = _fill_seconds(form)
+    seconds = fill_seconds(form.started.data, current_app.secret_key)
     entry = QuizEntry(
         page=page,
         email=form.normalized_email,
@@ -235,8 +235,12 @@ def _submit(page: Page, form: QuizForm):
         idempotency_key=key,
         visitor_id=_visitor_id(),
         place=_place(request_address()),
-        fill_seconds=fill_seconds,
-        quarantine_reason=_bot_signal(form, fill_seconds),
+        fill_seconds=seconds,
+        quarantine_reason=quarantine_reason(
+            honeypot=form.website.data,
+            seconds=seconds,
+            min_seconds=current_funnel().settings.min_fill_seconds,
+        ),
     )
     try:
         current_funnel().visits.flush()  # the visitor's views, for attribution
@@ -246,25 +250,6 @@ def _submit(page: Page, form: QuizForm):
         return _render_step(page, form, page.contact_step, status=503, unavailable=True)
     token = _serializer("thanks").dumps(key)
     return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
-
-
-def _fill_seconds(form: QuizForm) -> float | None:
-    try:
-        started = float(_serializer("started").loads(form.started.data or ""))
-    except (BadSignature, TypeError, ValueError):
-        return None
-    return round(time.time() - started, 1)
-
-
-def _bot_signal(form: QuizForm, seconds: float | None) -> str | None:
-    """Why this submission looks automated, or None. Bots are answered like people."""
-    if form.website.data:
-        return "honeypot"
-    if seconds is None:
-        return "no_start_time"
-    if seconds < current_funnel().settings.min_fill_seconds:
-        return "too_fast"
-    return None
 
 
 # --- after the quiz ---------------------------------------------------------------
