@@ -82,8 +82,6 @@ class Funnel:
             visits=VisitBuffer(
                 engine, seconds=settings.visit_flush_seconds, size=settings.visit_batch_size
             ),
-            assets_dir=settings.assets_dir,
-            offers_dir=settings.offers_dir,
             extension=self,
         )
 

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from flask_sqlalchemy import SQLAlchemy
     from sqlalchemy import Engine
 
@@ -33,8 +31,6 @@ class FunnelState:
     pages: PageRegistry
     geo: GeoLocator
     visits: VisitBuffer
-    assets_dir: Path
-    offers_dir: Path
     extension: Funnel
 
     @property

@@ -46,6 +46,7 @@ def wire_flask_migrate(app: Flask, mode: str) -> None:
     def wire_when_ready(sender: Flask, **_kwargs) -> None:
         if "migrate" in sender.extensions and not sender.extensions.get(_WIRED):
             _wire(sender, mode)
+            appcontext_pushed.disconnect(wire_when_ready, sender)  # off the request path
 
     app.extensions[_WIRED + "_hook"] = wire_when_ready  # blinker keeps weak references
     appcontext_pushed.connect(wire_when_ready, app)

@@ -302,7 +302,7 @@ def offer(slug: str, token: str):
     if page.offer.kind != "download":
         abort(404)
     response = send_from_directory(
-        current_funnel().offers_dir, page.offer.file, as_attachment=True, max_age=0
+        current_funnel().settings.offers_dir, page.offer.file, as_attachment=True, max_age=0
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -311,4 +311,4 @@ def offer(slug: str, token: str):
 @public.get("/assets/<path:filename>")
 def asset(filename: str):
     """Images referenced by page files."""
-    return send_from_directory(current_funnel().assets_dir, filename, max_age=3600)
+    return send_from_directory(current_funnel().settings.assets_dir, filename, max_age=3600)
