@@ -8,6 +8,8 @@ from collections.abc import Callable
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
+from flask_funnel.auth import google
+from flask_funnel.auth.pending import PendingStore
 from flask_funnel.capture.geo import GeoLocator
 from flask_funnel.capture.visit_buffer import VisitBuffer
 from flask_funnel.db.migrate import wire_flask_migrate
@@ -82,9 +84,11 @@ class Funnel:
             visits=VisitBuffer(
                 engine, seconds=settings.visit_flush_seconds, size=settings.visit_batch_size
             ),
+            pending=PendingStore(engine),
             extension=self,
         )
 
+        google.init_app(app, settings.google, app.extensions[EXTENSION_KEY].pending)
         from flask_funnel import cli, views
 
         views.init_app(app, settings.url_prefix)

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_funnel.analytics.periods import ReportSettings
+from flask_funnel.values import FieldError, normalize_email
 
 DEFAULTS: dict[str, object] = {
     # Where the blueprint is mounted: pages are served at <prefix>/<slug>.
@@ -63,6 +64,21 @@ DEFAULTS: dict[str, object] = {
     # On SQLite: WAL journal, a 5 s busy timeout and BEGIN IMMEDIATE transactions,
     # so concurrent workers wait for each other instead of failing.
     "FUNNEL_SQLITE_TUNING": True,
+    # Sign in with Google (or any OpenID Connect provider): the OAuth client's id and
+    # secret; with no id there is no button, no script and nothing else changes.
+    "FUNNEL_GOOGLE_CLIENT_ID": None,
+    "FUNNEL_GOOGLE_CLIENT_SECRET": None,
+    # The provider's discovery document (tests point it at a local provider).
+    "FUNNEL_GOOGLE_METADATA_URL": "https://accounts.google.com/.well-known/openid-configuration",
+    # The callback URL registered with the provider; None builds <prefix>/google/callback
+    # from the request (behind a proxy, set it or use Werkzeug's ProxyFix).
+    "FUNNEL_GOOGLE_REDIRECT_URI": None,
+    # Google One Tap on the landing page and contact step (Google's script and frame).
+    "FUNNEL_GOOGLE_ONE_TAP": False,
+    # Who may sign in to the admin area with Google: verified emails, and/or a Google
+    # Workspace domain checked against the ID token's hd claim (never the email's text).
+    "FUNNEL_ADMIN_EMAILS": (),
+    "FUNNEL_ADMIN_DOMAIN": None,
     # "shipped": the host's `flask db upgrade` runs the funnel's own revisions (branch
     # "funnel") and its `flask db migrate` leaves the funnel's tables alone. "host": the
     # host generates the funnel's tables in its own revisions instead.
@@ -80,6 +96,19 @@ DEFAULTS: dict[str, object] = {
     "FUNNEL_FORECAST_ACTIVE_DAYS": 90,
     "FUNNEL_FORECAST_HISTORY_DAYS": 180,
 }
+
+
+@dataclass(frozen=True)
+class GoogleSettings:
+    """Sign in with Google, present only when a client id is configured."""
+
+    client_id: str
+    client_secret: str
+    metadata_url: str
+    redirect_uri: str | None
+    one_tap: bool
+    admin_emails: frozenset[str]
+    admin_domain: str | None
 
 
 class SettingsError(RuntimeError):
@@ -113,6 +142,7 @@ class Settings:
     api_token: str | None
     sqlite_tuning: bool
     migrations: str
+    google: GoogleSettings | None
     report: ReportSettings
 
     @classmethod
@@ -144,6 +174,7 @@ class Settings:
             api_token=_optional_text(config, "FUNNEL_API_TOKEN"),
             sqlite_tuning=_flag(config, "FUNNEL_SQLITE_TUNING"),
             migrations=_choice(config, "FUNNEL_MIGRATIONS", ("shipped", "host")),
+            google=_google(config),
             report=_report(config),
         )
 
@@ -216,4 +247,35 @@ def _report(config: Mapping) -> ReportSettings:
         months=_number(config, "FUNNEL_REPORT_MONTHS", int, 2),
         active_days=_number(config, "FUNNEL_FORECAST_ACTIVE_DAYS", int, 1),
         history_days=_number(config, "FUNNEL_FORECAST_HISTORY_DAYS", int, 30),
+    )
+
+
+def _google(config: Mapping) -> GoogleSettings | None:
+    client_id = _optional_text(config, "FUNNEL_GOOGLE_CLIENT_ID")
+    if client_id is None:
+        return None
+    secret = _optional_text(config, "FUNNEL_GOOGLE_CLIENT_SECRET")
+    if secret is None:
+        raise SettingsError(
+            "FUNNEL_GOOGLE_CLIENT_SECRET: required with FUNNEL_GOOGLE_CLIENT_ID (the sign-in"
+            " exchanges Google's code for tokens with it)"
+        )
+    emails = config["FUNNEL_ADMIN_EMAILS"]
+    if isinstance(emails, str):
+        emails = [e for e in emails.replace(",", " ").split() if e]
+    if not isinstance(emails, (list, tuple, set, frozenset)):
+        raise SettingsError(f"FUNNEL_ADMIN_EMAILS: a list of emails, not {emails!r}")
+    try:
+        admin_emails = frozenset(normalize_email(str(e), "FUNNEL_ADMIN_EMAILS") for e in emails)
+    except FieldError as error:
+        raise SettingsError(str(error)) from None
+    domain = _optional_text(config, "FUNNEL_ADMIN_DOMAIN")
+    return GoogleSettings(
+        client_id=client_id,
+        client_secret=secret,
+        metadata_url=_text(config, "FUNNEL_GOOGLE_METADATA_URL"),
+        redirect_uri=_optional_text(config, "FUNNEL_GOOGLE_REDIRECT_URI"),
+        one_tap=_flag(config, "FUNNEL_GOOGLE_ONE_TAP"),
+        admin_emails=admin_emails,
+        admin_domain=domain.lower().lstrip("@") if domain else None,
     )

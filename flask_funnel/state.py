@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
     from sqlalchemy import Engine
 
+    from flask_funnel.auth.pending import PendingStore
     from flask_funnel.capture.geo import GeoLocator
     from flask_funnel.capture.visit_buffer import VisitBuffer
     from flask_funnel.extension import Funnel
@@ -31,6 +32,7 @@ class FunnelState:
     pages: PageRegistry
     geo: GeoLocator
     visits: VisitBuffer
+    pending: PendingStore
     extension: Funnel
 
     @property

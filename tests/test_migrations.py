@@ -118,3 +118,26 @@ def _database_at(tmp_path, revision: str):
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR), revision=revision)
     return app, create_engine(url)
+
+
+def test_the_sign_in_migration_records_how_existing_leads_gave_their_email(tmp_path):
+    from sqlalchemy import text
+
+    app, engine = _database_at(tmp_path, "0004")
+    with engine.begin() as connection:
+        for n, origin in enumerate(["quiz-key", "import:abc"]):
+            connection.execute(
+                text(
+                    "INSERT INTO funnel_leads (email, stage, stage_changed_at, quarantined,"
+                    " origin_key, created_at, updated_at) VALUES (:e, 'lead', :t, 0, :o, :t, :t)"
+                ),
+                {"e": f"p{n}@example.com", "o": origin, "t": "2026-01-01 00:00:00.000000"},
+            )
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT email, signup_method FROM funnel_leads ORDER BY email")
+        ).all()
+    engine.dispose()
+    assert rows == [("p0@example.com", "typed"), ("p1@example.com", "import")]

@@ -16,6 +16,8 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from flask_funnel import signals
+from flask_funnel.auth.identity import VerifiedIdentity
+from flask_funnel.capture import identities
 from flask_funnel.capture.attribution import DIRECT
 from flask_funnel.capture.consent import consent_hash
 from flask_funnel.capture.geo import Place
@@ -74,6 +76,12 @@ class QuizEntry:
     place: Place
     fill_seconds: float | None
     quarantine_reason: str | None = None
+    #: The sign-in that vouched for ``email`` (then ``email`` is the identity's).
+    identity: VerifiedIdentity | None = None
+
+    @property
+    def signup_method(self) -> str:
+        return "google" if self.identity else "typed"
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,18 @@ def _merge_lead(new) -> dict:
         "updated_at": new.updated_at,
         "quarantined": and_(_leads.c.quarantined, new.quarantined),
     }
+
+
+# What a submission changes on a lead found by its sign-in, as the upsert's update does.
+_UPDATE_LEAD = (
+    update(_leads)
+    .where(_leads.c.id == bindparam("lead_id"))
+    .values(
+        name=func.coalesce(bindparam("new_name"), _leads.c.name),
+        updated_at=bindparam("now"),
+        quarantined=and_(_leads.c.quarantined, bindparam("new_quarantined")),
+    )
+)
 
 
 @cache
@@ -205,14 +225,33 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         "variant": variant.id if variant else None,
         # Set on insert only: the upsert's update leaves an existing lead's alone.
         "reached_mql_at": now if qualifies else None,
+        "signup_method": entry.signup_method,
+        "email_verified_at": None,
         "created_at": now,
         "updated_at": now,
     }
-    result = connection.execute(_upsert_lead(dialect), lead_values)
-    if not supports_returning(dialect):
-        result = connection.execute(_LEAD_BY_EMAIL, {"email": entry.email})
-    lead_id, origin_key, stage, created_at = result.one()
-    created = origin_key == entry.idempotency_key
+    linked = identities.linked_lead(connection, entry.identity) if entry.identity else None
+    if linked is not None:  # a returning sign-in: its lead, whatever its email is now
+        lead_id, stage, created_at, created = linked.lead_id, linked.stage, linked.created_at, False
+        connection.execute(
+            _UPDATE_LEAD,
+            {
+                "lead_id": lead_id,
+                "new_name": entry.name,
+                "now": now,
+                "new_quarantined": quarantined,
+            },
+        )
+    else:
+        result = connection.execute(_upsert_lead(dialect), lead_values)
+        if not supports_returning(dialect):
+            result = connection.execute(_LEAD_BY_EMAIL, {"email": entry.email})
+        lead_id, origin_key, stage, created_at = result.one()
+        created = origin_key == entry.idempotency_key
+    identity_id = None
+    if entry.identity:
+        how = identities.NEW_LEAD if created else identities.EXISTING_EMAIL
+        identity_id = identities.link(connection, entry.identity, lead_id, how, now)
 
     submission_id = connection.execute(
         _INSERT_SUBMISSION,
@@ -226,6 +265,8 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
             "quarantined": quarantined,
             "quarantine_reason": entry.quarantine_reason,
             "fill_seconds": entry.fill_seconds,
+            "signup_method": entry.signup_method,
+            "identity_id": identity_id,
             "created_at": now,
         },
     ).inserted_primary_key[0]

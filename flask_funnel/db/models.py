@@ -63,6 +63,10 @@ class Lead(Base):
     origin_key: Mapped[str | None] = mapped_column(String(64))
     # The A/B test variant of the landing page the lead signed up on.
     variant: Mapped[str | None] = mapped_column(String(40))
+    # How the lead's email was first obtained: "typed", "google" or "import".
+    signup_method: Mapped[str | None] = mapped_column(String(10))
+    # When a sign-in (Google) last vouched for the email; None while it was only typed.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # When the lead first reached each stage after ``lead`` (reaching a later stage
@@ -91,6 +95,7 @@ class Lead(Base):
             "country",
             "city",
             "source",
+            "signup_method",
         ),
         # Leads created per month: a narrow index is quicker to count through.
         Index("ix_funnel_leads_created", "quarantined", "created_at"),
@@ -196,6 +201,10 @@ class Submission(Base):
     quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
     quarantine_reason: Mapped[str | None] = mapped_column(String(50))
     fill_seconds: Mapped[float | None] = mapped_column(Float)
+    # "typed" or "google": how the email of this submission was given.
+    signup_method: Mapped[str | None] = mapped_column(String(10))
+    # The sign-in that vouched for the email, when there was one.
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_identities.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
@@ -340,3 +349,35 @@ class LeadTerm(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_funnel_lead_terms_term_created", "term", "created_at", "lead_id"),)
+
+
+class Identity(Base):
+    """A sign-in identity (an OpenID Connect issuer and subject, e.g. a Google account)
+    linked to a lead: a later sign-in with the same account finds the same lead, even
+    after its email changed. ``linked_how`` records the merge: ``new_lead`` (the sign-in
+    made the lead) or ``existing_email`` (it joined a lead that had typed that email)."""
+
+    __tablename__ = "funnel_identities"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    # The verified email the provider gave when the identity was linked.
+    email: Mapped[str] = mapped_column(String(254))
+    linked_how: Mapped[str] = mapped_column(String(20))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_funnel_identities_subject"),)
+
+
+class PendingSignIn(Base):
+    """A sign-in under way (state, nonce, PKCE verifier, where to return), kept here
+    rather than in the session cookie so abandoned attempts cannot grow it."""
+
+    __tablename__ = "funnel_pending_sign_ins"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

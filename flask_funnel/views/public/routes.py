@@ -93,14 +93,14 @@ def _render_error(code: int):
     title, body = messages.get(code, ("Something went wrong", "Please try again later."))
     return render_template(
         "flask_funnel/error.html",
-        **_page_context(locale),
+        **page_context(locale),
         code=code,
         title=translate(locale, title),
         body=translate(locale, body),
     )
 
 
-def _page_context(locale: str) -> dict:
+def page_context(locale: str) -> dict:
     return {
         "locale": locale,
         "direction": text_direction(locale),
@@ -110,7 +110,7 @@ def _page_context(locale: str) -> dict:
 
 
 def _render(template: str, page: Page, status: int = 200, **context):
-    body = render_template(template, page=page, **_page_context(page.locale), **context)
+    body = render_template(template, page=page, **page_context(page.locale), **context)
     return body, status
 
 
