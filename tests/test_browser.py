@@ -107,3 +107,54 @@ def test_the_quiz_works_with_javascript_off(browser, site):
     page.get_by_text("BLOOM15").wait_for()
     assert [lead["email"] for lead in exported(app)] == ["no-js@example.com"]
     context.close()
+
+
+@pytest.fixture
+def google_site(tmp_path, oidc_provider):
+    app = create_app(
+        {
+            "SECRET_KEY": "browser",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'google.sqlite3'}",
+            "FUNNEL_MIN_FILL_SECONDS": 0,
+            **oidc_provider.config(),
+        }
+    )
+    with app.app_context():
+        funnel.db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    with app.app_context():
+        funnel.db.engine.dispose()
+
+
+def test_a_phone_visitor_signs_up_with_google_in_one_tap_of_a_button(browser, google_site):
+    app, base = google_site
+    page = browser.new_page(**PHONE)
+    page.goto(f"{base}/p/home-brewing?utm_source=instagram")
+    page.locator(".hero a.button-primary").click()
+    page.get_by_text("Black, nothing added").click()
+    page.get_by_text("How much time do you have in the morning?").wait_for()
+    page.get_by_text("About five minutes").click()
+    page.get_by_text("What do you already have at home?").wait_for()
+    page.get_by_text("A grinder").click()
+
+    page.get_by_role("link", name="Continue with Google").click()
+    page.get_by_role("button", name="alice").click()  # the account chooser of the provider
+
+    page.get_by_text("Signed in with Google as").wait_for()
+    assert page.get_by_text("alice@gmail.example").is_visible()
+    page.get_by_role("checkbox").check()
+    page.get_by_role("button", name="Get my result").click()
+    page.get_by_text("You are a pour-over person").wait_for()
+
+    [lead] = exported(app)
+    assert (lead["email"], lead["name"], lead["source"], lead["score"]) == (
+        "alice@gmail.example",
+        "Alice Gee",
+        "instagram",
+        7,
+    )

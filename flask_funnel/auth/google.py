@@ -22,7 +22,7 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, redirect, session, url_for
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from requests.exceptions import RequestException
 
@@ -165,12 +165,15 @@ def verify_id_token(credential: str) -> VerifiedIdentity:
     client = _client()
     try:
         metadata = client.load_server_metadata()
-        keys = KeySet.import_key_set(client.fetch_jwk_set())
-        decoded = jwt.decode(
-            credential,
-            keys,
-            algorithms=metadata.get("id_token_signing_alg_values_supported") or ["RS256"],
-        )
+        algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+        try:
+            decoded = jwt.decode(
+                credential, KeySet.import_key_set(client.fetch_jwk_set()), algorithms=algorithms
+            )
+        except InvalidKeyIdError:
+            # The provider rotates its keys; the cached set may predate this token's.
+            fresh = KeySet.import_key_set(client.fetch_jwk_set(force=True))
+            decoded = jwt.decode(credential, fresh, algorithms=algorithms)
     except (JoseError, ValueError, KeyError) as error:
         raise SignInError("rejected", type(error).__name__) from None
     except RequestException as error:

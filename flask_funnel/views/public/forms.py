@@ -56,6 +56,8 @@ class _Email:
         self.locale = locale
 
     def __call__(self, form, field) -> None:
+        if form.use_google.data:
+            raise StopValidation()  # the signed-in identity's email is used instead
         try:
             field.normalized = normalize_email(field.data)
         except FieldError as error:
@@ -95,6 +97,8 @@ class QuizForm(FlaskForm):
     started = HiddenField()
     key = HiddenField()
     step = HiddenField()
+    # "1" when the visitor continues with the account they signed in with (Google).
+    use_google = HiddenField()
 
     def question_field(self, question: Question):
         return self[question_field_name(question)]

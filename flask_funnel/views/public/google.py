@@ -3,19 +3,12 @@ verified identity the contact step then uses instead of a typed email."""
 
 from __future__ import annotations
 
-import time
-
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, url_for
 
 from flask_funnel.auth import google
-from flask_funnel.auth.identity import VerifiedIdentity
 from flask_funnel.state import current_funnel
+from flask_funnel.views.public import signed_in as signed_in_module
 from flask_funnel.views.public.routes import page_context, public
-
-#: The session key of the identity a visitor signed in with, for the quiz.
-SESSION_KEY = "_funnel_google"
-#: Seconds a sign-in stays usable for the contact step.
-FRESH_SECONDS = 30 * 60
 
 
 def contact_step_url(slug: str, args) -> str:
@@ -50,20 +43,8 @@ def google_callback():
         from flask_funnel.views.admin.sign_in import complete_google_sign_in
 
         return complete_google_sign_in(signed_in.identity, signed_in.next_path)
-    session[SESSION_KEY] = {**signed_in.identity.as_dict(), "at": int(time.time())}
+    signed_in_module.remember(signed_in.identity)
     return redirect(signed_in.next_path, code=303)
-
-
-def signed_in_identity() -> VerifiedIdentity | None:
-    """The identity this browser signed in with for the quiz, while it is fresh."""
-    data = session.get(SESSION_KEY)
-    if not isinstance(data, dict) or time.time() - float(data.get("at", 0)) > FRESH_SECONDS:
-        return None
-    return VerifiedIdentity.from_dict(data)
-
-
-def forget_identity() -> None:
-    session.pop(SESSION_KEY, None)
 
 
 def _failed(error: google.SignInError):

@@ -33,6 +33,7 @@ from flask_funnel.i18n.messages import text_direction, translate
 from flask_funnel.pages.model import Page
 from flask_funnel.state import current_funnel
 from flask_funnel.views.headers import apply_security_headers
+from flask_funnel.views.public import signed_in
 from flask_funnel.views.public.forms import QuizForm, WithdrawForm, form_class
 
 log = logging.getLogger("flask_funnel.views")
@@ -182,6 +183,8 @@ def quiz(slug: str):
         return _submit(page, form)
 
     form = form_class(page)(formdata=request.args or None)
+    if request.args.get("google") == "off":  # "use another email"
+        signed_in.forget()
     step = form.current_step()
     if not form.started.data:
         form.started.data = start_stamp(current_app.secret_key)
@@ -194,9 +197,11 @@ def quiz(slug: str):
 
 
 def _render_step(page: Page, form: QuizForm, step: int, status: int = 200, **context):
-    if step == page.contact_step and not form.idempotency_key():
-        form.key.data = uuid.uuid4().hex
     answers = {k: v for k, v in form.answers().items() if v}
+    if step == page.contact_step:
+        if not form.idempotency_key():
+            form.key.data = uuid.uuid4().hex
+        context = _sign_in_context(page, form, answers) | context
     body, status = _render(
         "flask_funnel/quiz.html",
         page,
@@ -219,18 +224,45 @@ def _render_step(page: Page, form: QuizForm, step: int, status: int = 200, **con
     return body, status, {"Cache-Control": "no-store"}
 
 
+def _sign_in_context(page: Page, form: QuizForm, answers: dict[str, str]) -> dict:
+    """What the contact step shows of Google sign-in (nothing when it is not set up)."""
+    if current_funnel().settings.google is None:
+        return {}
+    query = {"started": form.started.data, **{f"q_{k}": v for k, v in answers.items()}}
+    identity = signed_in.signed_in_identity()
+    if identity is not None:
+        form.use_google.data = "1"
+    error = request.args.get("google_error")
+    return {
+        "google_start_url": url_for("funnel.google_start", slug=page.slug, **query),
+        "google_identity": identity,
+        "google_off_url": url_for(
+            ".quiz", slug=page.slug, step=page.contact_step, google="off", **query
+        ),
+        "google_error": (error if error in signed_in.MESSAGES else "rejected") if error else None,
+        "google_messages": signed_in.MESSAGES,
+    }
+
+
 def _submit(page: Page, form: QuizForm):
     invalid = form.first_invalid_step(page.contact_step)
     if form.csrf_failed:
         return _render_step(page, form, page.contact_step, status=400, form_expired=True)
     if invalid is not None:
         return _render_step(page, form, invalid, status=422)
+    identity = None
+    if form.use_google.data:
+        identity = signed_in.signed_in_identity()
+        if identity is None:  # signed in too long ago, or in another browser
+            form.use_google.data = ""
+            return _render_step(page, form, page.contact_step, 422, google_error="expired")
     key = form.idempotency_key() or uuid.uuid4().hex
     seconds = fill_seconds(form.started.data, current_app.secret_key)
     entry = QuizEntry(
         page=page,
-        email=form.normalized_email,
-        name=form.name.data or None,
+        email=identity.email if identity else form.normalized_email,
+        name=form.name.data or (identity.name if identity else None),
+        identity=identity,
         answers=form.answers(),
         idempotency_key=key,
         visitor_id=_visitor_id(),
@@ -248,6 +280,7 @@ def _submit(page: Page, form: QuizForm):
     except OperationalError as exc:
         log.error("submission not stored, database unavailable: %s", type(exc.orig).__name__)
         return _render_step(page, form, page.contact_step, status=503, unavailable=True)
+    signed_in.forget()
     token = _serializer("thanks").dumps(key)
     return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
 
