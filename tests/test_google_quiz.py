@@ -250,3 +250,18 @@ def test_the_persian_contact_step_offers_google_in_persian(google_app):
     step = google_app.test_client().get(f"/p/qahve-dam/quiz?step={page.contact_step}&{answers}")
     assert step.status_code == 200
     assert "ادامه با حساب گوگل" in step.text and "یا ایمیل خود را بنویسید" in step.text
+
+
+def test_a_token_answer_without_an_id_token_signs_nobody_in(
+    google_visitor, monkeypatch, db_session
+):
+    from authlib.integrations.flask_client.apps import FlaskOAuth2App
+
+    monkeypatch.setattr(
+        FlaskOAuth2App, "authorize_access_token", lambda self, **kwargs: {"access_token": "x"}
+    )
+    back = google_visitor.sign_in()
+    assert back.status_code == 303 and "google_error=rejected" in back.headers["Location"]
+    with google_visitor.client.session_transaction() as session:
+        assert "_funnel_google" not in session
+    assert leads(db_session) == []

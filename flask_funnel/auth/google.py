@@ -155,7 +155,7 @@ def _identity_from_callback(settings: GoogleSettings) -> VerifiedIdentity:
     claims = token.get("userinfo")
     if not claims:
         raise SignInError("rejected", "no ID token")
-    return identity_from_claims(claims, settings)
+    return identity_from_claims(claims, settings.client_id, _issuers())
 
 
 def verify_id_token(credential: str) -> VerifiedIdentity:
@@ -178,11 +178,16 @@ def verify_id_token(credential: str) -> VerifiedIdentity:
         raise SignInError("rejected", type(error).__name__) from None
     except RequestException as error:
         raise SignInError("unavailable", type(error).__name__) from None
-    return identity_from_claims(decoded.claims, settings)
+    return identity_from_claims(decoded.claims, settings.client_id, _issuers())
 
 
 def _issuers() -> frozenset[str]:
-    issuer = _client().load_server_metadata().get("issuer", "")
+    return accepted_issuers(_client().load_server_metadata().get("issuer", ""))
+
+
+def accepted_issuers(issuer: str) -> frozenset[str]:
+    """The ``iss`` values an ID token may carry: the provider's, and for Google both of
+    the spellings its tokens use."""
     return GOOGLE_ISSUERS if issuer in GOOGLE_ISSUERS else frozenset({issuer})
 
 
@@ -193,17 +198,19 @@ def _claims_options(settings: GoogleSettings) -> dict:
     }
 
 
-def identity_from_claims(claims: dict, settings: GoogleSettings) -> VerifiedIdentity:
+def identity_from_claims(
+    claims: dict, client_id: str, issuers: frozenset[str], now: float | None = None
+) -> VerifiedIdentity:
     """The identity in checked ID token claims; every check is done here again, so no
     path depends on what a library validated for it."""
-    now = time.time()
-    if claims.get("iss") not in _issuers():
+    now = time.time() if now is None else now
+    if claims.get("iss") not in issuers:
         raise SignInError("rejected", "issuer")
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
-    if settings.client_id not in audiences:
+    if client_id not in audiences:
         raise SignInError("rejected", "audience")
-    if len(audiences) > 1 and claims.get("azp") != settings.client_id:
+    if len(audiences) > 1 and claims.get("azp") != client_id:
         raise SignInError("rejected", "authorized party")
     try:
         expires = float(claims["exp"])
