@@ -1,4 +1,5 @@
-"""Local admin accounts: creation, password check, and the brake on guessing."""
+"""Admin accounts: creation, password check, the brake on guessing, and the accounts of
+admins who sign in with Google."""
 
 from __future__ import annotations
 
@@ -9,16 +10,21 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from flask_funnel.auth.identity import VerifiedIdentity
 from flask_funnel.db.models import Admin, AuditEntry
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import audit
+from flask_funnel.settings import GoogleSettings
 from flask_funnel.values import FieldError, email_key, normalize_email
 
 MIN_PASSWORD_LENGTH = 12
 # A hash of a password nobody has, checked when the email is unknown, so a wrong
 # email takes as long to refuse as a wrong password.
 _DUMMY_HASH = generate_password_hash("not the password of anyone here")
+#: The password hash of an admin who signs in with Google only: no password matches it
+#: (Werkzeug's hashes never start with "!"), so password sign-in never works for them.
+UNUSABLE_PASSWORD = "!google-only"  # noqa: S105  (a marker, not a password)
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,9 @@ def sign_in(engine: Engine, email: str, password: str, ip: str | None) -> Signed
                 Admin.email == email
             )
         ).first()
-    ok = check_password_hash(admin.password_hash if admin else _DUMMY_HASH, password)
-    ok = ok and admin is not None and not admin.disabled
+    usable = admin is not None and not admin.password_hash.startswith(UNUSABLE_PASSWORD[0])
+    ok = check_password_hash(admin.password_hash if usable else _DUMMY_HASH, password)
+    ok = ok and usable and not admin.disabled
     with writing(engine) as connection:
         if ok:
             connection.execute(
@@ -104,3 +111,58 @@ def end_sessions(engine: Engine, admin_id: int, actor: str, ip: str | None) -> N
             .values(session_version=Admin.session_version + 1)
         )
         audit.record(connection, actor, audit.SIGN_OUT, ip=ip)
+
+
+def google_may_administer(identity: VerifiedIdentity, settings: GoogleSettings) -> bool:
+    """Whether a Google identity may use the admin area: its verified email is listed in
+    ``FUNNEL_ADMIN_EMAILS``, or its ID token's ``hd`` claim (never the email's text) is
+    ``FUNNEL_ADMIN_DOMAIN``."""
+    if identity.email in settings.admin_emails:
+        return True
+    return settings.admin_domain is not None and identity.hosted_domain == settings.admin_domain
+
+
+def google_admin(
+    engine: Engine, identity: VerifiedIdentity, settings: GoogleSettings, ip: str | None
+) -> SignedIn | None:
+    """Sign in with a verified Google identity: the admin account of its email (created,
+    without a usable password, on the first sign-in), or None when the identity may not
+    use the admin area or the account is disabled. Every attempt is audited."""
+    email = identity.email
+    if not google_may_administer(identity, settings):
+        with writing(engine) as connection:
+            audit.record(connection, email, audit.SIGN_IN_REFUSED, detail="google", ip=ip)
+        return None
+    try:
+        return _google_sign_in(engine, email, ip)
+    except IntegrityError:  # a parallel first sign-in created the account meanwhile
+        return _google_sign_in(engine, email, ip)
+
+
+def _google_sign_in(engine: Engine, email: str, ip: str | None) -> SignedIn | None:
+    with writing(engine) as connection:
+        admin = connection.execute(
+            select(Admin.id, Admin.session_version, Admin.disabled).where(Admin.email == email)
+        ).first()
+        if admin is None:
+            admin_id = connection.execute(
+                insert(Admin.__table__),
+                {
+                    "email": email,
+                    "password_hash": UNUSABLE_PASSWORD,
+                    "session_version": 1,
+                    "disabled": False,
+                    "created_at": utcnow(),
+                },
+            ).inserted_primary_key[0]
+            admin = SignedIn(admin_id, email, 1)
+        elif admin.disabled:
+            audit.record(connection, email, audit.SIGN_IN_REFUSED, detail="google: disabled", ip=ip)
+            return None
+        else:
+            admin = SignedIn(admin.id, email, admin.session_version)
+        connection.execute(
+            update(Admin).where(Admin.id == admin.admin_id).values(last_sign_in_at=utcnow())
+        )
+        audit.record(connection, email, audit.SIGN_IN, detail="google", ip=ip)
+    return admin

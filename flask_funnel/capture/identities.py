@@ -59,8 +59,10 @@ def seen_again(connection: Connection, identity: VerifiedIdentity, lead_id: int,
         .values(email=identity.email, last_seen_at=at)
     )
     connection.execute(update(Lead).where(Lead.id == lead_id).values(email_verified_at=at))
+    # A locking read: on MariaDB a plain one sees the transaction's snapshot, which
+    # misses a row another sign-in committed a moment ago.
     return connection.execute(
-        select(Identity.id).where(
-            Identity.issuer == identity.issuer, Identity.subject == identity.subject
-        )
+        select(Identity.id)
+        .where(Identity.issuer == identity.issuer, Identity.subject == identity.subject)
+        .with_for_update()
     ).scalar_one()

@@ -102,8 +102,13 @@ _FIRST_TOUCH = (
 )
 
 
-_LEAD_BY_EMAIL = select(Lead.id, Lead.origin_key, Lead.stage, Lead.created_at).where(
-    Lead.email == bindparam("email")
+# MariaDB's upsert returns nothing; read the row back with a locking read, which sees
+# the row another transaction committed after this one's snapshot (a plain read would
+# miss it when the upsert's update changed nothing).
+_LEAD_BY_EMAIL = (
+    select(Lead.id, Lead.origin_key, Lead.stage, Lead.created_at)
+    .where(Lead.email == bindparam("email"))
+    .with_for_update()
 )
 
 

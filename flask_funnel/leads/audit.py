@@ -9,6 +9,8 @@ from flask_funnel.db.types import utcnow
 
 SIGN_IN = "sign_in"
 SIGN_IN_FAILED = "sign_in_failed"
+#: A verified Google account that may not use the admin area, or a disabled one.
+SIGN_IN_REFUSED = "sign_in_refused"
 SIGN_OUT = "sign_out"
 STAGE_CHANGE = "stage_change"
 PURCHASE = "purchase"

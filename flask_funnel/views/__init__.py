@@ -9,7 +9,7 @@ def init_app(app: Flask, prefix: str) -> None:
     """Mount the blueprints under ``prefix`` (``""`` for the site's root)."""
     from flask_funnel.views.admin import admin
     from flask_funnel.views.api import api
-    from flask_funnel.views.public import google  # noqa: F401  (its routes join public)
+    from flask_funnel.views.public import google, one_tap  # noqa: F401  (their routes join public)
     from flask_funnel.views.public.routes import public
 
     app.register_blueprint(admin, url_prefix=f"{prefix}/admin")

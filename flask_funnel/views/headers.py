@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 
 from flask_funnel.state import current_funnel
+
+#: What Google's One Tap needs beyond the default policy (Google's documented CSP for
+#: Google Identity Services), granted only to the pages that show it: those set
+#: ``g._funnel_one_tap``. The POST it makes goes to this site, so ``form-action`` stays.
+ONE_TAP_SOURCES = (
+    "script-src 'self' https://accounts.google.com/gsi/client",
+    "frame-src https://accounts.google.com/gsi/",
+    "connect-src 'self' https://accounts.google.com/gsi/",
+    "style-src 'self' https://accounts.google.com/gsi/style",
+)
+
+
+def content_security_policy(frame_ancestors: str, *, one_tap: bool = False) -> str:
+    """The funnel's policy; with ``one_tap``, Google's script, frame and style too."""
+    directives = [
+        "default-src 'self'",
+        *(ONE_TAP_SOURCES if one_tap else ()),
+        "img-src 'self' https: data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        f"frame-ancestors {frame_ancestors}",
+    ]
+    return "; ".join(directives)
 
 
 def apply_security_headers(response):
@@ -12,8 +36,7 @@ def apply_security_headers(response):
     headers = response.headers
     headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' https: data:; object-src 'none'; "
-        f"base-uri 'none'; form-action 'self'; frame-ancestors {frame_ancestors}",
+        content_security_policy(frame_ancestors, one_tap=bool(g.get("_funnel_one_tap"))),
     )
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -18,7 +18,11 @@ from flask_funnel.views.headers import apply_security_headers
 
 admin = Blueprint("funnel_admin", __name__, template_folder="../../templates")
 
-OPEN_ENDPOINTS = {"funnel_admin.auth.sign_in", "funnel_admin.static"}
+OPEN_ENDPOINTS = {
+    "funnel_admin.auth.sign_in",
+    "funnel_admin.auth.google",
+    "funnel_admin.static",
+}
 
 
 def record_audit(action: str, *, actor: str | None = None, **fields) -> None:

@@ -1,10 +1,15 @@
-"""Signing in and out of the admin area (a blueprint nested in the admin's)."""
+"""Signing in and out of the admin area (a blueprint nested in the admin's): with a
+local password, or with Google for the accounts ``FUNNEL_ADMIN_EMAILS`` and
+``FUNNEL_ADMIN_DOMAIN`` let in."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
-from flask_funnel.auth import accounts, admin_session
+from flask_funnel.auth import accounts, admin_session, google
+from flask_funnel.auth.identity import VerifiedIdentity
 from flask_funnel.capture.geo import request_address
 from flask_funnel.state import current_funnel
 from flask_funnel.values import email_key
@@ -19,6 +24,27 @@ from flask_funnel.views.admin.forms import ActionForm, SignInForm
 
 auth = Blueprint("auth", __name__)
 
+#: What the sign-in page says when a Google sign-in came back without an admin
+#: (the reasons of ``google.SignInError``).
+GOOGLE_ERRORS = {
+    "denied": "You cancelled the Google sign-in.",
+    "unavailable": "Google did not answer; try again or use your password.",
+    "expired": "That Google sign-in had expired or was already used; try again.",
+    "rejected": "Google's answer could not be checked; try again or use your password.",
+    "unverified": "Google has not verified this account's email, so it cannot sign in here.",
+}
+
+
+def _sign_in_page(form: SignInForm, status: int = 200):
+    reason = request.args.get("google_error") if request.method == "GET" else None
+    return render_template(
+        "flask_funnel/admin/sign_in.html",
+        form=form,
+        google_enabled=current_funnel().settings.google is not None,
+        google_error=GOOGLE_ERRORS.get(reason or ""),
+        next_target=request.args.get("next"),
+    ), status
+
 
 @auth.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
@@ -27,8 +53,7 @@ def sign_in():
     if not form.validate_on_submit():
         if csrf_refused(form):
             return refuse_csrf()
-        status = 422 if form.is_submitted() else 200
-        return render_template("flask_funnel/admin/sign_in.html", form=form), status
+        return _sign_in_page(form, 422 if form.is_submitted() else 200)
     email = email_key(form.email.data)
     failures = accounts.recent_failures(
         current_funnel().engine,
@@ -51,9 +76,44 @@ def sign_in():
     if signed_in is None:
         current_app.logger.warning("admin sign-in failed")
         form.password.errors = ["Wrong email or password."]
-        return render_template("flask_funnel/admin/sign_in.html", form=form), 401
+        return _sign_in_page(form, 401)
     admin_session.start(signed_in)
     return redirect(safe_next(request.args.get("next")), code=303)
+
+
+@auth.get("/google", endpoint="google")
+def google_sign_in():
+    """Leave for Google; the shared callback comes back through ``complete_google_sign_in``
+    with the sign-in page (and the ``next`` it carried) as the place to return to."""
+    if current_funnel().settings.google is None:
+        abort(404)
+    target = safe_next(request.args.get("next"))
+    try:
+        return google.begin("admin", url_for(".sign_in", next=target))
+    except google.SignInError as error:
+        return redirect(url_for(".sign_in", next=target, google_error=error.reason), code=303)
+
+
+def complete_google_sign_in(identity: VerifiedIdentity, next_path: str):
+    """The end of an admin's Google sign-in (called by the shared callback): a new admin
+    session for an allowed identity, a 403 for any other. ``next_path`` is the sign-in
+    page that began it, with the ``next`` to go on to."""
+    settings = current_funnel().settings.google
+    if settings is None:
+        abort(404)
+    signed_in = accounts.google_admin(
+        current_funnel().engine, identity, settings, request_address()
+    )
+    if signed_in is None:
+        current_app.logger.warning("admin Google sign-in refused")
+        return message(
+            403,
+            "This Google account may not use the admin area",
+            "Sign in with an account the site lets in, or with your email and password.",
+        )
+    admin_session.start(signed_in)
+    target = parse_qs(urlsplit(next_path).query).get("next", [None])[0]
+    return redirect(safe_next(target), code=303)
 
 
 @auth.post("/sign-out")
