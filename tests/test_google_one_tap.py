@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 from conftest import ANSWERS, Visitor, make_app
@@ -125,10 +125,10 @@ def post_one_tap(client, credential, query="", *, cookie=CSRF, field=CSRF, slug=
     ``g_csrf_token`` cookie it set (None leaves either out)."""
     if cookie is not None:
         client.set_cookie("g_csrf_token", cookie)
-    data = {"credential": credential}
+    data = {"credential": credential, "page": slug, **dict(parse_qsl(query.lstrip("?")))}
     if field is not None:
         data["g_csrf_token"] = field
-    return client.post(f"/p/{slug}/google/one-tap{query}", data=data)
+    return client.post("/p/google/one-tap", data=data)
 
 
 def contact_query(client) -> str:
@@ -329,7 +329,8 @@ def test_one_tap_on_shows_the_prompt_on_the_landing_page(client):
     assert '<script src="https://accounts.google.com/gsi/client" async></script>' in response.text
     element = one_tap_element(response.text)
     assert element["data-client_id"] == CLIENT_ID
-    assert element["data-login_uri"] == "http://localhost/p/home-brewing/google/one-tap"
+    assert element["data-login_uri"] == "http://localhost/p/google/one-tap"
+    assert element["data-page"] == "home-brewing" and "data-step" not in element
     assert element["data-auto_prompt"] == "true"
     assert element["data-context"] == "signup"
     assert element["data-itp_support"] == "true"
@@ -339,19 +340,25 @@ def test_the_contact_steps_prompt_carries_the_answers(client):
     visitor = Visitor(client)
     started = visitor.contact_form()["started"]
     step = visitor.step(4, ANSWERS, started)
-    login = urlsplit(one_tap_element(step.text)["data-login_uri"])
-    assert (login.scheme, login.netloc) == ("http", "localhost")
-    assert login.path == "/p/home-brewing/google/one-tap"
-    assert parse_qs(login.query) == {
-        **{f"q_{k}": [v] for k, v in ANSWERS.items()},
-        "started": [started],
-        "step": ["4"],
+    element = one_tap_element(step.text)
+    assert element["data-login_uri"] == "http://localhost/p/google/one-tap"  # one to register
+    assert {
+        k: v
+        for k, v in element.items()
+        if k.startswith("data-")
+        and k[5:] not in ("client_id", "login_uri", "auto_prompt", "context", "itp_support")
+    } == {
+        "data-page": "home-brewing",
+        **{f"data-q_{k}": v for k, v in ANSWERS.items()},
+        "data-started": started,
+        "data-step": "4",
     }
 
 
 def test_the_persian_pages_prompt_posts_to_the_persian_page(client):
     landing = one_tap_element(client.get("/p/qahve-dam").text)
-    assert landing["data-login_uri"] == "http://localhost/p/qahve-dam/google/one-tap"
+    assert landing["data-login_uri"] == "http://localhost/p/google/one-tap"
+    assert landing["data-page"] == "qahve-dam"
 
 
 def test_only_the_pages_with_the_prompt_let_google_in(client, one_tap_app):

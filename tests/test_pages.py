@@ -29,6 +29,7 @@ def test_demo_pages_are_valid():
         (('slug = "home-brewing"', 'slug = "Home Brewing!"'), "slug: 'Home Brewing!' may only use"),
         (('slug = "home-brewing"', 'slug = "admin"'), "slug: 'admin' is taken by the funnel"),
         (('slug = "home-brewing"', 'slug = "assets"'), "slug: 'assets' is taken by the funnel"),
+        (('slug = "home-brewing"', 'slug = "google"'), "slug: 'google' is taken by the funnel"),
         (('locale = "en"', 'locale = "de"'), "locale: 'de' is not supported"),
         (("mql_threshold = 7", 'mql_threshold = "high"'), "mql_threshold: must be a whole number"),
         (('kind = "download"', 'kind = "coupon"'), "offer.kind: 'coupon' is not one of"),

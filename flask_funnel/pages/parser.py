@@ -29,7 +29,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 OFFER_KINDS = ("download", "link", "code")
 #: First path segments under the funnel's prefix that its own routes use.
-RESERVED_SLUGS = frozenset({"admin", "api", "assets", "static"})
+RESERVED_SLUGS = frozenset({"admin", "api", "assets", "google", "static"})
 MIN_CHOICES, MAX_CHOICES = 2, 6
 MAX_QUESTIONS = 10
 MIN_VARIANTS, MAX_VARIANTS = 2, 6

@@ -55,15 +55,18 @@ def one_tap_prompt(
         return None
     if request.args.get("google_error") or request.args.get("google") == "off":
         return None
-    query = {}
+    params = {"page": page.slug}
     if answers is not None:
-        query = {f"q_{k}": v for k, v in answers.items() if v}
-        query.update(started=started or "", step=page.contact_step)
+        params |= {f"q_{k}": v for k, v in answers.items() if v}
+        params |= {"started": started or "", "step": page.contact_step}
     g._funnel_one_tap = True
     return {
         "script_url": SCRIPT_URL,
         "client_id": settings.client_id,
-        "login_uri": url_for("funnel.google_one_tap", slug=page.slug, _external=True, **query),
+        # One address for every page, to register once with Google; the page and the
+        # answers ride along as data attributes, which Google posts with the token.
+        "login_uri": url_for("funnel.google_one_tap", _external=True),
+        "params": params,
     }
 
 
@@ -72,18 +75,19 @@ def _one_tap_helper() -> dict:
     return {"one_tap_prompt": one_tap_prompt}
 
 
-@public.post("/<slug>/google/one-tap")
-def google_one_tap(slug: str):
-    """Where Google posts the ID token the visitor chose on the prompt. A ``step`` in the
-    query means the contact step (its answers and start stamp ride along), none the
-    landing page, whose visitor continues with the quiz's first step."""
+@public.post("/google/one-tap")
+def google_one_tap():
+    """Where Google posts the ID token the visitor chose on the prompt, with the prompt's
+    data attributes: the ``page``, and on the contact step its ``step``, answers and
+    start stamp; from the landing page the visitor continues with the quiz's first step."""
+    slug = request.form.get("page", "")
     page = current_funnel().pages.get(slug)
     settings = current_funnel().settings.google
     if page is None or settings is None or not settings.one_tap:
         abort(404)
     g._funnel_page = page
-    if "step" in request.args:  # the contact step: its answers and start stamp ride along
-        here = onward = contact_step_url(slug, request.args)
+    if "step" in request.form:  # the contact step: its answers and start stamp ride along
+        here = onward = contact_step_url(slug, request.form)
     else:
         here, onward = url_for("funnel.landing", slug=slug), url_for("funnel.quiz", slug=slug)
     if not _double_submit_matches():
