@@ -13,7 +13,9 @@ rows again, except that times are placed relative to the moment of the run.
 What a run makes, per lead on average (it prints the actual counts):
 - leads over --months ending now, three times as many in the last month as in the
   first; 85% from page home-brewing (en), 15% from qahve-dam (fa); 1% quarantined (bot
-  signals), which stay at ``lead``. Emails are ``lead{id}@example.com``.
+  signals), which stay at ``lead``. Emails are ``lead{id}@example.com``. 30% of the
+  real ones signed up with Google (``signup_method`` google, the email verified, an
+  identity row linked as ``new_lead``), the others typed their email.
 - visits: ~2 of the lead's browser (earlier visits, the first giving the lead its source
   and UTM tags, then the quiz visit), and ~1 of anonymous visitors (bots among them).
 - submissions with answers and consent: one each, a second for 5% (quiz taken again);
@@ -68,13 +70,16 @@ ROWS_PER_INSERT = 50_000
 LEADS, SUBMISSIONS, ANSWERS = m.Lead.__table__, m.Submission.__table__, m.Answer.__table__
 CONSENTS, VISITS, CHANGES = m.Consent.__table__, m.Visit.__table__, m.StageChange.__table__
 PURCHASES, NOTES, FOLLOW_UPS = m.Purchase.__table__, m.Note.__table__, m.FollowUp.__table__
-VISITORS = m.Visitor.__table__
+VISITORS, IDENTITIES = m.Visitor.__table__, m.Identity.__table__
 # In the order they are written: leads and submissions before the rows that point at them.
 TABLES = [
-    LEADS, SUBMISSIONS, ANSWERS, CONSENTS, VISITS, VISITORS, CHANGES, PURCHASES, NOTES, FOLLOW_UPS
+    LEADS, IDENTITIES, SUBMISSIONS, ANSWERS, CONSENTS, VISITS, VISITORS, CHANGES, PURCHASES,
+    NOTES, FOLLOW_UPS,
 ]  # fmt: skip
 LADDER = LEAD, MQL, SAL, SQL, CUSTOMER, REPEAT_CUSTOMER = stages.FUNNEL_ORDER[1:]
 VISITOR, LOST, SYSTEM = stages.VISITOR, stages.LOST, stages.SYSTEM
+GOOGLE = 0.3  # share of the real leads who sign up with Google rather than typing
+GOOGLE_ISSUER = "https://accounts.google.com"
 REACH = (0.05, 0.5, 0.5, 0.25, 0.3)  # share of each rung's leads that reach the next one
 DAYS = {MQL: (1, 21), SAL: (1, 14), SQL: (3, 21), CUSTOMER: (7, 45), REPEAT_CUSTOMER: (20, 120)}
 DAYS[LOST] = (7, 60)  # how many days a move to each stage takes (back and forth too)
@@ -176,6 +181,7 @@ class Funnel:
         self.start = self.now - self.span
         self.pages = Weighted({Page.load("home-brewing"): 85, Page.load("qahve-dam"): 15})
         self.submission_ids, self.orders = count(1), count(100_001)
+        self.identity_ids = count(1)
         self.stages: Counter[str] = Counter()
 
     def batch(self, first: int, size: int) -> dict:
@@ -216,12 +222,24 @@ class Funnel:
         times.append(created - rng.uniform(30, 600))  # the quiz visit
         source, *_ = [self.visit(visitor, linked, page.slug, at) for at in times]  # first touch
         moves, answers, top = self.journey(lead_id, created, page, country, quarantine)
-        key = self.submission(lead_id, visitor, page, created, answers, quarantine)
+        identity = None  # bots type
+        if not quarantine and rng.random() < GOOGLE:
+            identity = {
+                "id": next(self.identity_ids), "lead_id": lead_id, "issuer": GOOGLE_ISSUER,
+                "subject": str(rng.randrange(10**20, 10**21)),
+                "email": f"lead{lead_id}@example.com", "linked_how": "new_lead",
+                "linked_at": dt(created), "last_seen_at": dt(created),
+            }  # fmt: skip
+            rows[IDENTITIES].append(identity)
+        identity_id = identity and identity["id"]
+        key = self.submission(lead_id, visitor, page, created, answers, quarantine, identity_id)
         updated = created
         if rng.random() < 0.05 and (again := created + rng.uniform(1, 60) * DAY) < self.now:
             self.visit(visitor, linked, page.slug, again - rng.uniform(30, 600))
-            self.submission(lead_id, visitor, page, again, None, quarantine)
+            self.submission(lead_id, visitor, page, again, None, quarantine, identity_id)
             updated = again
+            if identity:
+                identity["last_seen_at"] = dt(again)  # signed in again
         first_names, last_names = NAMES[page.locale]
         name = f"{rng.choice(first_names)} {rng.choice(last_names)}"
         stage, changed = moves[-1][:2]
@@ -236,7 +254,8 @@ class Funnel:
             "landing_page": page.slug, "source": source[0], "utm_source": source[2],
             "utm_medium": source[3], "utm_campaign": source[4], "country": country,
             "city": city, "origin_key": key, "created_at": dt(created), "updated_at": dt(updated),
-            "variant": visitor[4], **MILESTONES_UNSET, **reached,
+            "variant": visitor[4], "signup_method": "google" if identity else "typed",
+            "email_verified_at": dt(updated) if identity else None, **MILESTONES_UNSET, **reached,
         })  # fmt: skip
         previous = VISITOR
         for to_stage, at, actor, reason in moves:
@@ -349,7 +368,7 @@ class Funnel:
         })  # fmt: skip
         return source
 
-    def submission(self, lead_id, visitor, page, at, answers, quarantine) -> str:
+    def submission(self, lead_id, visitor, page, at, answers, quarantine, identity) -> str:
         rng, rows, sid = self.rng, self.rows, next(self.submission_ids)
         choices, score = answers or page.low(rng)
         key, fill = hex32(rng.getrandbits(128)), max(3.1, rng.lognormvariate(3.2, 0.5))
@@ -359,7 +378,8 @@ class Funnel:
             "id": sid, "idempotency_key": key, "lead_id": lead_id, "visitor_id": visitor[0],
             "page_slug": page.slug, "locale": page.locale, "score": score,
             "quarantined": quarantine is not None, "quarantine_reason": quarantine,
-            "fill_seconds": fill, "created_at": dt(at),
+            "fill_seconds": fill, "signup_method": "google" if identity else "typed",
+            "identity_id": identity, "created_at": dt(at),
         })  # fmt: skip
         rows[ANSWERS] += [
             {"submission_id": sid, "lead_id": lead_id, "page_slug": page.slug,
@@ -424,7 +444,7 @@ def main() -> None:
             print(f"{done:>11,} leads {total:>12,} rows {elapsed:7.1f} s {total / elapsed:8,.0f}/s")
     if engine.dialect.name == "postgresql":  # explicit ids leave the sequences behind
         with engine.begin() as connection:
-            for name in (LEADS.name, SUBMISSIONS.name):
+            for name in (LEADS.name, SUBMISSIONS.name, IDENTITIES.name):
                 sequence = f"pg_get_serial_sequence('{name}', 'id')"
                 connection.execute(text(f"SELECT setval({sequence}, (SELECT max(id) FROM {name}))"))
     engine.dispose()  # on SQLite the last connection to close folds the WAL into the file

@@ -7,7 +7,9 @@ Fill a database with bench/generate_leads.py first (or migrate an older one with
     .venv/bin/python bench/report.py --database /tmp/funnel-1m.sqlite3
 
 Each measurement runs a few times to warm the caches, then ``--repeat`` times; the
-median and the worst are printed. The naive queries run ``--naive-repeat`` times.
+median and the worst are printed. The naive queries run ``--naive-repeat`` times. The
+plan of every breakdown's lead query is printed too: each should read the cohort index
+alone (``USING COVERING INDEX ix_funnel_leads_cohort``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask_funnel.analytics.forecast import forecast  # noqa: E402
-from flask_funnel.analytics.funnel import breakdown, build_report, funnel, monthly  # noqa: E402
+from flask_funnel.analytics.funnel import (  # noqa: E402
+    BREAKDOWNS,
+    breakdown,
+    breakdown_query,
+    build_report,
+    funnel,
+    monthly,
+)
 from flask_funnel.analytics.periods import ReportSettings, months_until, parse_period  # noqa: E402
 from flask_funnel.db.models import Lead, StageChange  # noqa: E402
 
@@ -69,6 +78,14 @@ def timed(run, repeat: int, warm: int = 3) -> tuple[float, float]:
     return statistics.median(times), max(times)
 
 
+def plan(connection, by: str, period) -> list[str]:
+    """SQLite's query plan of the breakdown's lead query, one step a line."""
+    compiled = breakdown_query(by, period).compile(connection)
+    params = tuple(str(compiled.params[name]) for name in compiled.positiontup)
+    rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)
+    return [row[-1] for row in rows]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", required=True, type=Path)
@@ -101,6 +118,10 @@ def main() -> None:
             ("funnel, last 30 days", lambda: funnel(connection, period)),
             ("24-month table", lambda: monthly(connection, months)),
             (f"breakdown by {args.by}", lambda: breakdown(connection, period, args.by, 10)),
+            (
+                "breakdown by signup_method",
+                lambda: breakdown(connection, period, "signup_method", 10),
+            ),
             ("forecast", lambda: forecast(connection, settings)),
             ("dashboard: funnel + 24 months + breakdown", dashboard),
             ("... the same as JSON", lambda: json.dumps(dashboard())),
@@ -113,6 +134,9 @@ def main() -> None:
         for label, run in rows:
             median, worst = timed(run, args.repeat)
             print(f"  {label:<46} median {median:8.1f} ms   worst {worst:8.1f} ms")
+
+        for by in BREAKDOWNS:
+            print(f"  plan of breakdown by {by:<14}", "; ".join(plan(connection, by, period)))
 
         bounds = {
             "start": period.start.replace(tzinfo=None),

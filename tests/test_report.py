@@ -16,7 +16,7 @@ from flask_migrate import upgrade
 from sqlalchemy import insert
 
 from flask_funnel.analytics.forecast import forecast
-from flask_funnel.analytics.funnel import build_report, monthly
+from flask_funnel.analytics.funnel import BREAKDOWNS, breakdown_query, build_report, monthly
 from flask_funnel.analytics.periods import Period, ReportSettings, months_until, parse_period
 from flask_funnel.capture.visits import record_visits
 from flask_funnel.db.models import Lead
@@ -355,3 +355,83 @@ def test_a_lead_the_quiz_made_mql_counts_as_mql(app, visitor):
     assert visitor.submit().status_code == 303  # its answers score 7, the page's threshold
     assert reached(report(app))["mql"] == 1
     assert sum(row["counts"]["mql"] for row in report(app)["months"]["rows"]) == 1
+
+
+# --- how the email was obtained -------------------------------------------------------
+
+
+def test_leads_split_by_how_they_gave_their_email(app):
+    engine = app.extensions["funnel"].engine
+    at = NOW - timedelta(days=2)
+    google = add(engine, 12, at=at, signup_method="google")
+    typed = add(engine, 20, at=at, signup_method="typed")
+    add(engine, 30, at=at, signup_method="google", quarantined=True)  # bots: never counted
+    add(engine, 3, at=at, signup_method="import")
+    move(engine, google[:6], stages.MQL, NOW)
+    move(engine, typed[:2], stages.MQL, NOW)
+    breakdown = report(app, by="signup_method")["breakdown"]
+    assert breakdown["title"] == "Sign-up method"
+    assert [
+        (g["label"], g["key"], [r["reached"] for r in g["stages"][:2]]) for g in breakdown["groups"]
+    ] == [
+        ("typed", ["typed"], [20, 2]),
+        ("Google", ["google"], [12, 6]),
+        ("other", None, [3, 0]),
+    ]
+    assert [g["stages"][1]["step_rate"] for g in breakdown["groups"][:2]] == [0.1, 0.5]
+    # A visitor has no sign-up method: visitors are not split by it.
+    assert [g["visitors"] for g in breakdown["groups"]] == [None, None, None]
+    everyone = ReportSettings(ZoneInfo("UTC"), min_group=1)
+    labels = [
+        g["label"]
+        for g in report(app, by="signup_method", settings=everyone)["breakdown"]["groups"]
+    ]
+    assert labels == ["typed", "Google", "imported"]
+
+
+def test_a_lead_the_quiz_made_and_an_imported_one_say_how_they_came(app, runner, visitor, tmp_path):
+    assert visitor.submit().status_code == 303
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("email\nold@example.com\n")
+    assert runner.invoke(args=["funnel", "import-leads", str(contacts)]).exit_code == 0
+    everyone = ReportSettings(ZoneInfo("UTC"), min_group=1)
+    groups = report(app, by="signup_method", settings=everyone)["breakdown"]["groups"]
+    assert sorted(g["label"] for g in groups) == ["imported", "typed"]
+
+
+def test_the_cli_and_the_dashboard_break_down_by_sign_up_method(app, runner, admin_client):
+    engine = app.extensions["funnel"].engine
+    add(engine, 10, at=NOW - timedelta(days=1), signup_method="google")
+    add(engine, 10, at=NOW - timedelta(days=1), signup_method="typed")
+    text = runner.invoke(args=["funnel", "report", "--by", "signup_method"])
+    assert text.exit_code == 0, text.output
+    assert "By sign-up method" in text.output and "\n Google\n" in text.output
+    printed = runner.invoke(args=["funnel", "report", "--json", "--by", "signup_method"])
+    assert printed.exit_code == 0, printed.output
+    assert len(json.loads(printed.output)["breakdown"]["groups"]) == 2
+
+    page = admin_client.get("/p/admin/?by=signup_method")
+    assert page.status_code == 200
+    assert '<option selected value="signup_method">Sign-up method</option>' in page.text
+    assert "By sign-up method" in page.text and '<th scope="row">Google' in page.text
+    table = csv.DictReader(
+        io.StringIO(admin_client.get("/p/admin/report.csv?by=signup_method").text)
+    )
+    rows = [r for r in table if r["section"] == "by signup_method" and r["stage"] == "lead"]
+    assert sorted((r["group"], r["reached"], r["visitors"]) for r in rows) == [
+        ("Google", "10", ""),
+        ("typed", "10", ""),
+    ]
+
+
+@pytest.mark.parametrize("by", list(BREAKDOWNS))
+def test_every_breakdown_is_counted_from_the_cohort_index_alone(app, by):
+    """The breakdown's lead query reads ``ix_funnel_leads_cohort`` and never the table."""
+    period = parse_period(None, None, ZoneInfo("UTC"))
+    with app.extensions["funnel"].engine.connect() as connection:
+        compiled = breakdown_query(by, period).compile(connection)
+        params = tuple(str(compiled.params[name]) for name in compiled.positiontup)
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).all()
+    steps = [row[-1] for row in plan]
+    assert steps[0].startswith("SEARCH funnel_leads USING COVERING INDEX ix_funnel_leads_cohort")
+    assert not any("SCAN" in step for step in steps)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 
-from sqlalchemy import Connection, func, literal, select, union_all
+from sqlalchemy import Connection, Select, func, literal, select, union_all
 
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.periods import Month, Period, ReportSettings, months_until
@@ -27,6 +27,8 @@ from flask_funnel.leads.stages import FUNNEL_ORDER, REPEAT_CUSTOMER, reached_col
 STAGES = FUNNEL_ORDER[1:]
 OTHER = "other"
 NONE_LABEL = "(unknown)"
+#: How a lead's email was obtained (``Lead.signup_method``), as the report names it.
+SIGNUP_METHODS = {"typed": "typed", "google": "Google", "import": "imported"}
 
 _leads = Lead.__table__
 _visitors = Visitor.__table__
@@ -34,7 +36,8 @@ _visitors = Visitor.__table__
 
 @dataclass(frozen=True)
 class Dimension:
-    """A way to split the funnel: the lead columns and the matching visitor columns."""
+    """A way to split the funnel: the lead columns and the matching visitor columns
+    (none when visitors have no such value: their groups' visitors are not counted)."""
 
     name: str
     title: str
@@ -48,6 +51,8 @@ class Dimension:
         if self.name == "city":
             country, city = key
             return f"{city}, {country}" if city and country else city or NONE_LABEL
+        if self.name == "signup_method":
+            return SIGNUP_METHODS.get(key[0]) or key[0] or NONE_LABEL
         return key[0] or NONE_LABEL
 
 
@@ -59,6 +64,8 @@ BREAKDOWNS = {
         Dimension("country", "Country", ("country",), ("country",)),
         Dimension("city", "City", ("country", "city"), ("country", "city")),
         Dimension("source", "Source", ("source",), ("source",)),
+        # A visitor has no sign-up method until they sign up.
+        Dimension("signup_method", "Sign-up method", ("signup_method",), ()),
     )
 }
 
@@ -197,35 +204,46 @@ def _change_rate(now: int, before: int) -> float | None:
 # --- breakdowns -----------------------------------------------------------------
 
 
-def breakdown(connection: Connection, period: Period, by: str, min_group: int) -> dict:
-    """The funnel per group of ``by``; groups with fewer than ``min_group`` leads are
-    folded into "other", so nobody reads meaning into noise or picks out a person."""
-    dimension = BREAKDOWNS[by]
-    lead_keys = [_leads.c[c] for c in dimension.lead_columns]
-    visitor_keys = [_visitors.c[c] for c in dimension.visitor_columns]
-    groups: dict[tuple, dict] = {}
-    lead_rows = connection.execute(
+def breakdown_query(by: str, period: Period) -> Select:
+    """The period's leads counted per stage and group of ``by``: answered from the
+    cohort index alone (``ix_funnel_leads_cohort`` ends with every breakdown column)."""
+    lead_keys = [_leads.c[c] for c in BREAKDOWNS[by].lead_columns]
+    return (
         select(*lead_keys, *_stage_counts())
         .where(*counted_leads(period.start, period.end))
         .group_by(*lead_keys)
     )
-    width = len(lead_keys)
-    for row in lead_rows:
-        groups[tuple(row[:width])] = {"visitors": 0, "counts": list(row[width:])}
-    visitor_rows = connection.execute(
-        select(*visitor_keys, func.count()).where(*new_visitors(period)).group_by(*visitor_keys)
-    )
-    for row in visitor_rows:
-        group = groups.setdefault(tuple(row[:width]), {"visitors": 0, "counts": [0] * len(STAGES)})
-        group["visitors"] = row[width]
 
-    kept, other = [], {"visitors": 0, "counts": [0] * len(STAGES), "groups": 0}
+
+def breakdown(connection: Connection, period: Period, by: str, min_group: int) -> dict:
+    """The funnel per group of ``by``; groups with fewer than ``min_group`` leads are
+    folded into "other", so nobody reads meaning into noise or picks out a person.
+    A group's ``visitors`` is None when visitors cannot be told apart by ``by``."""
+    dimension = BREAKDOWNS[by]
+    width = len(dimension.lead_columns)
+    no_visitors = 0 if dimension.visitor_columns else None
+    groups: dict[tuple, dict] = {}
+    for row in connection.execute(breakdown_query(by, period)):
+        groups[tuple(row[:width])] = {"visitors": no_visitors, "counts": list(row[width:])}
+    if dimension.visitor_columns:
+        visitor_keys = [_visitors.c[c] for c in dimension.visitor_columns]
+        visitor_rows = connection.execute(
+            select(*visitor_keys, func.count()).where(*new_visitors(period)).group_by(*visitor_keys)
+        )
+        for row in visitor_rows:
+            group = groups.setdefault(
+                tuple(row[:width]), {"visitors": 0, "counts": [0] * len(STAGES)}
+            )
+            group["visitors"] = row[width]
+
+    kept, other = [], {"visitors": no_visitors, "counts": [0] * len(STAGES), "groups": 0}
     for key, group in groups.items():
         if group["counts"][0] >= min_group:
             kept.append((key, group))
             continue
         other["groups"] += 1
-        other["visitors"] += group["visitors"]
+        if group["visitors"] is not None:
+            other["visitors"] += group["visitors"]
         other["counts"] = [a + b for a, b in zip(other["counts"], group["counts"], strict=True)]
     kept.sort(key=lambda item: (-item[1]["counts"][0], dimension.label(item[0])))
     result = [

@@ -63,7 +63,9 @@ def report_text(report: dict) -> Iterator[str]:
         title, least = breakdown["title"].lower(), breakdown["min_group"]
         yield f"By {title} (groups under {least} leads are folded into other)"
         for group in breakdown["groups"]:
-            yield f" {_CONTROL.sub('?', group['label'])}  visitors {group['visitors']:,}"
+            visitors = group["visitors"]
+            counted = "" if visitors is None else f"  visitors {visitors:,}"
+            yield f" {_CONTROL.sub('?', group['label'])}{counted}"
             yield from _stage_table(group["stages"])
 
     yield ""

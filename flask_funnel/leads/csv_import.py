@@ -46,6 +46,9 @@ _leads = Lead.__table__
 ACTOR = "import"
 #: ``source`` of an imported lead without a ``utm_source``.
 SOURCE = "import"
+#: ``signup_method`` of every imported lead: its email came from a file, whatever the
+#: file says (an export's ``signup_method`` column is passed over).
+SIGNUP_METHOD = "import"
 #: The optional time columns, one per stage a lead passes on its way up the funnel.
 STAGE_TIME_COLUMNS = {f"{stage}_at": stage for stage in FUNNEL_ORDER[1:]}
 #: Every column a file may have; only ``email`` is required.
@@ -62,8 +65,9 @@ COLUMNS = (
     *STAGE_TIME_COLUMNS,
 )
 #: Columns of ``flask funnel export`` that an import passes over, so an export
-#: imports as it is (answers and scores belong to quiz submissions, not to leads).
-EXPORT_ONLY_COLUMNS = ("id", "answers", "score", "quarantined")
+#: imports as it is (answers and scores belong to quiz submissions, not to leads; an
+#: imported lead's sign-up method is ``import``).
+EXPORT_ONLY_COLUMNS = ("id", "answers", "score", "quarantined", "signup_method")
 _TEXT_COLUMNS = ("name", "landing_page", "city", "utm_source", "source")
 #: The longest value a text column takes: the width of its database column.
 MAX_LENGTH = {column: _leads.c[column].type.length for column in ("email", *_TEXT_COLUMNS)}
@@ -551,6 +555,7 @@ def _lead_values(row: LeadRow) -> dict:
         "country": row.country,
         "city": row.city,
         "origin_key": origin_key(row.email),
+        "signup_method": SIGNUP_METHOD,
         "created_at": row.created_at,
         # The last thing known to have happened to the lead, not the time of the import.
         "updated_at": last,

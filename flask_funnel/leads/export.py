@@ -22,6 +22,8 @@ EXPORT_FIELDS = (
     "answers",
     "score",
     "source",
+    # How the email was obtained: typed, google or import.
+    "signup_method",
     "country",
     "city",
     "quarantined",
@@ -74,6 +76,7 @@ def lead_rows(
                 "answers": answers.get(submission_id, {}),
                 "score": scores.get(submission_id),
                 "source": lead.source,
+                "signup_method": lead.signup_method,
                 "country": lead.country,
                 "city": lead.city,
                 "quarantined": lead.quarantined,

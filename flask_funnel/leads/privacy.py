@@ -3,13 +3,14 @@ recorded about them."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, or_, select
+from sqlalchemy import Engine, delete, or_, select, update
 
 from flask_funnel import signals
 from flask_funnel.db.models import (
     Answer,
     Consent,
     FollowUp,
+    Identity,
     Lead,
     Note,
     Purchase,
@@ -25,8 +26,9 @@ from flask_funnel.leads.name_terms import drop_terms
 
 def erase(engine: Engine, lead_id: int, actor: str) -> bool:
     """Erase a person (GDPR Art. 17): the lead and everything recorded about them,
-    including the anonymous visits of the browsers they used. The audit entry keeps
-    only the lead's id; ``lead_erased`` is sent once the erasure committed."""
+    including the anonymous visits of the browsers they used and the sign-in accounts
+    (Google) linked to them. The audit entry keeps only the lead's id; ``lead_erased``
+    is sent once the erasure committed."""
     with writing(engine) as connection:
         visitors = select(Submission.visitor_id).where(
             Submission.lead_id == lead_id, Submission.visitor_id.is_not(None)
@@ -36,7 +38,17 @@ def erase(engine: Engine, lead_id: int, actor: str) -> bool:
             delete(Visit).where(or_(Visit.lead_id == lead_id, Visit.visitor_id.in_(visitors)))
         )
         drop_terms(connection, lead_id)
-        for model in (Answer, Consent, StageChange, Purchase, Note, FollowUp, Submission):
+        # Rows go before the rows they point at (PostgreSQL and MariaDB enforce foreign
+        # keys): answers and consents before submissions, submissions before identities.
+        # A submission of another lead that points at one of these identities loses it.
+        identities = select(Identity.id).where(Identity.lead_id == lead_id)
+        connection.execute(
+            update(Submission)
+            .where(Submission.identity_id.in_(identities))
+            .values(identity_id=None)
+        )
+        tables = (Answer, Consent, StageChange, Purchase, Note, FollowUp, Submission, Identity)
+        for model in tables:
             connection.execute(delete(model).where(model.lead_id == lead_id))
         erased = connection.execute(delete(Lead).where(Lead.id == lead_id)).rowcount
         if erased:

@@ -12,6 +12,7 @@ from flask_funnel.db.models import (
     Answer,
     Consent,
     FollowUp,
+    Identity,
     Lead,
     Note,
     Purchase,
@@ -27,6 +28,8 @@ RECENT_VISITS = 100
 @dataclass(frozen=True)
 class LeadFile:
     lead: Lead
+    #: The sign-in accounts (Google) linked to the lead, first linked first.
+    identities: list[Identity]
     consents: list[Consent]
     visits: list[Visit]
     submissions: list[tuple[Submission, list[Answer]]]
@@ -63,6 +66,7 @@ def lead_file(session: Session, lead_id: int) -> LeadFile | None:
     )
     return LeadFile(
         lead=lead,
+        identities=rows(Identity, Identity.linked_at, Identity.id),
         consents=rows(Consent, Consent.id.desc()),
         visits=visits,
         submissions=[(s, answers.get(s.id, [])) for s in submissions],
@@ -85,6 +89,7 @@ def person_record(found: LeadFile) -> dict:
 
     return {
         "lead": row(found.lead, "origin_key"),
+        "identities": [row(i) for i in found.identities],
         "consents": [row(c) for c in found.consents],
         "quiz_submissions": [
             {**row(s, "idempotency_key"), "answers": [row(a) for a in answers]}
