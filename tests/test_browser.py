@@ -31,13 +31,14 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def site(tmp_path):
+def serve(tmp_path, **config):
+    """The demo app on a fresh database, served on 127.0.0.1 until the test ends."""
     app = create_app(
         {
             "SECRET_KEY": "browser",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.sqlite3'}",
             "FUNNEL_MIN_FILL_SECONDS": 0,
+            **config,
         }
     )
     with app.app_context():
@@ -50,6 +51,11 @@ def site(tmp_path):
     thread.join()
     with app.app_context():
         funnel.db.engine.dispose()
+
+
+@pytest.fixture
+def site(tmp_path):
+    yield from serve(tmp_path)
 
 
 def exported(app) -> list[dict]:
@@ -111,24 +117,7 @@ def test_the_quiz_works_with_javascript_off(browser, site):
 
 @pytest.fixture
 def google_site(tmp_path, oidc_provider):
-    app = create_app(
-        {
-            "SECRET_KEY": "browser",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'google.sqlite3'}",
-            "FUNNEL_MIN_FILL_SECONDS": 0,
-            **oidc_provider.config(),
-        }
-    )
-    with app.app_context():
-        funnel.db.create_all()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    with app.app_context():
-        funnel.db.engine.dispose()
+    yield from serve(tmp_path, **oidc_provider.config())
 
 
 def test_a_phone_visitor_signs_up_with_google_in_one_tap_of_a_button(browser, google_site):

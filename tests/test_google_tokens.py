@@ -75,15 +75,19 @@ def test_a_minute_of_clock_difference_is_tolerated():
     assert identity_from_claims(claims(iat=NOW + 30), CLIENT, GOOGLE, now=NOW)
 
 
-def test_the_hosts_authlib_registry_is_reused(tmp_path):
+def host_app(tmp_path, **google) -> Flask:
     app = Flask("host", root_path=str(tmp_path))
     app.config.update(
         SECRET_KEY="host",
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite3'}",
         FUNNEL_PAGES_DIR=str(DEMO_PAGES),
-        FUNNEL_GOOGLE_CLIENT_ID=CLIENT,
-        FUNNEL_GOOGLE_CLIENT_SECRET="secret",
+        **google,
     )
+    return app
+
+
+def test_the_hosts_authlib_registry_is_reused(tmp_path):
+    app = host_app(tmp_path, FUNNEL_GOOGLE_CLIENT_ID=CLIENT, FUNNEL_GOOGLE_CLIENT_SECRET="x")
     oauth = OAuth(app)
     oauth.register("github", client_id="x", client_secret="y")
     Funnel(app)
@@ -92,12 +96,6 @@ def test_the_hosts_authlib_registry_is_reused(tmp_path):
 
 
 def test_a_client_id_without_its_secret_is_a_clear_error(tmp_path):
-    app = Flask("host", root_path=str(tmp_path))
-    app.config.update(
-        SECRET_KEY="host",
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite3'}",
-        FUNNEL_PAGES_DIR=str(DEMO_PAGES),
-        FUNNEL_GOOGLE_CLIENT_ID=CLIENT,
-    )
+    app = host_app(tmp_path, FUNNEL_GOOGLE_CLIENT_ID=CLIENT)
     with pytest.raises(RuntimeError, match="FUNNEL_GOOGLE_CLIENT_SECRET: required"):
         Funnel(app)
