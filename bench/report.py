@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from flask_funnel.analytics.calendars import CALENDARS  # noqa: E402
 from flask_funnel.analytics.forecast import forecast  # noqa: E402
 from flask_funnel.analytics.funnel import (  # noqa: E402
     BREAKDOWNS,
@@ -92,20 +93,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--naive-repeat", type=int, default=3)
     parser.add_argument("--by", default="country")
+    parser.add_argument("--calendar", choices=list(CALENDARS), default="gregorian")
     args = parser.parse_args()
 
     engine = create_engine(f"sqlite:///{args.database}")
-    settings = ReportSettings(zone=ZoneInfo("UTC"))
+    settings = ReportSettings(zone=ZoneInfo("UTC"), calendar=CALENDARS[args.calendar])
     period = parse_period(None, None, settings.zone)
     year = parse_period(
         (period.last.replace(year=period.last.year - 1)).isoformat(), None, settings.zone
     )
-    months = months_until(period.last, settings.months, settings.zone)
+    months = months_until(period.last, settings.months, settings.zone, calendar=settings.calendar)
     with engine.connect() as connection:
         leads = connection.scalar(select(func.count()).select_from(Lead))
         changes = connection.scalar(select(func.count()).select_from(StageChange))
         print(f"{args.database}: {leads:,} leads, {changes:,} stage changes")
         print(f"period {period.first} to {period.last}; median and worst of {args.repeat} runs")
+        print(f"months of the {args.calendar} calendar, {months[0].key} to {months[-1].key}")
 
         def dashboard():
             return {
@@ -116,6 +119,12 @@ def main() -> None:
 
         rows = [
             ("funnel, last 30 days", lambda: funnel(connection, period)),
+            (
+                "bounds of 24 months (no query)",
+                lambda: months_until(
+                    period.last, settings.months, settings.zone, calendar=settings.calendar
+                ),
+            ),
             ("24-month table", lambda: monthly(connection, months)),
             (f"breakdown by {args.by}", lambda: breakdown(connection, period, args.by, 10)),
             (

@@ -8,11 +8,13 @@ the key of a bad one, so a typo fails at start-up, not at a visitor.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_funnel.analytics.calendars import CALENDARS
 from flask_funnel.analytics.periods import ReportSettings
 from flask_funnel.values import FieldError, normalize_email
 
@@ -43,6 +45,10 @@ DEFAULTS: dict[str, object] = {
     # How many reverse proxies in front of the app append to X-Forwarded-For.
     # 0 ignores the header (a visitor could forge it).
     "FUNNEL_PROXY_COUNT": 0,
+    # Request header in which a trusted CDN in front of the app gives the visitor's
+    # country code (e.g. "CF-IPCountry"); it then overrides the database's country.
+    # None ignores such headers (a visitor could forge them).
+    "FUNNEL_GEO_CDN_HEADER": None,
     # Store full client addresses instead of IPv4 /24 and IPv6 /48 networks.
     "FUNNEL_STORE_FULL_IP": False,
     # Content-Security-Policy frame-ancestors for funnel pages.
@@ -86,6 +92,9 @@ DEFAULTS: dict[str, object] = {
     # Time zone (IANA name) the funnel report counts days and months in; times are
     # stored in UTC.
     "FUNNEL_REPORT_TIMEZONE": "UTC",
+    # Calendar of the report's months and years and of the dates it shows: "gregorian",
+    # or "persian" (Solar Hijri: Farvardin ... Esfand, the year starting at Nowruz).
+    "FUNNEL_REPORT_CALENDAR": "gregorian",
     # Breakdown groups with fewer leads than this are folded into "other".
     "FUNNEL_REPORT_MIN_GROUP": 10,
     # Calendar months in the month-over-month table.
@@ -131,6 +140,7 @@ class Settings:
     visitor_cookie_days: int
     geoip_path: str | None
     proxy_count: int
+    geo_cdn_header: str | None
     store_full_ip: bool
     frame_ancestors: str
     visit_flush_seconds: float
@@ -161,6 +171,7 @@ class Settings:
             visitor_cookie_days=_number(config, "FUNNEL_VISITOR_COOKIE_DAYS", int, 1),
             geoip_path=_optional_text(config, "FUNNEL_GEOIP_PATH"),
             proxy_count=_number(config, "FUNNEL_PROXY_COUNT", int, 0),
+            geo_cdn_header=_header_name(config, "FUNNEL_GEO_CDN_HEADER"),
             store_full_ip=_flag(config, "FUNNEL_STORE_FULL_IP"),
             frame_ancestors=_text(config, "FUNNEL_FRAME_ANCESTORS"),
             visit_flush_seconds=_number(config, "FUNNEL_VISIT_FLUSH_SECONDS", float, 0),
@@ -209,6 +220,13 @@ def _optional_text(config: Mapping, key: str) -> str | None:
     return _text(config, key)
 
 
+def _header_name(config: Mapping, key: str) -> str | None:
+    value = _optional_text(config, key)
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", value):
+        raise SettingsError(f"{key}: {value!r} is not an HTTP header name")
+    return value
+
+
 def _flag(config: Mapping, key: str) -> bool:
     value = config[key]
     if not isinstance(value, bool):
@@ -241,8 +259,10 @@ def _report(config: Mapping) -> ReportSettings:
             f"FUNNEL_REPORT_TIMEZONE: {name!r} is not a time zone name "
             "(use an IANA name such as 'Europe/Berlin' or 'Asia/Tehran')"
         ) from None
+    calendar = CALENDARS[_choice(config, "FUNNEL_REPORT_CALENDAR", tuple(CALENDARS))]
     return ReportSettings(
         zone=zone,
+        calendar=calendar,
         min_group=_number(config, "FUNNEL_REPORT_MIN_GROUP", int, 1),
         months=_number(config, "FUNNEL_REPORT_MONTHS", int, 2),
         active_days=_number(config, "FUNNEL_FORECAST_ACTIVE_DAYS", int, 1),

@@ -43,6 +43,17 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     app.config.update(_settings_from_environment(os.environ))
     if test_config is not None:
         app.config.update(test_config)
+    if "FUNNEL_GEOIP_PATH" not in app.config:
+        # The extension has no database of its own; the demo brings one when it can.
+        embedded = embedded_geoip_path()
+        if embedded is not None:
+            app.config["FUNNEL_GEOIP_PATH"] = embedded
+            app.config["LANDING_GEOLITE2_ATTRIBUTION"] = True
+            app.logger.warning(
+                "Using the GeoLite2 City database of maxminddb-geolite2 (July 2018 data)"
+                " at %s; set FUNNEL_GEOIP_PATH to a current one",
+                embedded,
+            )
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
@@ -80,6 +91,17 @@ def _settings_from_environment(environ: Mapping[str, str]) -> dict:
             except ValueError:
                 settings[key] = value
     return settings
+
+
+def embedded_geoip_path() -> str | None:
+    """The GeoLite2 City file the maxminddb-geolite2 package ships (``pip install -e
+    '.[demo]'``), or None when it is not installed. Its data are from July 2018, by
+    MaxMind under CC BY-SA 4.0: pages that use them say so (the footer of site.html)."""
+    try:
+        from geolite2 import geolite2
+    except ImportError:
+        return None
+    return geolite2.filename
 
 
 def _sqlalchemy_url(url: str) -> str:

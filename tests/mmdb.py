@@ -43,21 +43,39 @@ def _write(path: str | os.PathLike[str], database_type: str, records: dict[str, 
     return path
 
 
-def build_city_db(path: str | os.PathLike[str], entries: dict[str, tuple[str, str | None]]) -> Path:
-    """Write a GeoIP2-City database: ``{"81.2.69.0/24": ("GB", "London"), ...}``.
+def build_city_db(path: str | os.PathLike[str], entries: dict[str, tuple]) -> Path:
+    """Write a GeoIP2-City database: ``{"81.2.69.0/24": ("GB", "London"), ...}``, or
+    with the largest subdivision and the continent too: ``("GB", "London", "ENG", "EU")``.
 
-    A city of None leaves the ``city`` record out, as MaxMind does for country-only hits.
+    A city (or region, continent) of None leaves that record out, as MaxMind does for
+    country-only hits.
     """
     records: dict[str, dict] = {}
-    for network, (iso_code, city) in entries.items():
+    for network, (iso_code, city, *more) in entries.items():
+        region, continent = (*more, None, None)[:2]
         record: dict[str, object] = {"country": _country(iso_code)}
         if city is not None:
             record["city"] = {"names": {"en": city}}
+        if region is not None:
+            record["subdivisions"] = [{"iso_code": region, "names": {"en": region}}]
+        if continent is not None:
+            record["continent"] = _continent(continent)
         records[network] = record
     return _write(path, "GeoIP2-City", records)
 
 
-def build_country_db(path: str | os.PathLike[str], entries: dict[str, str]) -> Path:
-    """Write a GeoIP2-Country database: ``{"81.2.69.0/24": "GB", ...}``."""
-    records = {network: {"country": _country(iso)} for network, iso in entries.items()}
+def build_country_db(path: str | os.PathLike[str], entries: dict[str, str | tuple]) -> Path:
+    """Write a GeoIP2-Country database: ``{"81.2.69.0/24": "GB", ...}``, or with the
+    continent: ``{"81.2.69.0/24": ("GB", "EU")}``."""
+    records = {}
+    for network, entry in entries.items():
+        iso, continent = (entry, None) if isinstance(entry, str) else entry
+        record: dict[str, object] = {"country": _country(iso)}
+        if continent is not None:
+            record["continent"] = _continent(continent)
+        records[network] = record
     return _write(path, "GeoIP2-Country", records)
+
+
+def _continent(code: str) -> dict[str, object]:
+    return {"code": code, "names": {"en": code}}

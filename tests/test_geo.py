@@ -1,12 +1,14 @@
 """Client address, address truncation and GeoIP lookup (flask_funnel.capture.geo)."""
 
+import json
 import logging
 import os
 import select
+import subprocess
+import sys
 import threading
 import time
 
-import geoip2.database
 import pytest
 from mmdb import build_city_db, build_country_db
 from mmdb_writer import MMDBWriter
@@ -62,17 +64,27 @@ def corrupt_db(tmp_path):
     return path
 
 
+@pytest.fixture(params=["C extension", "pure Python"])
+def reader(request, monkeypatch):
+    """Run the test with each way of reading the private copy."""
+    if request.param == "pure Python":
+        monkeypatch.setattr(geo, "MAP_PRIVATE_COPY", False)
+    elif not geo.MAP_PRIVATE_COPY:
+        pytest.skip("no maxminddb C extension or memfd here")
+    return request.param
+
+
 @pytest.fixture
 def reader_opens(monkeypatch):
-    """Paths passed to geoip2.database.Reader, one per database opened."""
+    """Paths of the databases read (each read makes a new private copy)."""
     opened = []
-    real_reader = geoip2.database.Reader
+    real_open = geo._open_database
 
-    def counting_reader(path, *args, **kwargs):
+    def counting_open(path):
         opened.append(path)
-        return real_reader(path, *args, **kwargs)
+        return real_open(path)
 
-    monkeypatch.setattr(geoip2.database, "Reader", counting_reader)
+    monkeypatch.setattr(geo, "_open_database", counting_open)
     return opened
 
 
@@ -93,11 +105,11 @@ def warnings_in(caplog):
 # --- lookups ---------------------------------------------------------------------------
 
 
-def test_city_db_places_ipv4_address_with_country_and_city(city_db):
+def test_city_db_places_ipv4_address_with_country_and_city(city_db, reader):
     assert GeoLocator(city_db).locate(LONDON) == Place(country="GB", city="London")
 
 
-def test_city_db_places_ipv6_address(city_db):
+def test_city_db_places_ipv6_address(city_db, reader):
     locator = GeoLocator(city_db)
     assert locator.locate(BERLIN_V6) == Place(country="DE", city="Berlin")
     assert locator.locate(MOUNTAIN_VIEW_V6) == Place(country="US", city="Mountain View")
@@ -111,7 +123,7 @@ def test_country_code_is_upper_case(city_db):
     assert GeoLocator(city_db).locate("90.1.2.3") == Place(country="FR", city="Paris")
 
 
-def test_country_db_places_ipv4_and_ipv6_without_city(country_db):
+def test_country_db_places_ipv4_and_ipv6_without_city(country_db, reader):
     locator = GeoLocator(country_db)
     assert locator.locate(LONDON) == Place(country="GB")
     assert locator.locate(BERLIN_V6) == Place(country="DE")
@@ -200,7 +212,7 @@ def test_empty_file_and_directory_give_empty_place(tmp_path):
     assert GeoLocator(tmp_path).locate(LONDON) == Place()
 
 
-def test_damaged_search_tree_gives_empty_place_and_warns_once(city_db, geo_log):
+def test_damaged_search_tree_gives_empty_place_and_warns_once(city_db, geo_log, reader):
     data = bytearray(city_db.read_bytes())
     metadata_start = data.rfind(b"\xab\xcd\xefMaxMind.com")
     data[:metadata_start] = b"\xff" * metadata_start
@@ -273,14 +285,14 @@ def test_reader_is_not_opened_before_the_first_lookup(city_db, reader_opens):
 
 def test_concurrent_first_lookups_open_one_reader(city_db, monkeypatch):
     opened = []
-    real_reader = geoip2.database.Reader
+    real_open = geo._open_database
 
-    def slow_reader(path, *args, **kwargs):
+    def slow_open(path):
         opened.append(path)
         time.sleep(0.05)
-        return real_reader(path, *args, **kwargs)
+        return real_open(path)
 
-    monkeypatch.setattr(geoip2.database, "Reader", slow_reader)
+    monkeypatch.setattr(geo, "_open_database", slow_open)
     locator = GeoLocator(city_db)
     barrier = threading.Barrier(8)
     places = []
@@ -309,7 +321,8 @@ def test_close_releases_the_reader_and_a_later_lookup_reopens_it(city_db, reader
 
 
 def _locate_in_child(locator, address, reader_opens, *, hold_lock=False):
-    """Fork; the child looks ``address`` up and reports ``<readers opened> country city``."""
+    """Fork; the child looks ``address`` up and reports ``<files read> country city
+    <whose reader>`` (``own``: the child opened one for itself)."""
     read_fd, write_fd = os.pipe()
     held = locator._lock if hold_lock else None
     if held is not None:
@@ -318,7 +331,8 @@ def _locate_in_child(locator, address, reader_opens, *, hold_lock=False):
     if pid == 0:
         try:
             place = locator.locate(address)
-            report = f"{len(reader_opens)} {place.country} {place.city}"
+            own = locator._open is not None and locator._open.pid == os.getpid()
+            report = f"{len(reader_opens)} {place.country} {place.city} {'own' if own else '-'}"
             os.write(write_fd, report.encode())
         finally:
             os._exit(0)
@@ -340,11 +354,13 @@ needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 
 @needs_fork
-def test_forked_child_opens_its_own_reader(city_db, reader_opens):
+def test_forked_child_opens_its_own_reader_on_the_copy_without_reading_the_file(
+    city_db, reader_opens, reader
+):
     locator = GeoLocator(city_db)
     assert locator.locate(LONDON) == Place("GB", "London")
 
-    assert _locate_in_child(locator, LONDON, reader_opens) == "2 GB London"
+    assert _locate_in_child(locator, LONDON, reader_opens) == "1 GB London own"
     assert len(reader_opens) == 1
     assert locator.locate(LONDON) == Place("GB", "London")
 
@@ -353,7 +369,254 @@ def test_forked_child_opens_its_own_reader(city_db, reader_opens):
 def test_forked_child_does_not_deadlock_on_a_lock_held_at_fork(city_db, reader_opens):
     locator = GeoLocator(city_db)
 
-    assert _locate_in_child(locator, LONDON, reader_opens, hold_lock=True) == "1 GB London"
+    assert _locate_in_child(locator, LONDON, reader_opens, hold_lock=True) == "1 GB London own"
+
+
+# --- a new version of the file ----------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The locator's clock, moved by hand; files count as settled at once."""
+    now = [1000.0]
+    monkeypatch.setattr(geo, "monotonic", lambda: now[0])
+    monkeypatch.setattr(geo, "SETTLE_SECONDS", 0.0)
+    return now
+
+
+PARIS = {"81.2.69.0/24": ("FR", "Paris"), "2a02:8100::/32": ("FR", "Lyon")}
+
+
+def _replace_by_rename(path, entries):
+    """Write a new database beside ``path`` and rename it over ``path``, as geoipupdate does."""
+    fresh = build_city_db(path.with_name(path.name + ".new"), entries)
+    os.replace(fresh, path)
+
+
+def test_file_renamed_over_the_old_one_is_served_after_the_check_interval(
+    city_db, clock, reader_opens, reader
+):
+    locator = GeoLocator(city_db)
+    assert locator.locate(LONDON) == Place("GB", "London")
+
+    _replace_by_rename(city_db, PARIS)
+    clock[0] += geo.CHECK_SECONDS - 1
+    assert locator.locate(LONDON) == Place("GB", "London")
+
+    clock[0] += 2
+    assert locator.locate(LONDON) == Place("FR", "Paris")
+    assert locator.locate(BERLIN_V6) == Place("FR", "Lyon")
+    assert len(reader_opens) == 2
+
+
+def test_file_written_over_in_place_is_served_after_the_check_interval(city_db, clock):
+    locator = GeoLocator(city_db)
+    assert locator.locate(LONDON) == Place("GB", "London")
+
+    city_db.write_bytes(build_city_db(city_db.with_name("paris.mmdb"), PARIS).read_bytes())
+    assert locator.locate(LONDON) == Place("GB", "London")  # the copy, not the file
+
+    clock[0] += geo.CHECK_SECONDS + 1
+    assert locator.locate(LONDON) == Place("FR", "Paris")
+
+
+def test_file_is_looked_at_once_per_check_interval_and_read_only_when_changed(
+    city_db, clock, reader_opens, monkeypatch
+):
+    looks = []
+    real_signature = geo._signature
+    monkeypatch.setattr(geo, "_signature", lambda f: looks.append(f) or real_signature(f))
+    locator = GeoLocator(city_db)
+
+    for _ in range(10):
+        for _ in range(100):
+            assert locator.locate(LONDON) == Place("GB", "London")
+        clock[0] += geo.CHECK_SECONDS / 2
+
+    assert looks.count(str(city_db)) == 4  # at 5, 10, 15 and 20 seconds
+    assert reader_opens == [str(city_db)]
+
+
+def test_file_still_being_written_is_read_once_it_has_settled(city_db, clock, monkeypatch):
+    monkeypatch.setattr(geo, "SETTLE_SECONDS", 30.0)
+    locator = GeoLocator(city_db)
+    assert locator.locate(LONDON) == Place("GB", "London")
+
+    _replace_by_rename(city_db, PARIS)
+    clock[0] += geo.CHECK_SECONDS + 1
+    assert locator.locate(LONDON) == Place("GB", "London")
+
+    written = time.time() - 31
+    os.utime(city_db, (written, written))
+    clock[0] += geo.CHECK_SECONDS + 1
+    assert locator.locate(LONDON) == Place("FR", "Paris")
+
+
+def test_unusable_new_version_keeps_the_old_data_warns_once_and_is_not_read_again(
+    city_db, clock, geo_log, reader_opens
+):
+    locator = GeoLocator(city_db)
+    assert locator.locate(LONDON) == Place("GB", "London")
+
+    broken = city_db.with_name("broken.mmdb")
+    broken.write_bytes(b"half a download" * 1000)
+    os.replace(broken, city_db)
+    for _ in range(5):
+        clock[0] += geo.CHECK_SECONDS + 1
+        assert locator.locate(LONDON) == Place("GB", "London")
+
+    [warning] = warnings_in(geo_log)
+    assert str(city_db) in warning.getMessage()
+    assert len(reader_opens) == 2  # the first version, then the broken one once
+
+    _replace_by_rename(city_db, PARIS)
+    clock[0] += geo.CHECK_SECONDS + 1
+    assert locator.locate(LONDON) == Place("FR", "Paris")
+
+
+def test_deleted_file_keeps_serving_the_copy_and_warns_once(city_db, clock, geo_log):
+    locator = GeoLocator(city_db)
+    assert locator.locate(LONDON) == Place("GB", "London")
+
+    city_db.unlink()
+    for _ in range(5):
+        clock[0] += geo.CHECK_SECONDS + 1
+        assert locator.locate(LONDON) == Place("GB", "London")
+
+    [warning] = warnings_in(geo_log)
+    assert str(city_db) in warning.getMessage()
+
+    build_city_db(city_db, PARIS)
+    clock[0] += geo.CHECK_SECONDS + 1
+    assert locator.locate(LONDON) == Place("FR", "Paris")
+
+
+def test_records_of_the_wrong_shape_give_only_strings_or_none(tmp_path, reader):
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoIP2-City")
+    writer.insert_network(
+        IPSet(["81.2.69.0/24"]),
+        {
+            "country": {"iso_code": 42},
+            "city": {"names": ["London"]},
+            "subdivisions": "ENG",
+            "continent": {"code": "<script>"},
+        },
+    )
+    writer.insert_network(IPSet(["85.214.0.0/16"]), {"country": "DE", "city": True})
+    writer.insert_network(IPSet(["90.0.0.0/8"]), {"country": {"iso_code": "FRA"}})
+    path = tmp_path / "odd.mmdb"
+    writer.to_db_file(str(path))
+    locator = GeoLocator(path)
+
+    assert locator.locate(LONDON) == Place()
+    assert locator.locate(GERMANY_ONLY) == Place()
+    assert locator.locate("90.1.2.3") == Place()
+
+
+def test_ipv6_address_in_an_ipv4_database_gives_empty_place_without_warning(tmp_path, geo_log):
+    writer = MMDBWriter(ip_version=4, database_type="GeoIP2-Country")
+    writer.insert_network(IPSet(["81.2.69.0/24"]), {"country": {"iso_code": "GB"}})
+    path = tmp_path / "ipv4.mmdb"
+    writer.to_db_file(str(path))
+    locator = GeoLocator(path)
+
+    assert locator.locate(LONDON) == Place("GB")
+    assert locator.locate(BERLIN_V6) == Place()
+    assert warnings_in(geo_log) == []
+
+
+# In a child process: threads look addresses up while the database is replaced under
+# them. A crash (SIGBUS when a mapped file is truncated) kills the child, not pytest.
+REPLACE_WHILE_SERVING = """
+import json, os, sys, threading, time
+from flask_funnel.capture import geo
+
+path, fresh, how, reader = sys.argv[1:]
+geo.CHECK_SECONDS, geo.SETTLE_SECONDS = 0.02, 0.2
+geo.MAP_PRIVATE_COPY = geo.MAP_PRIVATE_COPY and reader == "C extension"
+locator = geo.GeoLocator(path)
+addresses = ["81.2.69.160", "2a02:8100::1", "81.2.69.7"]
+stop = threading.Event()
+answers, errors, lookups = set(), [], [0]
+
+def look_up():
+    while not stop.is_set():
+        for address in addresses:
+            try:
+                place = locator.locate(address)
+                answers.add((address, type(place).__name__, place.country, place.city))
+            except BaseException as exc:
+                errors.append(repr(exc))
+            lookups[0] += 1
+
+threads = [threading.Thread(target=look_up) for _ in range(4)]
+for thread in threads:
+    thread.start()
+time.sleep(0.3)
+data = open(fresh, "rb").read()
+if how == "in place":  # cp over the old file: truncated, then written a piece at a time
+    with open(path, "wb") as target:
+        for start in range(0, len(data), 4096):
+            target.write(data[start : start + 4096])
+            target.flush()
+            time.sleep(0.002)
+else:  # written beside it, then renamed over it
+    with open(path + ".tmp", "wb") as target:
+        target.write(data)
+    os.replace(path + ".tmp", path)
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline and locator.locate(addresses[0]).country != "FR":
+    time.sleep(0.01)
+time.sleep(0.2)
+stop.set()
+for thread in threads:
+    thread.join()
+print(json.dumps({
+    "answers": sorted(answers),
+    "errors": errors[:5],
+    "lookups": lookups[0],
+    "now": [list(vars(locator.locate(a)).values()) for a in addresses],
+}))
+"""
+
+
+def _big_city_db(path, entries):
+    """A database of some hundred kilobytes, so that a copy over it takes many writes."""
+    filler = {f"{20 + i // 256}.{i % 256}.0.0/16": ("US", f"Town {i}") for i in range(3000)}
+    return build_city_db(path, filler | entries)
+
+
+@pytest.mark.parametrize("how", ["in place", "by rename"])
+def test_database_replaced_while_threads_look_up_keeps_answering(tmp_path, how, reader):
+    london = {"81.2.69.0/24": ("GB", "London"), "2a02:8100::/32": ("DE", "Berlin")}
+    path = _big_city_db(tmp_path / "city.mmdb", london)
+    fresh = _big_city_db(tmp_path / "fresh.mmdb", PARIS)
+    assert path.stat().st_size > 100_000
+
+    child = subprocess.run(
+        [sys.executable, "-c", REPLACE_WHILE_SERVING, str(path), str(fresh), how, reader],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert child.returncode == 0, f"child died ({child.returncode}): {child.stderr[-2000:]}"
+    report = json.loads(child.stdout)
+    assert report["errors"] == []
+    assert report["lookups"] > 1000
+    assert {tuple(answer) for answer in report["answers"]} <= {
+        ("81.2.69.160", "Place", "GB", "London"),
+        ("81.2.69.160", "Place", "FR", "Paris"),
+        ("81.2.69.7", "Place", "GB", "London"),
+        ("81.2.69.7", "Place", "FR", "Paris"),
+        ("2a02:8100::1", "Place", "DE", "Berlin"),
+        ("2a02:8100::1", "Place", "FR", "Lyon"),
+    }
+    assert report["now"] == [
+        ["FR", "Paris", None, None],
+        ["FR", "Lyon", None, None],
+        ["FR", "Paris", None, None],
+    ]
 
 
 # --- client address ---------------------------------------------------------------------

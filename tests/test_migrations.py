@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import BACKENDS
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect
 
 from flask_funnel.db.models import metadata
-from landing import MIGRATIONS_DIR, create_app
+from landing import MIGRATIONS_DIR, create_app, funnel
 
 
 def test_migrations_build_the_whole_schema_on_an_empty_database(tmp_path):
@@ -141,3 +143,62 @@ def test_the_sign_in_migration_records_how_existing_leads_gave_their_email(tmp_p
         ).all()
     engine.dispose()
     assert rows == [("p0@example.com", "typed"), ("p1@example.com", "import")]
+
+
+def test_the_place_version_migration_keeps_existing_rows_on_the_default(tmp_path):
+    from sqlalchemy import text
+
+    app, engine = _database_at(tmp_path, "0005")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO funnel_leads (email, stage, stage_changed_at, quarantined,"
+                " landing_page, created_at, updated_at) VALUES"
+                " ('p@example.com', 'lead', :t, 0, 'home-brewing', :t, :t)"
+            ),
+            {"t": "2026-01-01 00:00:00.000000"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO funnel_visitors (visitor_id, first_seen_at, page_slug, source,"
+                " device) VALUES (:v, :t, 'home-brewing', 'direct', 'mobile')"
+            ),
+            {"v": "a" * 32, "t": "2026-01-01 00:00:00.000000"},
+        )
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    with engine.connect() as connection:
+        leads = connection.execute(text("SELECT email, place_version FROM funnel_leads")).all()
+        visitors = connection.execute(text("SELECT place_version FROM funnel_visitors")).all()
+        cohort = {
+            i["name"]: i["column_names"] for i in inspect(connection).get_indexes("funnel_leads")
+        }["ix_funnel_leads_cohort"]
+    engine.dispose()
+    assert leads == [("p@example.com", None)] and visitors == [(None,)]
+    assert cohort[-1] == "place_version"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_place_version_migration_runs_both_ways_on_every_database(backend, fresh_database):
+    """0006 up (matching the models), down to 0005 and up again, on SQLite and, when
+    their URLs are given, PostgreSQL and MariaDB."""
+    url = fresh_database(backend)
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    try:
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR))
+            downgrade(directory=str(MIGRATIONS_DIR), revision="0005")
+        engine = create_engine(url)
+        columns = {c["name"] for c in inspect(engine).get_columns("funnel_leads")}
+        engine.dispose()
+        assert "place_version" not in columns
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR))
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), metadata)
+        engine.dispose()
+        assert diff == [], f"models and migrations differ on {backend}: {diff}"
+    finally:
+        with app.app_context():
+            funnel.db.engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
@@ -15,9 +16,21 @@ from conftest import BACKENDS, make_app
 from flask_migrate import upgrade
 from sqlalchemy import insert
 
+from flask_funnel.analytics.calendars import (
+    GREGORIAN,
+    PERSIAN,
+    PERSIAN_MONTH_NAMES,
+    persian_month_label,
+)
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.funnel import BREAKDOWNS, breakdown_query, build_report, monthly
-from flask_funnel.analytics.periods import Period, ReportSettings, months_until, parse_period
+from flask_funnel.analytics.periods import (
+    Period,
+    ReportSettings,
+    months_until,
+    parse_period,
+    preset_period,
+)
 from flask_funnel.capture.visits import record_visits
 from flask_funnel.db.models import Lead
 from flask_funnel.db.sqlite_writer import writing
@@ -57,14 +70,16 @@ def move(engine, lead_ids, stage: str, at: datetime) -> None:
             stages.move(connection, lead_id, stage, actor=stages.SYSTEM, at=at)
 
 
-def report(app, first: date | None = None, last: date | None = None, by=None, settings=None):
+def report(
+    app, first: date | None = None, last: date | None = None, by=None, settings=None, now=None
+):
     state = app.extensions["funnel"]
     settings = settings or state.settings.report
     period = (
         Period(first, last, settings.zone) if first else parse_period(None, None, settings.zone)
     )
     with state.engine.connect() as connection:
-        return build_report(connection, period, settings, by=by)
+        return build_report(connection, period, settings, by=by, now=now)
 
 
 def reached(result) -> dict[str, int]:
@@ -194,6 +209,10 @@ def test_the_month_table_marks_the_running_month_and_compares_it_fairly(app):
     assert len(table["rows"]) == 24 and table["rows"][0]["month"] == "2024-12"
     assert table["rows"][-1] == {
         "month": "2026-11",
+        "from": "2026-11-01",
+        "to": "2026-11-30",
+        "label": "November 2026",
+        "labels": {"gregorian": "November 2026", "persian": "10 Aban to 9 Azar 1405"},
         "partial": True,
         "counts": {"lead": 4, "mql": 0, "sal": 0, "sql": 0, "customer": 0, "repeat_customer": 0},
     }
@@ -435,3 +454,289 @@ def test_every_breakdown_is_counted_from_the_cohort_index_alone(app, by):
     steps = [row[-1] for row in plan]
     assert steps[0].startswith("SEARCH funnel_leads USING COVERING INDEX ix_funnel_leads_cohort")
     assert not any("SCAN" in step for step in steps)
+
+
+# --- the Persian (Solar Hijri) calendar ---------------------------------------------
+# Tehran is at UTC+3:30 all year (no daylight saving time since 2022), so local
+# midnight is 20:30 UTC the day before. 1 Farvardin 1405 (Nowruz) is 21 March 2026;
+# 1404 is a common year (Esfand has 29 days), 1403 a leap year (Esfand has 30).
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+IN_TEHRAN = {"FUNNEL_REPORT_TIMEZONE": "Asia/Tehran", "FUNNEL_REPORT_CALENDAR": "persian"}
+
+
+def lead_months(result) -> dict[str, int]:
+    return {row["month"]: row["counts"]["lead"] for row in result["months"]["rows"]}
+
+
+def test_persian_months_begin_at_local_midnight_of_their_first_day():
+    esfand, farvardin = months_until(date(2026, 3, 21), 2, TEHRAN, calendar=PERSIAN)
+    assert (esfand.key, esfand.first, esfand.last) == (
+        "1404-12",
+        date(2026, 2, 20),
+        date(2026, 3, 20),
+    )
+    assert esfand.start == datetime(2026, 2, 19, 20, 30, tzinfo=UTC)
+    assert esfand.end == farvardin.start == datetime(2026, 3, 20, 20, 30, tzinfo=UTC)
+    assert farvardin.end == datetime(2026, 4, 20, 20, 30, tzinfo=UTC)  # Farvardin has 31 days
+    assert (esfand.label, farvardin.label) == ("Esfand 1404", "Farvardin 1405")
+    assert farvardin.labels == {
+        "gregorian": "21 March to 20 April 2026",
+        "persian": "Farvardin 1405",
+    }
+
+
+def test_leads_around_nowruz_land_in_their_persian_months(tmp_path):
+    app = make_app(tmp_path, **IN_TEHRAN)
+    engine = app.extensions["funnel"].engine
+    add(engine, 1, at=datetime(2026, 2, 19, 20, 29, tzinfo=UTC))  # 23:59, 30 Bahman 1404
+    add(engine, 1, at=datetime(2026, 2, 19, 20, 30, tzinfo=UTC))  # 00:00, 1 Esfand 1404
+    add(engine, 2, at=datetime(2026, 3, 20, 20, 29, tzinfo=UTC))  # 23:59, 29 Esfand 1404
+    add(engine, 3, at=datetime(2026, 3, 20, 20, 30, tzinfo=UTC))  # 00:00, 1 Farvardin 1405
+    add(engine, 1, at=datetime(2026, 4, 20, 20, 29, tzinfo=UTC))  # 23:59, 31 Farvardin 1405
+    add(engine, 1, at=datetime(2026, 4, 20, 20, 30, tzinfo=UTC))  # 00:00, 1 Ordibehesht 1405
+    now = datetime(2026, 5, 10, tzinfo=UTC)
+    result = report(app, date(2026, 3, 1), date(2026, 4, 30), now=now)
+
+    assert result["period"] | {"labels": None} == {
+        "from": "2026-03-01",
+        "to": "2026-04-30",
+        "time_zone": "Asia/Tehran",
+        "calendar": "persian",
+        "label": "10 Esfand 1404 to 10 Ordibehesht 1405",
+        "labels": None,
+    }
+    assert result["period"]["labels"]["gregorian"] == "1 March to 30 April 2026"
+    assert reached(result)["lead"] == 7
+    months = lead_months(result)
+    assert len(months) == 24 and result["months"]["rows"][0]["month"] == "1403-03"
+    assert {
+        key: months[key] for key in ("1404-10", "1404-11", "1404-12", "1405-01", "1405-02")
+    } == {
+        "1404-10": 0,
+        "1404-11": 1,
+        "1404-12": 3,
+        "1405-01": 4,
+        "1405-02": 1,
+    }
+    assert sum(months.values()) == 9
+    esfand = next(row for row in result["months"]["rows"] if row["month"] == "1404-12")
+    assert (esfand["from"], esfand["to"], esfand["label"]) == (
+        "2026-02-20",
+        "2026-03-20",
+        "Esfand 1404",
+    )
+    assert esfand["labels"]["gregorian"] == "20 February to 20 March 2026"
+
+    # The same leads by Gregorian months of the same days.
+    gregorian = replace(app.extensions["funnel"].settings.report, calendar=GREGORIAN)
+    by_gregorian = lead_months(report(app, date(2026, 3, 1), date(2026, 4, 30), settings=gregorian))
+    assert {key: by_gregorian[key] for key in ("2026-02", "2026-03", "2026-04")} == {
+        "2026-02": 2,
+        "2026-03": 5,
+        "2026-04": 2,
+    }
+
+
+def test_a_thirty_day_esfand_and_a_twenty_nine_day_one_both_count_right(tmp_path):
+    app = make_app(tmp_path, **IN_TEHRAN)
+    engine = app.extensions["funnel"].engine
+    add(engine, 1, at=datetime(2024, 3, 19, 20, 29, tzinfo=UTC))  # 23:59, 29 Esfand 1402
+    add(engine, 1, at=datetime(2024, 3, 19, 20, 30, tzinfo=UTC))  # 00:00, 1 Farvardin 1403
+    add(engine, 1, at=datetime(2024, 3, 20, 8, 30, tzinfo=UTC))  # 12:00, 1 Farvardin 1403
+    add(engine, 1, at=datetime(2025, 3, 20, 8, 30, tzinfo=UTC))  # 12:00, 30 Esfand 1403
+    add(engine, 1, at=datetime(2025, 3, 20, 20, 29, tzinfo=UTC))  # 23:59, 30 Esfand 1403
+    add(engine, 1, at=datetime(2025, 3, 20, 20, 30, tzinfo=UTC))  # 00:00, 1 Farvardin 1404
+    now = datetime(2025, 4, 10, tzinfo=UTC)
+    result = report(app, date(2025, 3, 1), date(2025, 3, 31), now=now)
+    months = lead_months(result)
+    assert (months["1402-12"], months["1403-01"]) == (1, 2)
+    assert (months["1403-12"], months["1404-01"]) == (2, 1)
+    rows = {row["month"]: row for row in result["months"]["rows"]}
+    assert (rows["1402-12"]["from"], rows["1402-12"]["to"]) == ("2024-02-20", "2024-03-19")
+    assert (rows["1403-12"]["from"], rows["1403-12"]["to"]) == ("2025-02-19", "2025-03-20")
+
+    leap, common = (
+        months_until(day, 1, TEHRAN, now, calendar=PERSIAN)[0]
+        for day in (date(2025, 3, 20), date(2024, 3, 19))
+    )
+    assert leap.end - leap.start == timedelta(days=30)
+    assert common.end - common.start == timedelta(days=29)
+
+
+@pytest.mark.parametrize(
+    ("now", "this_month", "last_month", "this_year"),
+    [
+        (  # 23:59 on 29 Esfand 1404, the last minute of the year
+            datetime(2026, 3, 20, 20, 29, tzinfo=UTC),
+            (date(2026, 2, 20), date(2026, 3, 20)),
+            (date(2026, 1, 21), date(2026, 2, 19)),  # Bahman 1404, 30 days
+            (date(2025, 3, 21), date(2026, 3, 20)),
+        ),
+        (  # 00:00 on 1 Farvardin 1405, a minute later
+            datetime(2026, 3, 20, 20, 30, tzinfo=UTC),
+            (date(2026, 3, 21), date(2026, 3, 21)),
+            (date(2026, 2, 20), date(2026, 3, 20)),  # Esfand 1404, 29 days
+            (date(2026, 3, 21), date(2026, 3, 21)),
+        ),
+    ],
+)
+def test_this_and_last_month_and_this_year_follow_the_persian_calendar(
+    now, this_month, last_month, this_year
+):
+    def days(preset):
+        period = preset_period(preset, TEHRAN, now, calendar=PERSIAN)
+        return period.first, period.last
+
+    assert (days("this_month"), days("last_month"), days("this_year")) == (
+        this_month,
+        last_month,
+        this_year,
+    )
+    assert preset_period("30d", TEHRAN, now, calendar=PERSIAN).days == 30
+
+
+def test_the_gregorian_presets_are_unchanged_in_the_same_zone():
+    nowruz = datetime(2026, 3, 20, 20, 30, tzinfo=UTC)  # 21 March in Tehran, 20 in UTC
+    assert preset_period("this_month", TEHRAN, nowruz).first == date(2026, 3, 1)
+    assert preset_period("last_month", TEHRAN, nowruz) == Period(
+        date(2026, 2, 1), date(2026, 2, 28), TEHRAN
+    )
+    assert preset_period("this_year", TEHRAN, nowruz).first == date(2026, 1, 1)
+
+
+def test_the_running_persian_month_is_compared_up_to_the_same_point(app):
+    engine = app.extensions["funnel"].engine
+    add(engine, 4, at=datetime(2026, 3, 23, 8, 30, tzinfo=UTC))  # 12:00, 3 Farvardin 1405
+    add(engine, 2, at=datetime(2026, 3, 1, 8, 29, tzinfo=UTC))  # 11:59, 10 Esfand 1404
+    add(engine, 1, at=datetime(2026, 3, 1, 8, 30, tzinfo=UTC))  # 12:00, 10 Esfand: at the point
+    add(engine, 3, at=datetime(2026, 3, 20, 20, 29, tzinfo=UTC))  # 23:59, 29 Esfand 1404
+    # 12:00 on 10 Farvardin: 9 days 12 hours into the month; the same point of Esfand is
+    # 12:00 on 10 Esfand.
+    now = datetime(2026, 3, 30, 8, 30, tzinfo=UTC)
+    months = months_until(date(2026, 3, 30), 24, TEHRAN, now, calendar=PERSIAN)
+    with engine.connect() as connection:
+        table = monthly(connection, months, now)
+    assert len(table["rows"]) == 24 and table["rows"][0]["month"] == "1403-02"
+    assert table["current"] == {
+        "month": "1405-01",
+        "label": "Farvardin 1405",
+        "partial": True,
+        "against": "1404-12",
+        "against_label": "Esfand 1404",
+    }
+    lead = table["change"]["lead"]
+    assert (lead["this_month"], lead["previous_month"], lead["change"]) == (4, 6, -2)
+    assert lead["change_rate"] == -0.333333
+    assert (lead["previous_month_same_point"], lead["change_same_point"]) == (2, 2)
+    assert lead["change_same_point_rate"] == 1.0
+
+    # On 31 Farvardin more time has passed than the 29 days of Esfand: all of it counts.
+    late = datetime(2026, 4, 20, 8, 30, tzinfo=UTC)
+    months = months_until(date(2026, 4, 20), 24, TEHRAN, late, calendar=PERSIAN)
+    with engine.connect() as connection:
+        lead = monthly(connection, months, late)["change"]["lead"]
+    assert lead["previous_month_same_point"] == lead["previous_month"] == 6
+
+
+def test_persian_month_names_come_in_english_and_in_persian():
+    assert persian_month_label(date(2026, 3, 21)) == "Farvardin 1405"
+    assert persian_month_label("2026-03-21", "fa") == "فروردین ۱۴۰۵"
+    assert persian_month_label("2025-03-20", "fa") == "اسفند ۱۴۰۳"
+    assert PERSIAN_MONTH_NAMES["en"][11] == "Esfand" and PERSIAN_MONTH_NAMES["fa"][0] == "فروردین"
+
+
+def test_a_wrong_calendar_names_the_setting(tmp_path):
+    with pytest.raises(RuntimeError, match="FUNNEL_REPORT_CALENDAR: 'jalali' is not one of"):
+        make_app(tmp_path, FUNNEL_REPORT_CALENDAR="jalali")
+
+
+class TestAReportInThePersianCalendar:
+    """The CLI, the dashboard and the downloads of a site configured with ``IN_TEHRAN``."""
+
+    @pytest.fixture
+    def app(self, tmp_path):
+        app = make_app(tmp_path, **IN_TEHRAN)
+        engine = app.extensions["funnel"].engine
+        add(engine, 2, at=datetime(2026, 3, 20, 20, 29, tzinfo=UTC))  # 23:59, 29 Esfand 1404
+        add(engine, 3, at=datetime(2026, 3, 20, 20, 30, tzinfo=UTC))  # 00:00, 1 Farvardin 1405
+        yield app
+        with app.app_context():
+            funnel.db.engine.dispose()
+
+    def test_the_terminal_report_names_persian_months(self, runner):
+        result = runner.invoke(
+            args=["funnel", "report", "--from", "2026-03-01", "--to", "2026-03-31"]
+        )
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert lines[0] == (
+            "Funnel 10 Esfand 1404 to 11 Farvardin 1405 "
+            "(2026-03-01 to 2026-03-31, Asia/Tehran, persian calendar)"
+        )
+        # A month's row: its label, then the leads that entered each stage in it.
+        rows = {line[:20].strip(): line[20:].split() for line in lines if line.startswith("  ")}
+        assert rows["Esfand 1404"][0] == "2" and rows["Farvardin 1405"][0] == "3"
+        assert any(line.startswith("  Farvardin 1405 against Esfand 1404:") for line in lines)
+
+    def test_the_dashboard_and_the_downloads_name_persian_months(self, admin_client, runner):
+        query = "?start=2026-03-01&end=2026-03-31"
+        page = admin_client.get(f"/p/admin/{query}")
+        assert page.status_code == 200
+        assert (
+            '<p class="count">10 Esfand 1404 to 11 Farvardin 1405 '
+            '<span class="muted">(2026-03-01 to 2026-03-31)</span> · Asia/Tehran</p>'
+        ) in page.text
+        assert "month of the Persian (Solar Hijri) calendar" in page.text
+        assert '<th scope="row" title="2026-03-21 to 2026-04-20">Farvardin 1405' in page.text
+        assert '<th scope="row" title="2026-02-20 to 2026-03-20">Esfand 1404' in page.text
+
+        downloaded = admin_client.get(f"/p/admin/report.json{query}").get_json()
+        printed = runner.invoke(
+            args=["funnel", "report", "--json", "--from", "2026-03-01", "--to", "2026-03-31"]
+        )
+        assert downloaded == json.loads(printed.output)
+        assert lead_months(downloaded)["1405-01"] == 3
+
+        table = csv.DictReader(io.StringIO(admin_client.get(f"/p/admin/report.csv{query}").text))
+        months = {r["month"]: r for r in table if r["section"] == "month" and r["stage"] == "lead"}
+        assert {k: months["1404-12"][k] for k in ("from", "to", "reached")} == {
+            "from": "2026-02-20",
+            "to": "2026-03-20",
+            "reached": "2",
+        }
+        assert months["1405-01"]["label_persian"] == "Farvardin 1405"
+        assert months["1405-01"]["label_gregorian"] == "21 March to 20 April 2026"
+
+    def test_the_last_month_preset_is_the_last_persian_month(self, admin_client):
+        today = datetime.now(TEHRAN).date()
+        last = PERSIAN.month_first(today) - timedelta(days=1)
+        first = PERSIAN.month_first(last)
+        page = admin_client.get("/p/admin/?period=last_month")
+        assert page.status_code == 200
+        assert (
+            f'<p class="count">{persian_month_label(last)} '
+            f'<span class="muted">({first} to {last})</span> · Asia/Tehran</p>'
+        ) in page.text
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_persian_months_count_the_same_on_every_database(backend, fresh_database):
+    """The month bounds are instants compared in SQL: the second before Nowruz and
+    Nowruz itself fall on their sides on every database."""
+    url = fresh_database(backend)
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url, **IN_TEHRAN})
+    try:
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR))
+        engine = app.extensions["funnel"].engine
+        add(engine, 2, at=datetime(2026, 3, 20, 20, 29, 59, tzinfo=UTC))  # 23:59:59, 29 Esfand
+        add(engine, 3, at=datetime(2026, 3, 20, 20, 30, tzinfo=UTC))  # 00:00:00, 1 Farvardin
+        add(engine, 1, at=datetime(2025, 3, 20, 20, 29, 59, tzinfo=UTC))  # 30 Esfand 1403
+        now = datetime(2026, 4, 1, tzinfo=UTC)
+        months = lead_months(report(app, date(2026, 3, 1), date(2026, 3, 31), now=now))
+        assert (months["1403-12"], months["1404-01"]) == (1, 0)
+        assert (months["1404-12"], months["1405-01"]) == (2, 3)
+    finally:
+        with app.app_context():
+            funnel.db.engine.dispose()

@@ -20,7 +20,18 @@ COLUMNS = (
     "drop_off_rate",
     "visitors",
     "partial",
+    # The days of the row (ISO dates), and their names in each calendar.
+    "from",
+    "to",
+    "label_gregorian",
+    "label_persian",
 )
+
+
+def _days(labelled: dict) -> dict:
+    """The ``from``, ``to`` and label columns of a period or month of the report."""
+    names = {f"label_{calendar}": label for calendar, label in labelled["labels"].items()}
+    return {"from": labelled["from"], "to": labelled["to"], **names}
 
 
 def report_csv(report: dict) -> str:
@@ -28,9 +39,10 @@ def report_csv(report: dict) -> str:
     writer = csv.DictWriter(out, COLUMNS, extrasaction="ignore")
     writer.writeheader()
     period = f"{report['period']['from']}..{report['period']['to']}"
+    days = _days(report["period"])
     for row in report["stages"]:
         writer.writerow(
-            {"section": "funnel", "group": period, "visitors": report["visitors"], **row}
+            {"section": "funnel", "group": period, "visitors": report["visitors"], **row, **days}
         )
     for month in report["months"]["rows"]:
         for stage, count in month["counts"].items():
@@ -41,6 +53,7 @@ def report_csv(report: dict) -> str:
                     "stage": stage,
                     "reached": count,
                     "partial": month["partial"],
+                    **_days(month),
                 }
             )
     if report["breakdown"]:
@@ -53,6 +66,7 @@ def report_csv(report: dict) -> str:
                         "group": neutralize(group["label"]),
                         "visitors": group["visitors"],
                         **row,
+                        **days,
                     }
                 )
     for horizon in report["forecast"]["horizons"]:

@@ -15,13 +15,14 @@ last 90 days, so every one of them has had the full 90 days to convert.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, and_, case, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import DateTime
 
+from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.periods import ReportSettings
 from flask_funnel.db.models import Lead
 from flask_funnel.leads.stages import CUSTOMER, LEAD, MQL, SAL, SQL, reached_column
@@ -67,6 +68,15 @@ def _days_after_mysql(element, compiler, **kw):
 
 def _reached(stage: str) -> ColumnElement:
     return _leads.c[reached_column(stage)]
+
+
+def _days(first: date, last: date, settings: ReportSettings) -> dict:
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "label": settings.calendar.range_label(first, last),
+        "labels": labels(first, last),
+    }
 
 
 def forecast(connection: Connection, settings: ReportSettings, now: datetime | None = None):
@@ -144,10 +154,7 @@ def forecast(connection: Connection, settings: ReportSettings, now: datetime | N
                 }
                 for n, stage in enumerate(OPEN_STAGES)
             ],
-            "history": {
-                "from": history_start.date().isoformat(),
-                "to": history_end.date().isoformat(),
-            },
+            "history": _days(history_start.date(), history_end.date(), settings),
             "new_leads_last_90_days": recent,
             "new_leads_per_month": round(per_day * DAYS_PER_MONTH, 1),
         },

@@ -18,6 +18,7 @@ from itertools import pairwise
 
 from sqlalchemy import Connection, Select, func, literal, select, union_all
 
+from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.periods import Month, Period, ReportSettings, months_until
 from flask_funnel.db.models import Lead, Visitor
@@ -48,6 +49,9 @@ class Dimension:
         if self.name == "variant":
             page, variant = key
             return f"{page or NONE_LABEL} / {variant or 'no test'}"
+        if self.name == "place_version":
+            page, version = key
+            return f"{page or NONE_LABEL} / {version or 'default'}"
         if self.name == "city":
             country, city = key
             return f"{city}, {country}" if city and country else city or NONE_LABEL
@@ -61,6 +65,13 @@ BREAKDOWNS = {
     for d in (
         Dimension("landing_page", "Landing page", ("landing_page",), ("page_slug",)),
         Dimension("variant", "Variant", ("landing_page", "variant"), ("page_slug", "variant")),
+        # The place rule whose version of the page was shown (pages.versions).
+        Dimension(
+            "place_version",
+            "Place version",
+            ("landing_page", "place_version"),
+            ("page_slug", "place_version"),
+        ),
         Dimension("country", "Country", ("country",), ("country",)),
         Dimension("city", "City", ("country", "city"), ("country", "city")),
         Dimension("source", "Source", ("source",), ("source",)),
@@ -152,8 +163,10 @@ def funnel(connection: Connection, period: Period) -> dict:
 
 
 def monthly(connection: Connection, months: list[Month], now: datetime | None = None) -> dict:
-    """Leads entering each stage per calendar month (when they first reached it), and
-    the last month against the one before, in full and up to the same point."""
+    """Leads entering each stage per month (when they first reached it), and the last
+    month against the one before, in full and up to the same point (as much time
+    after its start as has passed in the last). The months' bounds come from
+    ``months_until`` in the report's calendar; the counting is the same for every one."""
     now = now or datetime.now(UTC)
     ranges = [(m.start, m.end) for m in months]
     last, previous = months[-1], months[-2]
@@ -171,7 +184,11 @@ def monthly(connection: Connection, months: list[Month], now: datetime | None = 
     }
     rows = [
         {
-            "month": m.label,
+            "month": m.key,
+            "from": m.first.isoformat(),
+            "to": m.last.isoformat(),
+            "label": m.label,
+            "labels": m.labels,
             "partial": m.partial,
             "counts": {stage: counts[n, stage] for stage in STAGES},
         }
@@ -192,7 +209,13 @@ def monthly(connection: Connection, months: list[Month], now: datetime | None = 
     }
     return {
         "rows": rows,
-        "current": {"month": last.label, "partial": last.partial, "against": previous.label},
+        "current": {
+            "month": last.key,
+            "label": last.label,
+            "partial": last.partial,
+            "against": previous.key,
+            "against_label": previous.label,
+        },
         "change": change,
     }
 
@@ -281,12 +304,16 @@ def build_report(
 ) -> dict:
     """What the dashboard shows, ``flask funnel report --json`` prints and the
     downloads hold: one dict, so they agree to the lead."""
-    months = months_until(period.last, settings.months, settings.zone, now)
+    calendar = settings.calendar
+    months = months_until(period.last, settings.months, settings.zone, now, calendar=calendar)
     report = {
         "period": {
             "from": period.first.isoformat(),
             "to": period.last.isoformat(),
             "time_zone": settings.zone.key,
+            "calendar": calendar.name,
+            "label": period.label(calendar),
+            "labels": labels(period.first, period.last),
         },
         **funnel(connection, period),
         "months": monthly(connection, months, now),

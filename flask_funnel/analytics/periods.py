@@ -3,6 +3,9 @@
 Times are stored in UTC; an admin thinks in local days. A period is a range of local
 dates, both ends included, turned into the half-open UTC interval
 ``[start of first day, start of the day after the last)`` that queries compare with.
+A month is such a range too: the report's calendar (Gregorian or Persian) only says
+which local day it starts on, so every calendar's months are counted by the same
+range queries over the same indexes.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from flask_funnel.analytics.calendars import GREGORIAN, Calendar, labels
 
 PRESETS = {
     "7d": "Last 7 days",
@@ -34,6 +39,7 @@ class ReportSettings:
     months: int = 24
     active_days: int = 90
     history_days: int = 180
+    calendar: Calendar = GREGORIAN
 
 
 @dataclass(frozen=True)
@@ -57,13 +63,28 @@ class Period:
     def days(self) -> int:
         return (self.last - self.first).days + 1
 
+    def label(self, calendar: Calendar = GREGORIAN) -> str:
+        """ "1 to 15 Farvardin 1405", "Esfand 1404", "20 March 2026"."""
+        return calendar.range_label(self.first, self.last)
+
 
 @dataclass(frozen=True)
 class Month:
-    label: str  # "2026-11"
+    """A month of the report's calendar: local days ``first`` to ``last``, counted over
+    the UTC interval ``[start, end)``."""
+
+    key: str  # "2026-11"; "1405-08" in the Persian calendar
+    first: date
+    last: date
     start: datetime
     end: datetime
     partial: bool  # the month is still running
+    label: str  # "November 2026", "Aban 1405"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The month's days named in every calendar."""
+        return labels(self.first, self.last)
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -74,17 +95,24 @@ def today_in(zone: ZoneInfo, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(zone).date()
 
 
-def preset_period(preset: str, zone: ZoneInfo, now: datetime | None = None) -> Period:
+def preset_period(
+    preset: str,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+    *,
+    calendar: Calendar = GREGORIAN,
+) -> Period:
+    """A preset's days up to today; months and years are those of ``calendar``."""
     today = today_in(zone, now)
     if preset in ("7d", "30d", "90d"):
         return Period(today - timedelta(days=int(preset[:-1]) - 1), today, zone)
     if preset == "this_month":
-        return Period(today.replace(day=1), today, zone)
+        return Period(calendar.month_first(today), today, zone)
     if preset == "last_month":
-        last = today.replace(day=1) - timedelta(days=1)
-        return Period(last.replace(day=1), last, zone)
+        last = calendar.month_first(today) - timedelta(days=1)
+        return Period(calendar.month_first(last), last, zone)
     if preset == "this_year":
-        return Period(today.replace(month=1, day=1), today, zone)
+        return Period(calendar.year_first(today), today, zone)
     raise PeriodError(f"unknown period {preset!r}; use one of {', '.join(PRESETS)}")
 
 
@@ -109,22 +137,36 @@ def parse_period(
     return Period(start, end, zone)
 
 
-def months_until(last_day: date, count: int, zone: ZoneInfo, now: datetime | None = None):
-    """The ``count`` calendar months up to the one holding ``last_day``, oldest first."""
+def months_until(
+    last_day: date,
+    count: int,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+    *,
+    calendar: Calendar = GREGORIAN,
+) -> list[Month]:
+    """The ``count`` months of ``calendar`` up to the one holding ``last_day``, oldest
+    first: each the local days from its first to its last, as UTC bounds."""
     now = now or datetime.now(UTC)
-    firsts = [last_day.replace(day=1)]
+    firsts = [calendar.month_first(last_day)]
     for _ in range(count - 1):
-        previous = firsts[-1] - timedelta(days=1)
-        firsts.append(previous.replace(day=1))
+        firsts.append(calendar.month_first(firsts[-1] - timedelta(days=1)))
     months = []
     for first in reversed(firsts):
-        end = local_midnight(_next_month(first), zone)
-        months.append(Month(first.strftime("%Y-%m"), local_midnight(first, zone), end, now < end))
+        following = calendar.next_month_first(first)
+        end = local_midnight(following, zone)
+        months.append(
+            Month(
+                key=calendar.month_key(first),
+                first=first,
+                last=following - timedelta(days=1),
+                start=local_midnight(first, zone),
+                end=end,
+                partial=now < end,
+                label=calendar.range_label(first, following - timedelta(days=1)),
+            )
+        )
     return months
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def _date(text: str, name: str) -> date:

@@ -35,7 +35,11 @@ def _stage_table(rows: list[dict]) -> Iterator[str]:
 
 def report_text(report: dict) -> Iterator[str]:
     period = report["period"]
-    yield f"Funnel {period['from']} to {period['to']} ({period['time_zone']})"
+    calendar = "" if period["calendar"] == "gregorian" else f", {period['calendar']} calendar"
+    yield (
+        f"Funnel {period['label']} ({period['from']} to {period['to']}, "
+        f"{period['time_zone']}{calendar})"
+    )
     yield f"  visitors {report['visitors']:,}"
     yield from _stage_table(report["stages"])
 
@@ -43,13 +47,14 @@ def report_text(report: dict) -> Iterator[str]:
     stages = list(months["rows"][0]["counts"])
     yield ""
     yield "Entering each stage per month"
-    yield "  " + f"{'month':<10}" + "".join(f"{s:>16}" for s in stages)
+    width = max(len(row["label"]) for row in months["rows"]) + 2
+    yield "  " + f"{'month':<{width}}" + "".join(f"{s:>16}" for s in stages)
     for row in months["rows"]:
         mark = " (so far)" if row["partial"] else ""
         cells = "".join(f"{row['counts'][s]:>16,}" for s in stages)
-        yield f"  {row['month']:<10}{cells}{mark}"
+        yield f"  {row['label']:<{width}}{cells}{mark}"
     current = months["current"]
-    yield f"  {current['month']} against {current['against']}:"
+    yield f"  {current['label']} against {current['against_label']}:"
     for stage, change in months["change"].items():
         yield (
             f"    {stage:<16}{change['change']:>+8,} ({percent(change['change_rate'])}); "

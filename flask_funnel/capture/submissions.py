@@ -228,6 +228,8 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         "city": entry.place.city,
         "origin_key": entry.idempotency_key,
         "variant": variant.id if variant else None,
+        # The place version of the page the quiz was taken in (insert only, like variant).
+        "place_version": page.place_version,
         # Set on insert only: the upsert's update leaves an existing lead's alone.
         "reached_mql_at": now if qualifies else None,
         "signup_method": entry.signup_method,

@@ -28,6 +28,8 @@ class VisitRecord:
     device: str
     place: Place
     ip: str | None
+    #: The place rule of the page version shown (``Page.place_version``), None: default.
+    place_version: str | None = None
 
 
 INSERT_VISIT = insert(_visits).values(
@@ -66,6 +68,7 @@ def visit_row(visit: VisitRecord) -> dict:
         "country": visit.place.country,
         "city": visit.place.city,
         "ip": visit.ip,
+        "place_version": visit.place_version,
         **visit.utm,
     }
 
@@ -88,6 +91,7 @@ def record_visits(connection: Connection, rows: list[dict]) -> None:
                 "country": row["country"],
                 "city": row["city"],
                 "device": row["device"],
+                "place_version": row.get("place_version"),
             }
             for row in first_seen.values()
         ],

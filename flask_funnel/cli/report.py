@@ -23,7 +23,8 @@ from flask_funnel.state import current_funnel
 def report(as_json: bool, first: str | None, last: str | None, by: str | None) -> None:
     """The funnel report the dashboard shows: stages, months, breakdown, forecast.
 
-    Days are in FUNNEL_REPORT_TIMEZONE; quarantined leads are never counted."""
+    Days are in FUNNEL_REPORT_TIMEZONE, months in FUNNEL_REPORT_CALENDAR (the dates
+    given and printed as YYYY-MM-DD are Gregorian); quarantined leads are never counted."""
     state = current_funnel()
     try:
         period = parse_period(first, last, state.settings.report.zone)

@@ -63,6 +63,8 @@ class Lead(Base):
     origin_key: Mapped[str | None] = mapped_column(String(64))
     # The A/B test variant of the landing page the lead signed up on.
     variant: Mapped[str | None] = mapped_column(String(40))
+    # The place rule of the page version the lead signed up on (None: the default).
+    place_version: Mapped[str | None] = mapped_column(String(40))
     # How the lead's email was first obtained: "typed", "google" or "import".
     signup_method: Mapped[str | None] = mapped_column(String(10))
     # When a sign-in (Google) last vouched for the email; None while it was only typed.
@@ -96,6 +98,7 @@ class Lead(Base):
             "city",
             "source",
             "signup_method",
+            "place_version",
         ),
         # Leads created per month: a narrow index is quicker to count through.
         Index("ix_funnel_leads_created", "quarantined", "created_at"),
@@ -131,6 +134,8 @@ class Visit(Base):
     city: Mapped[str | None] = mapped_column(String(128))
     ip: Mapped[str | None] = mapped_column(String(45))
     variant: Mapped[str | None] = mapped_column(String(40))
+    # The place rule of the page version shown (None: the default).
+    place_version: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
         # Covers counting a page's unique visitors, per variant.
@@ -139,7 +144,8 @@ class Visit(Base):
 
 
 class Visitor(Base):
-    """An anonymous visitor as first seen: when, on which page and variant, from where.
+    """An anonymous visitor as first seen: when, on which page, variant and place version,
+    from where.
 
     The report's visitors are the ones first seen in a period, counted from this
     table's index rather than by finding the distinct ids among all visits."""
@@ -154,6 +160,7 @@ class Visitor(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     city: Mapped[str | None] = mapped_column(String(128))
     device: Mapped[str] = mapped_column(String(10))
+    place_version: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
         Index(
@@ -165,6 +172,7 @@ class Visitor(Base):
             "source",
             "country",
             "city",
+            "place_version",
         ),
     )
 

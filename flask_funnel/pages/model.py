@@ -37,11 +37,56 @@ class Hero:
 
 @dataclass(frozen=True)
 class Variant:
-    """One version of the landing page in an A/B test: the hero with some fields changed."""
+    """One version of the landing page in an A/B test: the hero with some fields changed
+    (``changes``: hero field and value, so the change can be made again on a place's or
+    a locale's hero)."""
 
     id: str
     weight: int
     hero: Hero
+    changes: tuple[tuple[str, str], ...] = ()
+
+
+#: A text (or image, file, version) of a page a locale or a place rule gives, as a path:
+#: ``("title",)``, ``("hero", "headline")``, ``("offer", "code")``, ``("consent",
+#: "version")``, ``("questions", "style", "text")``, ``("questions", "style", "choices",
+#: "black")``, ``("outcomes", 5, "headline")`` (by min_score), ``("variants", "b", "cta")``.
+FieldPath = tuple[str | int, ...]
+#: Field paths and their new values, in file order.
+Changes = tuple[tuple[FieldPath, str], ...]
+
+
+@dataclass(frozen=True)
+class PageTexts:
+    """The page in another locale (``[locales.<code>]``): every text it shows, translated."""
+
+    locale: str
+    changes: Changes
+
+
+#: Levels of a place rule, most specific first: a more specific rule wins field by field.
+PLACE_LEVELS = ("city", "region", "country", "continent")
+
+
+@dataclass(frozen=True)
+class PlaceRule:
+    """A version of the page for visitors in some places (``[[places]]``).
+
+    ``keys`` are what the rule matches at its ``level``: ``"GB/london"`` (country and
+    case-folded city), ``"GB-ENG"`` (ISO 3166-2), ``"IR"`` (ISO 3166-1) or ``"EU"``.
+    ``locale`` switches the visitor to one of the page's locales; ``changes`` are in
+    the locale the rule's visitors read (see ``pages.versions``)."""
+
+    id: str
+    number: int  # its place in the file, from 1: places[number]
+    level: str
+    keys: frozenset[str]
+    locale: str | None
+    changes: Changes
+
+    def matches(self, keys: dict[str, str | None]) -> bool:
+        """True for a visitor whose place gives ``keys`` (level -> key, see ``place_keys``)."""
+        return keys.get(self.level) in self.keys
 
 
 @dataclass(frozen=True)
@@ -82,6 +127,23 @@ class Page:
     mql_threshold: int
     description: str = ""
     variants: tuple[Variant, ...] = ()
+    #: The page's texts in its other locales, and its versions for places.
+    locales: tuple[PageTexts, ...] = ()
+    places: tuple[PlaceRule, ...] = ()
+    #: On a version of the page (``pages.versions.page_version``): the ids of the place
+    #: rules it follows, most specific first.
+    version_rules: tuple[str, ...] = ()
+
+    @property
+    def place_version(self) -> str | None:
+        """The most specific place rule this version follows (None: the default), what
+        visits and leads record."""
+        return self.version_rules[0] if self.version_rules else None
+
+    @property
+    def offered_locales(self) -> tuple[str, ...]:
+        """The page's own locale first, then the ones ``[locales.*]`` translate it into."""
+        return (self.locale, *(texts.locale for texts in self.locales))
 
     def variant_for(self, visitor_id: str | None) -> Variant | None:
         """The visitor's variant, drawn by weight from a hash of page and visitor, so the

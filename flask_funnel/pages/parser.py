@@ -6,13 +6,13 @@ A broken file never reaches a visitor: every error names the file and the field
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
 
 from flask_funnel.i18n.messages import SUPPORTED_LOCALES
+from flask_funnel.pages.fields import Fields, display_path, inside, unique_ids
 from flask_funnel.pages.model import (
     Choice,
     Consent,
@@ -24,9 +24,9 @@ from flask_funnel.pages.model import (
     Question,
     Variant,
 )
+from flask_funnel.pages.version_rules import DefaultPage, parse_locales, parse_places
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 OFFER_KINDS = ("download", "link", "code")
 #: First path segments under the funnel's prefix that its own routes use.
 RESERVED_SLUGS = frozenset({"admin", "api", "assets", "google", "static"})
@@ -37,84 +37,6 @@ MIN_VARIANTS, MAX_VARIANTS = 2, 6
 
 class PageDefinitionError(ValueError):
     pass
-
-
-class _Fields:
-    """Reads one TOML table, collecting an error per bad field (file: field: why)."""
-
-    def __init__(self, data: dict, where: str, errors: list[str], file: str):
-        self.data, self.where, self.errors, self.file = data, where, errors, file
-        self.read: set[str] = set()
-
-    def error(self, key: str | None, message: str) -> None:
-        field = ".".join(p for p in (self.where, key) if p) or "(file)"
-        self.errors.append(f"{self.file}: {field}: {message}")
-
-    def _get(self, key: str, required: bool):
-        self.read.add(key)
-        if key not in self.data:
-            if required:
-                self.error(key, "is required")
-            return None
-        return self.data[key]
-
-    def text(self, key: str, *, required: bool = True, max_length: int = 2000) -> str | None:
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.error(key, "must be a non-empty string")
-            return None
-        if len(value) > max_length:
-            self.error(key, f"must be at most {max_length} characters")
-            return None
-        return value.strip()
-
-    def identifier(self, key: str, pattern: re.Pattern = ID_PATTERN) -> str | None:
-        value = self.text(key, max_length=100)
-        if value is not None and not pattern.match(value):
-            self.error(key, f"{value!r} may only use letters, digits, '-' and '_'")
-            return None
-        return value
-
-    def integer(self, key: str, *, required: bool = True, default: int | None = None) -> int | None:
-        value = self._get(key, required)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.error(key, "must be a whole number")
-            return default
-        return value
-
-    def table(self, key: str) -> _Fields | None:
-        value = self._get(key, True)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            self.error(key, f"must be a table ([{self._path(key)}])")
-            return None
-        return _Fields(value, self._path(key), self.errors, self.file)
-
-    def tables(self, key: str, low: int, high: int) -> list[_Fields]:
-        value = self._get(key, True)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            self.error(key, f"must be a list of tables ([[{self._path(key)}]])")
-            return []
-        if not low <= len(value) <= high:
-            self.error(key, f"must have between {low} and {high} entries, has {len(value)}")
-        return [
-            _Fields(v, f"{self._path(key)}[{n}]", self.errors, self.file)
-            for n, v in enumerate(value, start=1)
-        ]
-
-    def reject_unknown(self) -> None:
-        for key in sorted(set(self.data) - self.read):
-            self.error(key, "is not a known field (misspelt?)")
-
-    def _path(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
 
 
 class PageParser:
@@ -132,10 +54,10 @@ class PageParser:
         except tomllib.TOMLDecodeError as exc:
             return PageFile(path, None, (f"{label}: (file): is not valid TOML: {exc}",))
         errors: list[str] = []
-        page = self._page(_Fields(data, "", errors, label))
+        page = self._page(Fields(data, "", errors, label))
         return PageFile(path, None if errors else page, tuple(errors))
 
-    def _page(self, f: _Fields) -> Page | None:
+    def _page(self, f: Fields) -> Page | None:
         slug = f.identifier("slug", SLUG_PATTERN)
         if slug in RESERVED_SLUGS:
             f.error("slug", f"{slug!r} is taken by the funnel's own pages; choose another")
@@ -151,9 +73,14 @@ class PageParser:
         questions = tuple(
             filter(None, map(self._question, f.tables("questions", 1, MAX_QUESTIONS)))
         )
-        _unique_ids(f, "questions", [q.id for q in questions])
+        unique_ids(f, "questions", [q.id for q in questions])
         outcomes = self._outcomes(f, questions)
         variants = self._variants(f, hero)
+        default = DefaultPage(
+            locale, description, hero, offer, consent, questions, outcomes, variants
+        )
+        locales = parse_locales(f, self, default)
+        places = parse_places(f, self, default, locales)
         f.reject_unknown()
         if f.errors:
             return None
@@ -169,22 +96,24 @@ class PageParser:
             outcomes=outcomes,
             mql_threshold=threshold,
             variants=variants,
+            locales=locales,
+            places=places,
         )
 
-    def _hero(self, f: _Fields | None) -> Hero | None:
+    def _hero(self, f: Fields | None) -> Hero | None:
         if f is None:
             return None
         hero = Hero(
             headline=f.text("headline", max_length=200),
             body=f.text("body", max_length=2000),
             cta=f.text("cta", max_length=60),
-            image=self._image(f, "image"),
+            image=self.image(f, "image"),
             image_alt=f.text("image_alt", required=False, max_length=200) or "",
         )
         f.reject_unknown()
         return hero
 
-    def _variants(self, f: _Fields, hero: Hero | None) -> tuple[Variant, ...]:
+    def _variants(self, f: Fields, hero: Hero | None) -> tuple[Variant, ...]:
         if "variants" not in f.data:
             f.read.add("variants")
             return ()
@@ -198,17 +127,21 @@ class PageParser:
                 "headline": v.text("headline", required=False, max_length=200),
                 "body": v.text("body", required=False, max_length=2000),
                 "cta": v.text("cta", required=False, max_length=60),
-                "image": self._image(v, "image"),
+                "image": self.image(v, "image"),
                 "image_alt": v.text("image_alt", required=False, max_length=200),
             }
             v.reject_unknown()
             if hero is not None and variant_id is not None:
                 changed = {key: value for key, value in changed.items() if value is not None}
-                variants.append(Variant(variant_id, weight or 1, replace(hero, **changed)))
-        _unique_ids(f, "variants", [v.id for v in variants])
+                variants.append(
+                    Variant(
+                        variant_id, weight or 1, replace(hero, **changed), tuple(changed.items())
+                    )
+                )
+        unique_ids(f, "variants", [v.id for v in variants])
         return tuple(variants)
 
-    def _offer(self, f: _Fields | None) -> Offer | None:
+    def _offer(self, f: Fields | None) -> Offer | None:
         if f is None:
             return None
         kind = f.text("kind", max_length=20)
@@ -223,14 +156,14 @@ class PageParser:
         )
         if kind is not None and kind not in OFFER_KINDS:
             f.error("kind", f"{kind!r} is not one of {', '.join(OFFER_KINDS)}")
-        if offer.file and not _inside(self.offers_dir, offer.file):
+        if offer.file and not inside(self.offers_dir, offer.file):
             f.error("file", f"{offer.file!r} is not a file in {display_path(self.offers_dir)}")
         if offer.url and not offer.url.startswith(("https://", "http://", "/")):
             f.error("url", "must start with https://, http:// or /")
         f.reject_unknown()
         return offer
 
-    def _consent(self, f: _Fields | None) -> Consent | None:
+    def _consent(self, f: Fields | None) -> Consent | None:
         if f is None:
             return None
         consent = Consent(
@@ -241,7 +174,7 @@ class PageParser:
         f.reject_unknown()
         return consent
 
-    def _question(self, f: _Fields) -> Question | None:
+    def _question(self, f: Fields) -> Question | None:
         qid = f.identifier("id")
         text = f.text("text", max_length=300)
         help_text = f.text("help", required=False, max_length=300)
@@ -251,15 +184,15 @@ class PageParser:
                 id=c.identifier("id"),
                 label=c.text("label", max_length=120),
                 points=c.integer("points", required=False, default=0),
-                image=self._image(c, "image"),
+                image=self.image(c, "image"),
             )
             c.reject_unknown()
             choices.append(choice)
-        _unique_ids(f, "choices", [c.id for c in choices])
+        unique_ids(f, "choices", [c.id for c in choices])
         f.reject_unknown()
         return Question(id=qid, text=text, help=help_text, choices=tuple(choices))
 
-    def _outcomes(self, f: _Fields, questions: tuple[Question, ...]) -> tuple[Outcome, ...]:
+    def _outcomes(self, f: Fields, questions: tuple[Question, ...]) -> tuple[Outcome, ...]:
         outcomes = []
         for o in f.tables("outcomes", 1, 10):
             outcomes.append(
@@ -286,32 +219,8 @@ class PageParser:
             )
         return tuple(sorted(outcomes, key=lambda o: o.min_score or 0))
 
-    def _image(self, f: _Fields, key: str) -> str | None:
+    def image(self, f: Fields, key: str) -> str | None:
         image = f.text(key, required=False, max_length=500)
-        if image and not image.startswith("https://") and not _inside(self.assets_dir, image):
+        if image and not image.startswith("https://") and not inside(self.assets_dir, image):
             f.error(key, f"{image!r} is not a file in {display_path(self.assets_dir)}")
         return image
-
-
-def _unique_ids(f: _Fields, key: str, ids: list[str | None]) -> None:
-    seen: set[str] = set()
-    for i in ids:
-        if i in seen:
-            f.error(key, f"id {i!r} is used twice")
-        seen.add(i)
-
-
-def _inside(folder: Path, relative: str) -> bool:
-    """True when ``relative`` names an existing file inside ``folder`` (no escaping it)."""
-    try:
-        target = (folder / relative).resolve()
-        return target.is_file() and target.is_relative_to(folder.resolve())
-    except (OSError, ValueError):
-        return False
-
-
-def display_path(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, render_template, request
 
 from flask_funnel.analytics import charts
+from flask_funnel.analytics.calendars import PERSIAN_MONTH_NAMES, persian_month_label
 from flask_funnel.analytics.csv_format import report_csv
 from flask_funnel.analytics.experiments import variant_test
 from flask_funnel.analytics.funnel import STAGES, build_report
@@ -29,6 +30,10 @@ dashboard = Blueprint("dashboard", __name__)
 def _report_helpers():
     return {
         "charts": charts,
+        "calendar": current_funnel().settings.report.calendar,
+        # For a Persian admin: "فروردین ۱۴۰۵" from an ISO date, and the month names.
+        "persian_month_label": persian_month_label,
+        "persian_month_names": PERSIAN_MONTH_NAMES,
         "number": "{:,}".format,
         "percent": percent,
         "signed": signed,
@@ -46,7 +51,7 @@ def _report_form() -> tuple[ReportForm, Period | None]:
     if request.args and not form.validate():
         return form, None
     try:
-        return form, form.period_of(current_funnel().settings.report.zone)
+        return form, form.period_of(current_funnel().settings.report)
     except PeriodError as error:
         form.start.errors = [str(error)]
         return form, None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -22,6 +20,7 @@ from flask_funnel.analytics.periods import (
     DEFAULT_PRESET,
     PRESETS,
     Period,
+    ReportSettings,
     parse_period,
     preset_period,
 )
@@ -121,10 +120,12 @@ class ReportForm(FlaskForm):
         if field.data and self.start.data and self.start.data > field.data:
             raise ValidationError("The end is before the start.")
 
-    def period_of(self, zone: ZoneInfo) -> Period:
-        """The chosen period: the dates if given (a custom range), else the preset."""
+    def period_of(self, settings: ReportSettings) -> Period:
+        """The chosen period: the dates if given (a custom range), else the preset (its
+        months and years those of the report's calendar)."""
         if self.period.data == "custom" or self.start.data or self.end.data:
             first = self.start.data.isoformat() if self.start.data else None
             last = self.end.data.isoformat() if self.end.data else None
-            return parse_period(first, last, zone)
-        return preset_period(self.period.data or DEFAULT_PRESET, zone)
+            return parse_period(first, last, settings.zone)
+        preset = self.period.data or DEFAULT_PRESET
+        return preset_period(preset, settings.zone, calendar=settings.calendar)

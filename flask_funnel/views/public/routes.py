@@ -25,14 +25,22 @@ from werkzeug.exceptions import HTTPException
 from flask_funnel.capture.attribution import device_class, traffic_source, utm_tags
 from flask_funnel.capture.bots import fill_seconds, quarantine_reason, start_stamp
 from flask_funnel.capture.consent import consent_withdrawn, withdraw_consent
-from flask_funnel.capture.geo import Place, request_address, truncate_address
+from flask_funnel.capture.geo import Place, request_address, request_place, truncate_address
 from flask_funnel.capture.submissions import QuizEntry, capture
 from flask_funnel.capture.visits import VisitRecord, record_step, visit_row
 from flask_funnel.db.models import Submission
 from flask_funnel.i18n.messages import text_direction, translate
 from flask_funnel.pages.model import Page
+from flask_funnel.pages.versions import (
+    accept_languages,
+    page_version,
+    version_by_key,
+    version_key,
+)
 from flask_funnel.state import current_funnel
 from flask_funnel.views.headers import apply_security_headers
+from flask_funnel.views.preview import PARAM as PREVIEW_PARAM
+from flask_funnel.views.preview import Preview, current_preview
 from flask_funnel.views.public import signed_in
 from flask_funnel.views.public.forms import QuizForm, WithdrawForm, form_class
 
@@ -68,7 +76,22 @@ def _finish(response):
             httponly=True,
             samesite="Lax",
         )
-    return apply_security_headers(response)
+    response = apply_security_headers(response)
+    page = g.get("_funnel_page")
+    if page is not None and page.locales:  # its locale may follow the browser's
+        response.vary.add("Accept-Language")
+    return response
+
+
+@public.context_processor
+def _preview_context() -> dict:
+    return {"preview_args": _preview_args()}
+
+
+def _preview_args() -> dict[str, str]:
+    """Links and forms of an admin's preview keep its parameter (see ``views.preview``)."""
+    token = request.values.get(PREVIEW_PARAM) if g.get("_funnel_preview") else None
+    return {PREVIEW_PARAM: token} if token else {}
 
 
 @public.errorhandler(HTTPException)
@@ -123,6 +146,51 @@ def _page_or_404(slug: str) -> Page:
     return page
 
 
+def _version_or_404(slug: str, key: tuple[tuple[str, ...], str] | None = None) -> Page:
+    """The version of the page this visitor sees (from their place and Accept-Language,
+    see ``pages.versions``), or the one ``key`` names when the page still has it (the
+    contact form and the result link carry the version the visitor was shown)."""
+    page = _page_or_404(slug)
+    version = version_by_key(page, key) if key else None
+    if version is None:
+        preview = _preview()
+        accept = accept_languages(preview.accept_language) if preview else request.accept_languages
+        version = page_version(page, _visitor_place() if page.places else None, accept)
+    g._funnel_page = version
+    return version
+
+
+def _preview() -> Preview | None:
+    """An admin's preview of the page as a visitor from some place: nothing is recorded."""
+    if "_funnel_preview" not in g:
+        g._funnel_preview = current_preview()
+    return g._funnel_preview
+
+
+def _visitor_place() -> Place:
+    """Where this request's visitor is (the previewed place in a preview), looked up once."""
+    if "_funnel_place" not in g:
+        preview = _preview()
+        g._funnel_place = preview.place if preview else _place(request_address())
+    return g._funnel_place
+
+
+def _version_token(page: Page) -> str:
+    rule_ids, locale = version_key(page)
+    return _serializer("version").dumps([page.slug, list(rule_ids), locale])
+
+
+def _posted_version(slug: str) -> tuple[tuple[str, ...], str] | None:
+    """The version the contact form was shown in (its signed ``version`` field)."""
+    try:
+        posted_slug, rule_ids, locale = _serializer("version").loads(
+            request.form.get("version", "")
+        )
+    except (BadSignature, TypeError, ValueError):
+        return None
+    return (tuple(rule_ids), locale) if posted_slug == slug else None
+
+
 def _visitor_id() -> str:
     cookie = request.cookies.get(current_funnel().settings.visitor_cookie, "")
     if len(cookie) == 32 and all(c in "0123456789abcdef" for c in cookie):
@@ -133,8 +201,7 @@ def _visitor_id() -> str:
 
 
 def _place(address: str | None) -> Place:
-    geo = current_funnel().geo
-    return geo.locate(address) if geo.path else Place()
+    return request_place(address)
 
 
 def _serializer(purpose: str) -> URLSafeSerializer:
@@ -146,7 +213,10 @@ def _serializer(purpose: str) -> URLSafeSerializer:
 
 @public.get("/<slug>")
 def landing(slug: str):
-    page = _page_or_404(slug)
+    page = _version_or_404(slug)
+    if _preview() is not None:  # an admin looking as someone else: no visit, no variant
+        body, status = _render("flask_funnel/landing.html", page, hero=page.hero)
+        return body, status, {"Cache-Control": "no-store"}
     utm = utm_tags(request.args)
     address = request_address()
     variant = page.variant_for(_visitor_id())
@@ -160,8 +230,9 @@ def landing(slug: str):
                 source=traffic_source(utm["utm_source"], request.referrer, request.host),
                 utm=utm,
                 device=device_class(request.user_agent.string),
-                place=_place(address),
+                place=_visitor_place(),
                 ip=truncate_address(address, current_funnel().settings.store_full_ip),
+                place_version=page.place_version,
             )
         )
     )
@@ -177,7 +248,7 @@ def landing(slug: str):
 def quiz(slug: str):
     """Steps travel as GET (answers in the query, so Back and reload just work);
     only the contact step, which carries the email, is a POST."""
-    page = _page_or_404(slug)
+    page = _version_or_404(slug, _posted_version(slug) if request.method == "POST" else None)
     if request.method == "POST":
         form = form_class(page)()
         return _submit(page, form)
@@ -192,7 +263,8 @@ def quiz(slug: str):
         invalid = form.first_invalid_step(step - 1)
         if invalid is not None:
             return _render_step(page, form, invalid, status=422)
-    record_step(current_funnel().engine, _visitor_id(), page.slug, step)
+    if _preview() is None:
+        record_step(current_funnel().engine, _visitor_id(), page.slug, step)
     return _render_step(page, form, step)
 
 
@@ -201,7 +273,9 @@ def _render_step(page: Page, form: QuizForm, step: int, status: int = 200, **con
     if step == page.contact_step:
         if not form.idempotency_key():
             form.key.data = uuid.uuid4().hex
-        context = _sign_in_context(page, form, answers) | context
+        context = (
+            _sign_in_context(page, form, answers) | {"version": _version_token(page)} | context
+        )
     body, status = _render(
         "flask_funnel/quiz.html",
         page,
@@ -216,9 +290,10 @@ def _render_step(page: Page, form: QuizForm, step: int, status: int = 200, **con
             step=step - 1,
             started=form.started.data,
             **{f"q_{k}": v for k, v in answers.items()},
+            **_preview_args(),
         )
         if step > 1
-        else url_for(".landing", slug=page.slug),
+        else url_for(".landing", slug=page.slug, **_preview_args()),
         **context,
     )
     return body, status, {"Cache-Control": "no-store"}
@@ -256,6 +331,8 @@ def _submit(page: Page, form: QuizForm):
         if identity is None:  # signed in too long ago, or in another browser
             form.use_google.data = ""
             return _render_step(page, form, page.contact_step, 422, google_error="expired")
+    if _preview() is not None:  # an admin's preview stores nothing
+        return _render_step(page, form, page.contact_step, preview_only=True)
     key = form.idempotency_key() or uuid.uuid4().hex
     seconds = fill_seconds(form.started.data, current_app.secret_key)
     entry = QuizEntry(
@@ -266,7 +343,7 @@ def _submit(page: Page, form: QuizForm):
         answers=form.answers(),
         idempotency_key=key,
         visitor_id=_visitor_id(),
-        place=_place(request_address()),
+        place=_visitor_place(),
         fill_seconds=seconds,
         quarantine_reason=quarantine_reason(
             honeypot=form.website.data,
@@ -281,21 +358,31 @@ def _submit(page: Page, form: QuizForm):
         log.error("submission not stored, database unavailable: %s", type(exc.orig).__name__)
         return _render_step(page, form, page.contact_step, status=503, unavailable=True)
     signed_in.forget()
-    token = _serializer("thanks").dumps(key)
+    rule_ids, locale = version_key(page)
+    token = _serializer("thanks").dumps([key, list(rule_ids), locale])
     return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
 
 
 # --- after the quiz ---------------------------------------------------------------
 
 
-def _submission_or_404(page: Page, token: str) -> Submission:
+def _result_version_or_404(slug: str, token: str) -> tuple[Page, str]:
+    """The version of the page the visitor took the quiz in (the result link carries it;
+    links made before it did give the version of this request), and the submission key."""
     try:
-        key = _serializer("thanks").loads(token)
+        data = _serializer("thanks").loads(token)
     except BadSignature:
         abort(404)
+    if isinstance(data, list) and len(data) == 3:
+        key, rule_ids, locale = data
+        return _version_or_404(slug, (tuple(rule_ids), locale)), str(key)
+    return _version_or_404(slug), str(data)
+
+
+def _submission_or_404(page: Page, key: str) -> Submission:
     session = current_funnel().session
     submission = session.execute(
-        select(Submission).where(Submission.idempotency_key == str(key))
+        select(Submission).where(Submission.idempotency_key == key)
     ).scalar_one_or_none()
     if submission is None or submission.page_slug != page.slug:
         abort(404)
@@ -304,8 +391,8 @@ def _submission_or_404(page: Page, token: str) -> Submission:
 
 @public.get("/<slug>/thanks/<token>")
 def thanks(slug: str, token: str):
-    page = _page_or_404(slug)
-    submission = _submission_or_404(page, token)
+    page, key = _result_version_or_404(slug, token)
+    submission = _submission_or_404(page, key)
     body, status = _render(
         "flask_funnel/thanks.html",
         page,
@@ -320,8 +407,8 @@ def thanks(slug: str, token: str):
 @public.post("/<slug>/thanks/<token>/withdraw")
 def withdraw(slug: str, token: str):
     """Withdrawing consent takes one click, like giving it."""
-    page = _page_or_404(slug)
-    submission = _submission_or_404(page, token)
+    page, key = _result_version_or_404(slug, token)
+    submission = _submission_or_404(page, key)
     if not WithdrawForm().validate_on_submit():
         abort(400)
     withdraw_consent(current_funnel().engine, submission.lead_id)
@@ -330,8 +417,8 @@ def withdraw(slug: str, token: str):
 
 @public.get("/<slug>/offer/<token>")
 def offer(slug: str, token: str):
-    page = _page_or_404(slug)
-    _submission_or_404(page, token)
+    page, key = _result_version_or_404(slug, token)
+    _submission_or_404(page, key)
     if page.offer.kind != "download":
         abort(404)
     response = send_from_directory(
