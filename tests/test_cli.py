@@ -83,3 +83,10 @@ def test_export_of_many_leads_streams_in_batches(tmp_path):
     result = app.test_cli_runner().invoke(args=["funnel", "export", "--format", "json"])
     rows = json.loads(result.stdout)
     assert len(rows) == 2500 and len({r["email"] for r in rows}) == 2500
+
+
+def test_pages_lists_each_pages_locales_and_place_rules(runner):
+    output = runner.invoke(args=["funnel", "pages"]).output
+    assert "locales: en, fa" in output
+    assert "place london: city GB/london" in output
+    assert "place persian: country AF, IR, TJ -> fa" in output

@@ -33,6 +33,11 @@ def list_pages() -> None:
         if page_file.page is not None:
             page = page_file.page
             click.echo(f"ok       {page.slug:<24} {_page_url(page.slug):<32} {page_file.path.name}")
+            click.echo(f"         locales: {', '.join(page.offered_locales)}")
+            for rule in page.places:
+                locale = f" -> {rule.locale}" if rule.locale else ""
+                keys = ", ".join(sorted(rule.keys))
+                click.echo(f"         place {rule.id}: {rule.level} {keys}{locale}")
             continue
         broken += 1
         click.echo(f"INVALID  {'-':<24} {'-':<32} {page_file.path.name}")
