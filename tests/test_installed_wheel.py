@@ -128,6 +128,7 @@ def test_static_files_and_persian_text_ship_with_the_wheel(site):
         "admin.css": 200,
         "persian_step": 200,
         "persian_next_button": True,
+        "persian_step_count": True,
     }
 
 

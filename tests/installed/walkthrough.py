@@ -96,6 +96,7 @@ def assets() -> dict:
     step = visitor.get("/funnel/qahve-dam/quiz", query_string={"step": "2", "q_style": "milk"})
     seen["persian_step"] = step.status_code
     seen["persian_next_button"] = ">بعدی<" in step.text
+    seen["persian_step_count"] = "مرحلهٔ ۲ از ۴" in step.text  # the compiled catalogue
     return seen
 
 

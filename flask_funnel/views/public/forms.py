@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import StopValidation, ValidationError
 
-from flask_funnel.i18n.messages import translate
+from flask_funnel.i18n.messages import N_, translate
 from flask_funnel.pages.model import Page, Question
 from flask_funnel.values import FieldError, normalize_email
 
@@ -47,9 +47,9 @@ class _Email:
     """A syntactically valid address, normalised (trimmed, lower-cased)."""
 
     MESSAGES = {
-        "required": "Please enter your email address.",
-        "too_long": "This email address is too long.",
-        "invalid": "Please enter a valid email address, like name@example.com.",
+        "required": N_("Please enter your email address."),
+        "too_long": N_("This email address is too long."),
+        "invalid": N_("Please enter a valid email address, like name@example.com."),
     }
 
     def __init__(self, locale: str):

@@ -29,7 +29,13 @@ from flask_funnel.capture.geo import Place, request_address, request_place, trun
 from flask_funnel.capture.submissions import QuizEntry, capture
 from flask_funnel.capture.visits import VisitRecord, record_step, visit_row
 from flask_funnel.db.models import Submission
-from flask_funnel.i18n.messages import text_direction, translate
+from flask_funnel.i18n.messages import (
+    N_,
+    format_number,
+    format_percent,
+    text_direction,
+    translate,
+)
 from flask_funnel.pages.model import Page
 from flask_funnel.pages.versions import (
     accept_languages,
@@ -110,11 +116,11 @@ def _database_unavailable(error: OperationalError):
 def _render_error(code: int):
     locale = getattr(g.get("_funnel_page"), "locale", "en")
     messages = {
-        404: ("Page not found", "This page does not exist or is no longer available."),
-        413: ("Too much data", "What you sent is larger than this form accepts."),
-        503: ("Please try again", "We could not save this just now. Please try again."),
+        404: (N_("Page not found"), N_("This page does not exist or is no longer available.")),
+        413: (N_("Too much data"), N_("What you sent is larger than this form accepts.")),
+        503: (N_("Please try again"), N_("We could not save this just now. Please try again.")),
     }
-    title, body = messages.get(code, ("Something went wrong", "Please try again later."))
+    title, body = messages.get(code, (N_("Something went wrong"), N_("Please try again later.")))
     return render_template(
         "flask_funnel/error.html",
         **page_context(locale),
@@ -129,6 +135,8 @@ def page_context(locale: str) -> dict:
         "locale": locale,
         "direction": text_direction(locale),
         "t": partial(translate, locale),
+        "number": partial(format_number, locale),
+        "percent": partial(format_percent, locale),
         "base_template": current_funnel().settings.base_template,
     }
 

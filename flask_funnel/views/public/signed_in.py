@@ -8,6 +8,7 @@ import time
 from flask import session
 
 from flask_funnel.auth.identity import VerifiedIdentity
+from flask_funnel.i18n.messages import N_
 
 #: The session key of the quiz's sign-in (the admin area never reads it).
 SESSION_KEY = "_funnel_google"
@@ -16,11 +17,13 @@ FRESH_SECONDS = 30 * 60
 #: What the contact step says when a sign-in did not happen, by ``SignInError.reason``
 #: (anything else reads as ``rejected``).
 MESSAGES = {
-    "denied": "You cancelled the Google sign-in. You can type your email instead.",
-    "unavailable": "Google could not be reached just now. Please type your email, or try again.",
-    "expired": "That Google sign-in has expired. Please try again, or type your email.",
-    "rejected": "Google sign-in did not work. Please try again, or type your email.",
-    "unverified": "Google has not verified this email address. Please type your email instead.",
+    "denied": N_("You cancelled the Google sign-in. You can type your email instead."),
+    "unavailable": N_(
+        "Google could not be reached just now. Please type your email, or try again."
+    ),
+    "expired": N_("That Google sign-in has expired. Please try again, or type your email."),
+    "rejected": N_("Google sign-in did not work. Please try again, or type your email."),
+    "unverified": N_("Google has not verified this email address. Please type your email instead."),
 }
 
 
