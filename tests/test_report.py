@@ -229,7 +229,10 @@ def test_small_groups_are_folded_into_other(app):
     add(engine, 3, at=at, country="FR", source="google")
     add(engine, 2, at=at, country="IT", source="<script>x</script>")
     groups = report(app, by="country")["breakdown"]["groups"]
-    assert [(g["label"], g["stages"][0]["reached"]) for g in groups] == [("DE", 12), ("other", 5)]
+    assert [(g["label"], g["stages"][0]["reached"]) for g in groups] == [
+        ("Germany (DE)", 12),
+        ("other", 5),
+    ]
     assert groups[0]["stages"][1]["reached"] == 3 and groups[1]["folded_groups"] == 2
     assert [g["label"] for g in report(app, by="source")["breakdown"]["groups"]] == [
         "google",
@@ -359,7 +362,7 @@ def test_the_report_counts_the_same_on_every_database(backend, fresh_database):
         first = (NOW - timedelta(days=365)).date()
         result = report(app, first, NOW.date(), by="country")
         assert [row["reached"] for row in result["stages"]] == [12, 4, 4, 4, 3, 0]
-        assert result["breakdown"]["groups"][0]["label"] == "DE"
+        assert result["breakdown"]["groups"][0]["label"] == "Germany (DE)"
         history = {c["stage"]: c for c in result["forecast"]["inputs"]["conversion_to_customer"]}
         within = {"15": 0.0, "30": 0.25, "45": 0.25, "60": 0.25, "90": 0.25}
         assert history["lead"]["within_days"] == within  # customers 20 days after creation

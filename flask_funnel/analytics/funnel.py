@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from itertools import pairwise
 
+from babel import Locale
 from sqlalchemy import Connection, Select, func, literal, select, union_all
 
 from flask_funnel.analytics.calendars import labels
@@ -33,6 +35,13 @@ SIGNUP_METHODS = {"typed": "typed", "google": "Google", "import": "imported"}
 
 _leads = Lead.__table__
 _visitors = Visitor.__table__
+
+
+@cache
+def country_name(code: str) -> str:
+    """``Germany (DE)`` for ``DE``: the name admins read, with the code they filter by."""
+    name = Locale("en").territories.get(code)
+    return f"{name} ({code})" if name else code
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,9 @@ class Dimension:
             return f"{page or NONE_LABEL} / {version or 'default'}"
         if self.name == "city":
             country, city = key
-            return f"{city}, {country}" if city and country else city or NONE_LABEL
+            return f"{city}, {country_name(country)}" if city and country else city or NONE_LABEL
+        if self.name == "country":
+            return country_name(key[0]) if key[0] else NONE_LABEL
         if self.name == "signup_method":
             return SIGNUP_METHODS.get(key[0]) or key[0] or NONE_LABEL
         return key[0] or NONE_LABEL
