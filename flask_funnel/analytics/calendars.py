@@ -9,6 +9,7 @@ year begins at Nowruz: 1 Farvardin 1405 is 21 March 2026.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -64,18 +65,19 @@ PERSIAN_MONTH_NAMES = {
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
-class Calendar:
+class Calendar(ABC):
     """Months and years of one calendar over Gregorian ``date`` values."""
 
     name: str
     month_names: tuple[str, ...]
 
+    @abstractmethod
     def parts(self, day: date) -> tuple[int, int, int]:
         """``day`` as (year, month, day) of this calendar."""
-        raise NotImplementedError
 
+    @abstractmethod
     def to_date(self, year: int, month: int, day: int) -> date:
-        raise NotImplementedError
+        """The Gregorian date of ``day`` ``month`` ``year`` of this calendar."""
 
     def month_first(self, day: date) -> date:
         """The first day of the month holding ``day``."""
