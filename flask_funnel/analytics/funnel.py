@@ -24,11 +24,12 @@ from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.periods import Month, Period, ReportSettings, months_until
 from flask_funnel.db.models import Lead, Visitor
+from flask_funnel.i18n.messages import N_
 from flask_funnel.leads.stages import FUNNEL_ORDER, REPEAT_CUSTOMER, reached_column
 
 #: The stages of the report, from ``lead`` (gave an email) to ``repeat_customer``.
 STAGES = FUNNEL_ORDER[1:]
-OTHER = "other"
+OTHER = N_("other")
 NONE_LABEL = "(unknown)"
 #: How a lead's email was obtained (``Lead.signup_method``), as the report names it.
 SIGNUP_METHODS = {"typed": "typed", "google": "Google", "import": "imported"}
@@ -74,20 +75,20 @@ class Dimension:
 BREAKDOWNS = {
     d.name: d
     for d in (
-        Dimension("landing_page", "Landing page", ("landing_page",), ("page_slug",)),
-        Dimension("variant", "Variant", ("landing_page", "variant"), ("page_slug", "variant")),
+        Dimension("landing_page", N_("Landing page"), ("landing_page",), ("page_slug",)),
+        Dimension("variant", N_("Variant"), ("landing_page", "variant"), ("page_slug", "variant")),
         # The place rule whose version of the page was shown (pages.versions).
         Dimension(
             "place_version",
-            "Place version",
+            N_("Place version"),
             ("landing_page", "place_version"),
             ("page_slug", "place_version"),
         ),
-        Dimension("country", "Country", ("country",), ("country",)),
-        Dimension("city", "City", ("country", "city"), ("country", "city")),
-        Dimension("source", "Source", ("source",), ("source",)),
+        Dimension("country", N_("Country"), ("country",), ("country",)),
+        Dimension("city", N_("City"), ("country", "city"), ("country", "city")),
+        Dimension("source", N_("Source"), ("source",), ("source",)),
         # A visitor has no sign-up method until they sign up.
-        Dimension("signup_method", "Sign-up method", ("signup_method",), ()),
+        Dimension("signup_method", N_("Sign-up method"), ("signup_method",), ()),
     )
 }
 

@@ -15,15 +15,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_funnel.analytics.calendars import GREGORIAN, Calendar, labels
+from flask_funnel.i18n.messages import N_
 
 PRESETS = {
-    "7d": "Last 7 days",
-    "30d": "Last 30 days",
-    "90d": "Last 90 days",
-    "this_month": "This month",
-    "last_month": "Last month",
-    "this_year": "This year",
-    "custom": "Custom range",
+    "7d": N_("Last 7 days"),
+    "30d": N_("Last 30 days"),
+    "90d": N_("Last 90 days"),
+    "this_month": N_("This month"),
+    "last_month": N_("Last month"),
+    "this_year": N_("This year"),
+    "custom": N_("Custom range"),
 }
 DEFAULT_PRESET = "30d"
 

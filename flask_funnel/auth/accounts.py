@@ -102,6 +102,21 @@ def session_version(engine: Engine, admin_id: int) -> int | None:
     return None if row is None or row.disabled else row.session_version
 
 
+def account_state(engine: Engine, admin_id: int) -> tuple[int, str | None] | None:
+    """The admin's session version and locale, or None when the account is gone or off."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Admin.session_version, Admin.locale, Admin.disabled).where(Admin.id == admin_id)
+        ).first()
+    return None if row is None or row.disabled else (row.session_version, row.locale)
+
+
+def set_locale(engine: Engine, admin_id: int, locale: str | None) -> None:
+    """The language the admin reads the admin area in (None: English)."""
+    with writing(engine) as connection:
+        connection.execute(update(Admin).where(Admin.id == admin_id).values(locale=locale))
+
+
 def end_sessions(engine: Engine, admin_id: int, actor: str, ip: str | None) -> None:
     """Sign-out: every session cookie issued so far stops working."""
     with writing(engine) as connection:

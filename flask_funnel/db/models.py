@@ -324,6 +324,8 @@ class Admin(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of the admin area for this admin (None: English, the source language).
+    locale: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditEntry(Base):

@@ -69,9 +69,11 @@ def format_number(locale: str, number: float) -> str:
     )
 
 
-def format_percent(locale: str, share: float) -> str:
-    """``share`` (0.25) as a percentage in ``locale``: ``۲۵٪`` in Persian, ``25%`` in English."""
-    text = numbers.format_percent(share, locale=locale, numbering_system="default")
+def format_percent(locale: str, share: float, *, decimals: int = 0) -> str:
+    """``share`` (0.25) as a percentage in ``locale``: ``۲۵٪`` in Persian, ``25%`` in English;
+    up to ``decimals`` digits after the point (``۱۲٫۵٪``)."""
+    pattern = f"#,##0{'.' + '#' * decimals if decimals else ''}%"
+    text = numbers.format_percent(share, format=pattern, locale=locale, numbering_system="default")
     cldr = Locale.parse(locale)
     symbol = cldr.number_symbols[cldr.default_numbering_system].get("percentSign", "%")
     return _native_digits(locale, text.replace("%", symbol))

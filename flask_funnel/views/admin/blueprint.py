@@ -11,8 +11,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_funnel.auth import admin_session
 from flask_funnel.capture.geo import request_address
 from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, translate
 from flask_funnel.leads import audit
 from flask_funnel.state import current_funnel
+from flask_funnel.views.admin import locale
 from flask_funnel.views.admin.forms import ActionForm
 from flask_funnel.views.headers import apply_security_headers
 
@@ -47,7 +49,9 @@ def require_admin():
             return redirect(
                 url_for("funnel_admin.auth.sign_in", next=request.full_path.rstrip("?"))
             )
-        return message(401, "Please sign in", "Your session has ended. Sign in and try again.")
+        return message(
+            401, N_("Please sign in"), N_("Your session has ended. Sign in and try again.")
+        )
     return None
 
 
@@ -59,11 +63,39 @@ def no_store(response):
 
 @admin.context_processor
 def admin_context():
-    return {"admin_user": admin_session.current_admin(), "action_form": ActionForm()}
+    """The admin, the forms of the header, and ``t``, ``number``, ``percent``, ``when``...
+    in the admin's language (English before sign-in)."""
+    user = admin_session.current_admin()
+    return {
+        "admin_user": user,
+        "action_form": ActionForm(),
+        **locale.helpers(admin_locale(), current_funnel().settings.report.calendar),
+    }
 
 
-def message(status: int, title: str, body: str):
-    return render_template("flask_funnel/admin/message.html", title=title, body=body), status
+def admin_locale() -> str:
+    """The language of this admin's pages (English before sign-in)."""
+    user = admin_session.current_admin()
+    return user.locale if user else SOURCE_LOCALE
+
+
+def say(message: str, **values) -> str:
+    """``message`` (English, marked with ``N_``) in the admin's language, for a flash."""
+    return translate(admin_locale(), message, **values)
+
+
+def message(status: int, title: str, body: str, **values):
+    """A page with one message; ``title`` and ``body`` are English (marked with ``N_``),
+    shown in the admin's language with ``values`` filled in."""
+    language = admin_locale()
+    return render_template(
+        "flask_funnel/admin/message.html",
+        title=translate(language, title, **values),
+        body=translate(language, body, **values),
+        # Also outside the admin blueprint (the shared Google callback), so without
+        # its context processor.
+        **locale.helpers(language, current_funnel().settings.report.calendar),
+    ), status
 
 
 def csrf_refused(form) -> bool:
@@ -76,7 +108,7 @@ def csrf_refused(form) -> bool:
 
 def refuse_csrf():
     return message(
-        400, "This form has expired", "Go back, reload the page and send the form again."
+        400, N_("This form has expired"), N_("Go back, reload the page and send the form again.")
     )
 
 

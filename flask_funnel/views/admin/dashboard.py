@@ -10,17 +10,17 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, render_template, request
 
 from flask_funnel.analytics import charts
-from flask_funnel.analytics.calendars import PERSIAN_MONTH_NAMES, persian_month_label
 from flask_funnel.analytics.csv_format import report_csv
 from flask_funnel.analytics.experiments import variant_test
 from flask_funnel.analytics.funnel import STAGES, build_report
 from flask_funnel.analytics.periods import Period, PeriodError
 from flask_funnel.analytics.quiz_dropoff import quiz_dropoff
-from flask_funnel.analytics.text_format import percent, signed
+from flask_funnel.i18n.messages import N_, format_number
 from flask_funnel.leads import audit
 from flask_funnel.state import current_funnel
-from flask_funnel.views.admin.blueprint import message, record_audit
+from flask_funnel.views.admin.blueprint import admin_locale, message, record_audit
 from flask_funnel.views.admin.forms import ReportForm
+from flask_funnel.views.admin.locale import stage_name
 
 #: Nested in the admin blueprint, whose guard and headers it inherits.
 dashboard = Blueprint("dashboard", __name__)
@@ -31,12 +31,8 @@ def _report_helpers():
     return {
         "charts": charts,
         "calendar": current_funnel().settings.report.calendar,
-        # For a Persian admin: "فروردین ۱۴۰۵" from an ISO date, and the month names.
-        "persian_month_label": persian_month_label,
-        "persian_month_names": PERSIAN_MONTH_NAMES,
-        "number": "{:,}".format,
-        "percent": percent,
-        "signed": signed,
+        # ``t``, ``number``, ``percent``, ``signed``, ``days``, ``month`` in the admin's
+        # language come from the admin blueprint's context.
         "trend_class": _trend_class,
     }
 
@@ -62,15 +58,15 @@ def overview():
     form, period = _report_form()
     if period is None:
         return render_template("flask_funnel/admin/dashboard.html", form=form, report=None), 422
-    state = current_funnel()
+    state, language = current_funnel(), admin_locale()
     with state.engine.connect() as connection:
         report = build_report(connection, period, state.settings.report, by=form.by.data or None)
     return render_template(
         "flask_funnel/admin/dashboard.html",
         form=form,
         report=report,
-        funnel_steps=[("visitors", report["visitors"])]
-        + [(row["stage"], row["reached"]) for row in report["stages"]],
+        funnel_steps=[(stage_name(language, "visitors"), report["visitors"])]
+        + [(stage_name(language, row["stage"]), row["reached"]) for row in report["stages"]],
         pages=state.pages.pages(),
         query={k: v for k, v in request.args.items() if v},
     )
@@ -80,7 +76,7 @@ def overview():
 def report_download(fmt: str):
     form, period = _report_form()
     if period is None:
-        return message(422, "Check the report's settings", _errors(form))
+        return message(422, N_("Check the report's settings"), _errors(form))
     state = current_funnel()
     with state.engine.connect() as connection:
         report = build_report(connection, period, state.settings.report, by=form.by.data or None)
@@ -117,7 +113,8 @@ def page_report(slug: str):
         quiz=quiz,
         test=test,
         step_bars=[
-            (step["label"], step["visitors"], f"{step['visitors']:,}") for step in quiz["steps"]
+            (step["label"], step["visitors"], format_number(admin_locale(), step["visitors"]))
+            for step in quiz["steps"]
         ],
     )
 

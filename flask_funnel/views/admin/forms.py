@@ -1,4 +1,7 @@
-"""Forms of the admin area (every POST form carries a CSRF token)."""
+"""Forms of the admin area (every POST form carries a CSRF token).
+
+Labels, choices and messages are English, marked with ``N_``; an ``AdminForm`` shows
+them in the signed-in admin's language (WTForms' own messages from its catalogue)."""
 
 from __future__ import annotations
 
@@ -24,11 +27,57 @@ from flask_funnel.analytics.periods import (
     parse_period,
     preset_period,
 )
+from flask_funnel.auth import admin_session
+from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, translate
 from flask_funnel.leads.stages import LEAD, LEAD_STAGES
+from flask_funnel.views.admin.locale import ADMIN_LANGUAGES, STAGE_NAMES, form_translations
 
 
 def any_choice(label: str) -> SelectChoice:
     return SelectChoice("", label)
+
+
+def stage_choice(stage: str) -> SelectChoice:
+    return SelectChoice(stage, STAGE_NAMES.get(stage, stage))
+
+
+class AdminForm(FlaskForm):
+    """A form in the signed-in admin's language: its labels and choices from the funnel's
+    catalogue, the validators' messages from it or WTForms' own."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            locale = form.admin_locale
+            return None if locale == SOURCE_LOCALE else form_translations(locale)
+
+    def __init__(self, *args, **kwargs):
+        user = admin_session.current_admin()
+        self.admin_locale = user.locale if user else SOURCE_LOCALE
+        super().__init__(*args, **kwargs)
+        if self.admin_locale == SOURCE_LOCALE:
+            return
+        for field in self:
+            if field.label.text:
+                field.label.text = self._t(field.label.text)
+            if isinstance(field, SelectField) and field.choices:
+                field.choices = [
+                    SelectChoice(c.value, self._t(c.label), c.render_kw, c.optgroup)
+                    if isinstance(c, SelectChoice)
+                    else (c[0], self._t(c[1]))
+                    for c in field.choices
+                ]
+
+    def _t(self, message: str) -> str:
+        return translate(self.admin_locale, message)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not valid and self.admin_locale != SOURCE_LOCALE:
+            # Messages the form itself gives (``message=...``, ``ValidationError``) are
+            # marked with N_; WTForms' own come translated already and pass unchanged.
+            for field in self:
+                field.errors = [self._t(str(e)) for e in field.errors]
+        return valid
 
 
 class SignInForm(FlaskForm):
@@ -40,85 +89,99 @@ class ActionForm(FlaskForm):
     """A button: only the CSRF token."""
 
 
-class StageForm(FlaskForm):
-    stage = SelectField("Move to", choices=[SelectChoice(s) for s in LEAD_STAGES])
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+class LanguageForm(FlaskForm):
+    """The admin header's language switch: a button per language."""
+
+    locale = SelectField(
+        choices=[SelectChoice(code, name) for code, name in ADMIN_LANGUAGES.items()]
+    )
 
 
-class NoteForm(FlaskForm):
-    body = TextAreaField("Note", validators=[DataRequired(), Length(max=5000)])
+class StageForm(AdminForm):
+    stage = SelectField(N_("Move to"), choices=[stage_choice(s) for s in LEAD_STAGES])
+    reason = StringField(N_("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
-class FollowUpForm(FlaskForm):
-    due = DateField("Due", validators=[DataRequired(message="Pick a date.")])
-    note = StringField("What to do", validators=[Optional(), Length(max=500)])
+class NoteForm(AdminForm):
+    body = TextAreaField(N_("Note"), validators=[DataRequired(), Length(max=5000)])
 
 
-class PurchaseForm(FlaskForm):
-    amount = StringField("Amount", validators=[DataRequired()])
-    currency = StringField("Currency", default="EUR", validators=[DataRequired()])
-    at = DateField("Date", validators=[Optional()])
-    reference = StringField("Order reference", validators=[Optional(), Length(max=100)])
+class FollowUpForm(AdminForm):
+    due = DateField(N_("Due"), validators=[DataRequired(message=N_("Pick a date."))])
+    note = StringField(N_("What to do"), validators=[Optional(), Length(max=500)])
 
 
-class LeadFilterForm(FlaskForm):
+class PurchaseForm(AdminForm):
+    amount = StringField(N_("Amount"), validators=[DataRequired()])
+    currency = StringField(N_("Currency"), default="EUR", validators=[DataRequired()])
+    at = DateField(N_("Date"), validators=[Optional()])
+    reference = StringField(N_("Order reference"), validators=[Optional(), Length(max=100)])
+
+
+class LeadFilterForm(AdminForm):
     """The leads list's filters: a GET form, so no CSRF token."""
 
     class Meta:
         csrf = False
 
-    q = StringField("Search", validators=[Optional(), Length(max=254)])
+    q = StringField(N_("Search"), validators=[Optional(), Length(max=254)])
     stage = SelectField(
-        "Stage",
+        N_("Stage"),
         default="",
-        choices=[any_choice("any stage")] + [SelectChoice(s) for s in LEAD_STAGES],
+        choices=[any_choice(N_("any stage"))] + [stage_choice(s) for s in LEAD_STAGES],
     )
     landing_page = SelectField(
-        "Page", default="", choices=[any_choice("any page")], validate_choice=False
+        N_("Page"), default="", choices=[any_choice(N_("any page"))], validate_choice=False
     )
-    country = StringField("Country", validators=[Optional(), Length(min=2, max=2)])
-    source = StringField("Source", validators=[Optional(), Length(max=255)])
-    created_from = DateField("From", validators=[Optional()])
-    created_to = DateField("To", validators=[Optional()])
+    country = StringField(N_("Country"), validators=[Optional(), Length(min=2, max=2)])
+    source = StringField(N_("Source"), validators=[Optional(), Length(max=255)])
+    created_from = DateField(N_("From"), validators=[Optional()])
+    created_to = DateField(N_("To"), validators=[Optional()])
     quarantined = SelectField(
-        "Suspected bots",
+        N_("Suspected bots"),
         default="exclude",
         choices=[
-            SelectChoice("exclude", "hidden"),
-            SelectChoice("include", "shown"),
-            SelectChoice("only", "only them"),
+            SelectChoice("exclude", N_("hidden")),
+            SelectChoice("include", N_("shown")),
+            SelectChoice("only", N_("only them")),
         ],
     )
     sort = SelectField(
-        "Order",
+        N_("Order"),
         default="newest",
-        choices=[SelectChoice("newest", "newest first"), SelectChoice("oldest", "oldest first")],
+        choices=[
+            SelectChoice("newest", N_("newest first")),
+            SelectChoice("oldest", N_("oldest first")),
+        ],
     )
 
 
-class ReportForm(FlaskForm):
+class ReportForm(AdminForm):
     """The dashboard's period and breakdown: a GET form, so no CSRF token."""
 
     class Meta:
         csrf = False
 
     period = SelectField(
-        "Period", default=DEFAULT_PRESET, choices=[SelectChoice(k, v) for k, v in PRESETS.items()]
+        N_("Period"),
+        default=DEFAULT_PRESET,
+        choices=[SelectChoice(k, v) for k, v in PRESETS.items()],
     )
-    start = DateField("From", validators=[Optional()])
-    end = DateField("To", validators=[Optional()])
+    start = DateField(N_("From"), validators=[Optional()])
+    end = DateField(N_("To"), validators=[Optional()])
     by = SelectField(
-        "Break down by",
+        N_("Break down by"),
         default="",
-        choices=[any_choice("nothing")] + [SelectChoice(k, d.title) for k, d in BREAKDOWNS.items()],
+        choices=[any_choice(N_("nothing"))]
+        + [SelectChoice(k, d.title) for k, d in BREAKDOWNS.items()],
     )
     stage = SelectField(
-        "Conversion to", default=LEAD, choices=[SelectChoice(s) for s in REPORT_STAGES]
+        N_("Conversion to"), default=LEAD, choices=[stage_choice(s) for s in REPORT_STAGES]
     )
 
     def validate_end(self, field) -> None:
         if field.data and self.start.data and self.start.data > field.data:
-            raise ValidationError("The end is before the start.")
+            raise ValidationError(N_("The end is before the start."))
 
     def period_of(self, settings: ReportSettings) -> Period:
         """The chosen period: the dates if given (a custom range), else the preset (its

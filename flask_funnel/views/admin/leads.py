@@ -23,6 +23,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from flask_funnel.db.models import AuditEntry
+from flask_funnel.i18n.messages import N_
 from flask_funnel.leads import audit, stages
 from flask_funnel.leads.export import csv_chunks, json_chunks, lead_rows
 from flask_funnel.leads.notes import add_follow_up, add_note, complete_follow_up, due_follow_ups
@@ -33,14 +34,17 @@ from flask_funnel.leads.quarantine import release
 from flask_funnel.leads.search import LeadFilters, filtered, find_leads
 from flask_funnel.state import current_funnel
 from flask_funnel.values import FieldError
+from flask_funnel.views.admin import locale
 from flask_funnel.views.admin.blueprint import (
     admin,
+    admin_locale,
     csrf_refused,
     current_actor,
     message,
     record_audit,
     refuse_csrf,
     safe_next,
+    say,
 )
 from flask_funnel.views.admin.forms import (
     ActionForm,
@@ -52,12 +56,21 @@ from flask_funnel.views.admin.forms import (
     any_choice,
 )
 
+
+def stage_name(stage: str) -> str:
+    return locale.stage_name(admin_locale(), stage)
+
+
+def digits(text: str) -> str:
+    return locale.digits(admin_locale(), text)
+
+
 # --- leads --------------------------------------------------------------------------
 
 
 def _filters() -> tuple[LeadFilterForm, LeadFilters | None]:
     form = LeadFilterForm(formdata=request.args)
-    form.landing_page.choices = [any_choice("any page")] + [
+    form.landing_page.choices = [any_choice(say(N_("any page")))] + [
         SelectChoice(p.slug) for p in current_funnel().pages.pages()
     ]
     if request.args and not form.validate():
@@ -96,7 +109,9 @@ def leads():
 def export(fmt: str):
     _, filters = _filters()
     if filters is None:
-        return message(422, "Check the filters", "Some filters are not valid; fix them first.")
+        return message(
+            422, N_("Check the filters"), N_("Some filters are not valid; fix them first.")
+        )
     rows = lead_rows(current_funnel().session, leads=filtered(filters))
     chunks = json_chunks if fmt == "json" else csv_chunks
 
@@ -118,7 +133,12 @@ def export(fmt: str):
 def lead(lead_id: int):
     found = lead_file(current_funnel().session, lead_id)
     if found is None:
-        return message(404, "No such lead", f"There is no lead {lead_id}; it may have been erased.")
+        return message(
+            404,
+            N_("No such lead"),
+            N_("There is no lead {lead_id}; it may have been erased."),
+            lead_id=lead_id,
+        )
     return render_template(
         "flask_funnel/admin/lead.html",
         file=found,
@@ -160,8 +180,10 @@ def move_stage(lead_id: int):
     except stages.LeadNotFound:
         abort(404)
     if change is None:
-        return _back_to(lead_id, f"The lead is already at {form.stage.data}.")
-    return _back_to(lead_id, f"Moved to {form.stage.data}.")
+        return _back_to(
+            lead_id, say(N_("The lead is already at {stage}."), stage=stage_name(form.stage.data))
+        )
+    return _back_to(lead_id, say(N_("Moved to {stage}."), stage=stage_name(form.stage.data)))
 
 
 @admin.post("/leads/<int:lead_id>/note")
@@ -174,7 +196,7 @@ def note(lead_id: int):
     except FieldError as error:
         form.body.errors = [error.message]
         return _invalid(lead_id, "note_form", form)
-    return _back_to(lead_id, "Note added.")
+    return _back_to(lead_id, say(N_("Note added.")))
 
 
 @admin.post("/leads/<int:lead_id>/follow-up")
@@ -184,7 +206,9 @@ def follow_up(lead_id: int):
         return _invalid(lead_id, "follow_up_form", form)
     due = datetime.combine(form.due.data, time(9), UTC)
     add_follow_up(current_funnel().engine, lead_id, current_actor(), due, form.note.data)
-    return _back_to(lead_id, f"Follow-up set for {form.due.data.isoformat()}.")
+    return _back_to(
+        lead_id, say(N_("Follow-up set for {day}."), day=digits(form.due.data.isoformat()))
+    )
 
 
 @admin.post("/leads/<int:lead_id>/purchase")
@@ -209,8 +233,13 @@ def purchase(lead_id: int):
         form[field].errors = [error.message]
         return _invalid(lead_id, "purchase_form", form)
     if result.duplicate:
-        return _back_to(lead_id, "That order reference was recorded before; nothing changed.")
-    return _back_to(lead_id, f"Purchase recorded; the lead is now {result.stage}.")
+        return _back_to(
+            lead_id, say(N_("That order reference was recorded before; nothing changed."))
+        )
+    return _back_to(
+        lead_id,
+        say(N_("Purchase recorded; the lead is now {stage}."), stage=stage_name(result.stage)),
+    )
 
 
 @admin.post("/leads/<int:lead_id>/release")
@@ -219,7 +248,7 @@ def release_lead(lead_id: int):
     if not form.validate_on_submit():
         return _invalid(lead_id, "action_form", form)
     release(current_funnel().engine, lead_id, current_actor())
-    return _back_to(lead_id, "Released from quarantine.")
+    return _back_to(lead_id, say(N_("Released from quarantine.")))
 
 
 @admin.get("/leads/<int:lead_id>.json")
@@ -243,11 +272,11 @@ def erase_lead(lead_id: int):
     if not form.validate_on_submit():
         return _invalid(lead_id, "action_form", form)
     if request.form.get("confirm") != "erase":
-        flash("Type erase to confirm.")
+        flash(say(N_("Type erase to confirm.")))
         return redirect(url_for(".lead", lead_id=lead_id), code=303)
     if not erase(current_funnel().engine, lead_id, current_actor()):
         abort(404)
-    flash(f"Lead {lead_id} and everything recorded about them are erased.")
+    flash(say(N_("Lead {lead_id} and everything recorded about them are erased."), lead_id=lead_id))
     return redirect(url_for(".leads"), code=303)
 
 
@@ -267,7 +296,7 @@ def follow_up_done(follow_up_id: int):
     if not form.validate_on_submit():
         return refuse_csrf() if csrf_refused(form) else abort(400)
     complete_follow_up(current_funnel().engine, follow_up_id)
-    flash("Follow-up done.")
+    flash(say(N_("Follow-up done.")))
     return redirect(safe_next(request.form.get("next")), code=303)
 
 

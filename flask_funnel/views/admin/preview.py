@@ -9,14 +9,16 @@ from __future__ import annotations
 import ipaddress
 
 from flask import Blueprint, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from flask_funnel.capture.geo import Place
+from flask_funnel.i18n.messages import N_
 from flask_funnel.pages import geography
 from flask_funnel.pages.versions import accept_languages, explain
 from flask_funnel.state import current_funnel
+from flask_funnel.views.admin.blueprint import say
+from flask_funnel.views.admin.forms import AdminForm
 from flask_funnel.views.preview import MAX_AGE, Preview, preview_token
 
 preview = Blueprint("preview", __name__)
@@ -30,25 +32,27 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class PreviewForm(FlaskForm):
+class PreviewForm(AdminForm):
     """Who to look as: a GET form, so no CSRF token."""
 
     class Meta:
         csrf = False
 
-    page = SelectField("Page", validate_choice=False)
-    address = StringField("IP address", filters=[_strip], validators=[Optional(), Length(max=45)])
-    country = StringField("Country", filters=[_upper], validators=[Optional(), Length(max=2)])
-    region = StringField("Region", filters=[_upper], validators=[Optional(), Length(max=10)])
-    city = StringField("City", filters=[_strip], validators=[Optional(), Length(max=128)])
+    page = SelectField(N_("Page"), validate_choice=False)
+    address = StringField(
+        N_("IP address"), filters=[_strip], validators=[Optional(), Length(max=45)]
+    )
+    country = StringField(N_("Country"), filters=[_upper], validators=[Optional(), Length(max=2)])
+    region = StringField(N_("Region"), filters=[_upper], validators=[Optional(), Length(max=10)])
+    city = StringField(N_("City"), filters=[_strip], validators=[Optional(), Length(max=128)])
     continent = SelectField(
-        "Continent",
+        N_("Continent"),
         default="",
-        choices=[SelectChoice("", "unknown")]
+        choices=[SelectChoice("", N_("unknown"))]
         + [SelectChoice(code, f"{code} {name}") for code, name in geography.CONTINENTS.items()],
     )
     accept_language = StringField(
-        "Browser languages",
+        N_("Browser languages"),
         filters=[_strip],
         validators=[Optional(), Length(max=200)],
         description="Accept-Language, e.g. fa-IR,fa;q=0.9",
@@ -56,38 +60,42 @@ class PreviewForm(FlaskForm):
 
     def validate_page(self, field) -> None:
         if current_funnel().pages.get(field.data or "") is None:
-            raise ValidationError("Choose one of the pages.")
+            raise ValidationError(N_("Choose one of the pages."))
 
     def validate_address(self, field) -> None:
         if not field.data:
             return
         if any(self[name].data for name in ("country", "region", "city", "continent")):
-            raise ValidationError("Give an address or a place, not both.")
+            raise ValidationError(N_("Give an address or a place, not both."))
         try:
             ip = ipaddress.ip_address(field.data)
         except ValueError:
-            raise ValidationError("This is not an IP address.") from None
+            raise ValidationError(N_("This is not an IP address.")) from None
         if not ip.is_global:
-            raise ValidationError("A private or local address has no place: give a public one.")
+            raise ValidationError(N_("A private or local address has no place: give a public one."))
         if current_funnel().geo.path is None:
-            raise ValidationError("No GeoIP database is set (FUNNEL_GEOIP_PATH).")
+            raise ValidationError(N_("No GeoIP database is set (FUNNEL_GEOIP_PATH)."))
 
     def validate_country(self, field) -> None:
         if field.data and not geography.is_country(field.data):
-            raise ValidationError(f"{field.data!r} is not an ISO 3166-1 alpha-2 country code.")
+            raise ValidationError(
+                say(N_("{code} is not an ISO 3166-1 alpha-2 country code."), code=repr(field.data))
+            )
 
     def validate_region(self, field) -> None:
         if not field.data:
             return
         if not self.country.data:
-            raise ValidationError("Give the region's country too.")
+            raise ValidationError(N_("Give the region's country too."))
         code = self.region_code
         if not geography.is_region(code):
-            raise ValidationError(f"{code!r} is not an ISO 3166-2 region code.")
+            raise ValidationError(
+                say(N_("{code} is not an ISO 3166-2 region code."), code=repr(code))
+            )
 
     def validate_city(self, field) -> None:
         if field.data and not self.country.data:
-            raise ValidationError("Give the city's country too.")
+            raise ValidationError(N_("Give the city's country too."))
 
     @property
     def region_code(self) -> str:

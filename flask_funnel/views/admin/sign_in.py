@@ -1,6 +1,6 @@
 """Signing in and out of the admin area (a blueprint nested in the admin's): with a
 local password, or with Google for the accounts ``FUNNEL_ADMIN_EMAILS`` and
-``FUNNEL_ADMIN_DOMAIN`` let in."""
+``FUNNEL_ADMIN_DOMAIN`` let in; and the language the admin reads it in."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from flask_funnel.views.admin.blueprint import (
     refuse_csrf,
     safe_next,
 )
-from flask_funnel.views.admin.forms import ActionForm, SignInForm
+from flask_funnel.views.admin.forms import ActionForm, LanguageForm, SignInForm
 
 auth = Blueprint("auth", __name__)
 
@@ -127,3 +127,14 @@ def sign_out():
     admin_session.end()
     flash("You are signed out.")
     return redirect(url_for(".sign_in"), code=303)
+
+
+@auth.post("/language")
+def language():
+    """The header's language switch: kept on the admin's account (in the session for a
+    user the host lets in), then back to the page it was sent from."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        return refuse_csrf() if csrf_refused(form) else abort(400)
+    admin_session.choose_locale(admin_session.current_admin(), form.locale.data)
+    return redirect(safe_next(request.form.get("next")), code=303)
