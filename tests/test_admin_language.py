@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BACKENDS, Visitor, hidden_fields
-from sqlalchemy import create_engine, inspect, select
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Visitor, hidden_fields
+from sqlalchemy import select
 
 from flask_funnel.db.models import Admin, FollowUp, Lead
 
@@ -203,37 +203,6 @@ def test_lead_data_is_isolated_from_the_page_direction(persian_admin, lead):
     html = persian_admin.get("/p/admin/leads").text
     assert "<bdi>sara@example.com</bdi>" in html
     assert "<bdi>سارا رضایی</bdi>" in html
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_the_admin_locale_migration_runs_both_ways_on_every_database(backend, fresh_database):
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from flask_migrate import downgrade, upgrade
-
-    from flask_funnel.db.models import metadata
-    from landing import MIGRATIONS_DIR, create_app, funnel
-
-    url = fresh_database(backend)
-    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
-    try:
-        with app.app_context():
-            upgrade(directory=str(MIGRATIONS_DIR))
-            downgrade(directory=str(MIGRATIONS_DIR), revision="0006")
-        engine = create_engine(url)
-        assert "locale" not in {c["name"] for c in inspect(engine).get_columns("funnel_admins")}
-        engine.dispose()
-        with app.app_context():
-            upgrade(directory=str(MIGRATIONS_DIR))
-        engine = create_engine(url)
-        assert "locale" in {c["name"] for c in inspect(engine).get_columns("funnel_admins")}
-        with engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), metadata)
-        engine.dispose()
-        assert diff == [], diff
-    finally:
-        with app.app_context():
-            funnel.db.engine.dispose()
 
 
 def _now():
