@@ -245,6 +245,42 @@ def fresh_database(tmp_path):
         drop()
 
 
+@pytest.fixture(params=BACKENDS)
+def migrated(request, fresh_database):
+    """The demo app on a new database of each backend, built by the real migrations."""
+    from flask_migrate import upgrade
+
+    from landing import MIGRATIONS_DIR
+
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": fresh_database(request.param)})
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    yield app
+    with app.app_context():
+        funnel.db.engine.dispose()
+
+
+def sign_up(app, email: str = "", *, identity=None, answers=ANSWERS) -> int:
+    """A completed quiz on the demo page, the email typed or given by ``identity`` (a
+    ``VerifiedIdentity``); the lead's id."""
+    from flask_funnel.capture.geo import Place
+    from flask_funnel.capture.submissions import QuizEntry, capture
+
+    state = app.extensions["funnel"]
+    entry = QuizEntry(
+        page=state.pages.get("home-brewing"),
+        email=identity.email if identity else email,
+        name=None,
+        answers=answers,
+        idempotency_key=uuid.uuid4().hex,
+        visitor_id=None,
+        place=Place(),
+        fill_seconds=12.0,
+        identity=identity,
+    )
+    return capture(state.engine, entry).lead_id
+
+
 class Provider:
     """A real OpenID Connect provider on 127.0.0.1 (``oidc-provider-mock``)."""
 

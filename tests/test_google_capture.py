@@ -7,28 +7,16 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-from conftest import ANSWERS, BACKENDS
-from flask_migrate import upgrade
+from conftest import ANSWERS
 from sqlalchemy import func, select
 
 from flask_funnel.auth.identity import VerifiedIdentity
 from flask_funnel.capture.geo import Place
 from flask_funnel.capture.submissions import QuizEntry, capture
 from flask_funnel.db.models import Identity, Lead, Submission
-from landing import MIGRATIONS_DIR, create_app, funnel
+from landing import funnel
 
 ALICE = VerifiedIdentity("https://accounts.google.com", "alice-sub", "alice@gmail.example", "Alice")
-
-
-@pytest.fixture(params=BACKENDS)
-def migrated(request, fresh_database):
-    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": fresh_database(request.param)})
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
-    yield app
-    with app.app_context():
-        funnel.db.engine.dispose()
 
 
 def entry(app, identity=ALICE, email=None, visitor=None) -> QuizEntry:

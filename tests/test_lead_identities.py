@@ -7,40 +7,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 
 import pytest
-from conftest import ANSWERS, BACKENDS
+from conftest import BACKENDS, sign_up
 from flask_migrate import upgrade
 from sqlalchemy import select, update
 
 from flask_funnel.auth.identity import VerifiedIdentity
-from flask_funnel.capture.geo import Place
-from flask_funnel.capture.submissions import QuizEntry, capture
 from flask_funnel.db.models import Identity, Lead, Submission
 from flask_funnel.leads.privacy import erase
 from landing import MIGRATIONS_DIR, create_app, funnel
 
 GOOGLE = "https://accounts.google.com"
 XSS = '"><img src=x onerror=alert(1)>'
-
-
-def sign_up(app, email: str = "", *, identity: VerifiedIdentity | None = None) -> int:
-    """A completed quiz on the demo page, the email typed or given by ``identity``; the
-    lead's id."""
-    state = app.extensions["funnel"]
-    entry = QuizEntry(
-        page=state.pages.get("home-brewing"),
-        email=identity.email if identity else email,
-        name=None,
-        answers=ANSWERS,
-        idempotency_key=uuid.uuid4().hex,
-        visitor_id=None,
-        place=Place(),
-        fill_seconds=12.0,
-        identity=identity,
-    )
-    return capture(state.engine, entry).lead_id
 
 
 def google(subject: str, email: str) -> VerifiedIdentity:

@@ -22,7 +22,7 @@ from flask_funnel.capture.attribution import DIRECT
 from flask_funnel.capture.consent import consent_hash
 from flask_funnel.capture.geo import Place
 from flask_funnel.db.models import Answer, Consent, Lead, Submission, Visit
-from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.db.retry import write_retrying
 from flask_funnel.db.types import utcnow
 from flask_funnel.db.upserts import supports_returning, upsert
 from flask_funnel.leads import stages
@@ -168,8 +168,7 @@ def capture(engine: Engine, entry: QuizEntry) -> Captured:
     sends ``lead_captured`` and a ``stage_changed`` per stage change (a repeat sends
     nothing)."""
     try:
-        with writing(engine) as connection:
-            result = _write(connection, entry)
+        result = write_retrying(engine, lambda connection: _write(connection, entry))
     except IntegrityError:
         with engine.connect() as connection:
             existing = connection.execute(

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from flask_funnel.db.types import Id, UTCDateTime
+from flask_funnel.db.types import ExactString, Id, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -45,7 +45,7 @@ class Lead(Base):
     __tablename__ = "funnel_leads"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(ExactString(254), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
     stage: Mapped[str] = mapped_column(String(20), index=True)
     stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -200,7 +200,7 @@ class Submission(Base):
     __tablename__ = "funnel_submissions"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(ExactString(64), unique=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
     visitor_id: Mapped[str | None] = mapped_column(String(32), index=True)
     page_slug: Mapped[str] = mapped_column(String(100))
@@ -280,7 +280,7 @@ class Purchase(Base):
     currency: Mapped[str] = mapped_column(String(3))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The shop's order reference: the same reference is never counted twice.
-    reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    reference: Mapped[str | None] = mapped_column(ExactString(100), unique=True)
     recorded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -317,7 +317,7 @@ class Admin(Base):
     __tablename__ = "funnel_admins"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(ExactString(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     # Raised on sign-out and password change: older session cookies stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -371,10 +371,10 @@ class Identity(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_leads.id"), index=True)
-    issuer: Mapped[str] = mapped_column(String(255))
-    subject: Mapped[str] = mapped_column(String(255))
+    issuer: Mapped[str] = mapped_column(ExactString(255))
+    subject: Mapped[str] = mapped_column(ExactString(255))
     # The verified email the provider gave when the identity was linked.
-    email: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str] = mapped_column(ExactString(254))
     linked_how: Mapped[str] = mapped_column(String(20))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -388,6 +388,6 @@ class PendingSignIn(Base):
 
     __tablename__ = "funnel_pending_sign_ins"
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(ExactString(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

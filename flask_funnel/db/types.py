@@ -7,10 +7,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Integer, String, TypeDecorator
+from sqlalchemy.dialects import mysql
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; elsewhere ids are 64-bit.
 Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+
+
+def ExactString(length: int) -> String:
+    """Text that identifies something (an email, an account, a reference), compared
+    character for character on every database. MariaDB's default collation would take
+    ``josé@`` for ``jose@`` and file one person's answers under another's address."""
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
 
 
 class UTCDateTime(TypeDecorator):

@@ -7,12 +7,12 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from flask_funnel import signals
 from flask_funnel.db.models import Lead, Purchase
-from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.db.retry import write_retrying
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import audit, stages
 from flask_funnel.leads.profile import lead_id_for
@@ -22,6 +22,10 @@ log = logging.getLogger("flask_funnel.leads.purchases")
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_AMOUNT = Decimal("9999999999.99")
+
+_PURCHASES_OF_LEAD = (
+    select(Purchase.id).where(Purchase.lead_id == bindparam("lead_id")).with_for_update()
+)
 
 
 @dataclass(frozen=True)
@@ -72,40 +76,42 @@ def record_purchase(
     reference = (reference or "").strip() or None
     if reference and len(reference) > 100:
         raise FieldError("reference", "must be at most 100 characters")
+
+    def work(connection):
+        locked_id = _locked_lead(connection, email, lead_id)
+        purchase_id = connection.execute(
+            insert(Purchase.__table__),
+            {
+                "lead_id": locked_id,
+                "amount": amount,
+                "currency": currency,
+                "at": moment,
+                "reference": reference,
+                "recorded_by": actor[:100],
+                "created_at": utcnow(),
+            },
+        ).inserted_primary_key[0]
+        # A locking read: on MariaDB a plain one could miss a purchase committed by the
+        # transaction this one waited for.
+        count = len(connection.execute(_PURCHASES_OF_LEAD, {"lead_id": locked_id}).all())
+        target = stages.CUSTOMER if count == 1 else stages.REPEAT_CUSTOMER
+        change = stages.advance(
+            connection, locked_id, target, reason=f"purchase {reference or purchase_id}", at=moment
+        )
+        audit.record(
+            connection,
+            actor,
+            audit.PURCHASE,
+            lead_id=locked_id,
+            detail=f"{amount} {currency}" + (f" ref {reference}" if reference else ""),
+        )
+        stage = connection.execute(
+            select(Lead.stage).where(Lead.id == locked_id).with_for_update()
+        ).scalar_one()
+        return purchase_id, locked_id, change, stage
+
     try:
-        with writing(engine) as connection:
-            lead_id = _lead_id(connection, email, lead_id)
-            purchase_id = connection.execute(
-                insert(Purchase.__table__),
-                {
-                    "lead_id": lead_id,
-                    "amount": amount,
-                    "currency": currency,
-                    "at": moment,
-                    "reference": reference,
-                    "recorded_by": actor[:100],
-                    "created_at": utcnow(),
-                },
-            ).inserted_primary_key[0]
-            count = connection.execute(
-                select(func.count()).where(Purchase.lead_id == lead_id)
-            ).scalar_one()
-            target = stages.CUSTOMER if count == 1 else stages.REPEAT_CUSTOMER
-            change = stages.advance(
-                connection,
-                lead_id,
-                target,
-                reason=f"purchase {reference or purchase_id}",
-                at=moment,
-            )
-            audit.record(
-                connection,
-                actor,
-                audit.PURCHASE,
-                lead_id=lead_id,
-                detail=f"{amount} {currency}" + (f" ref {reference}" if reference else ""),
-            )
-            stage = connection.execute(select(Lead.stage).where(Lead.id == lead_id)).scalar_one()
+        purchase_id, lead_id, change, stage = write_retrying(engine, work)
     except IntegrityError:
         if reference is None:
             raise
@@ -132,15 +138,16 @@ def record_purchase(
     return RecordedPurchase(purchase_id, lead_id, stage, False, change)
 
 
-def _lead_id(connection, email: str | None, lead_id: int | None) -> int:
-    if lead_id is not None:
-        found = connection.execute(select(Lead.id).where(Lead.id == lead_id)).scalar()
-        if found is None:
-            raise FieldError("lead", f"there is no lead {lead_id}")
-        return found
-    if not (email or "").strip():
-        raise FieldError("email", "is required")
-    found = lead_id_for(connection, email)
+def _locked_lead(connection, email: str | None, lead_id: int | None) -> int:
+    """The lead's id, its row locked until the purchase is recorded: purchases of one
+    lead take turns, so the second of two at once makes the repeat customer."""
+    if lead_id is None:
+        if not (email or "").strip():
+            raise FieldError("email", "is required")
+        lead_id = lead_id_for(connection, email)
+        if lead_id is None:
+            raise FieldError("email", "no lead has this email address")
+    found = connection.execute(select(Lead.id).where(Lead.id == lead_id).with_for_update()).scalar()
     if found is None:
-        raise FieldError("email", "no lead has this email address")
+        raise FieldError("lead", f"there is no lead {lead_id}")
     return found

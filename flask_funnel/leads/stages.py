@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from flask_funnel import signals
 from flask_funnel.db.models import Lead, StageChange
-from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.db.retry import write_retrying
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import audit
 
@@ -111,7 +111,7 @@ def move(
 
     Returns the change (None when the lead is already there). A move by a person is
     also written to the audit trail. ``current`` saves a query when the caller has
-    just read the lead's stage in the same transaction. It writes in the caller's
+    just read the lead's stage in the same transaction (its row locked). It writes in the caller's
     transaction, so the caller sends the change (``signals.send_stage_changes``) once
     that transaction has committed; ``move_lead`` does both."""
     if to_stage not in LEAD_STAGES:
@@ -147,8 +147,9 @@ def move_lead(
 ) -> dict | None:
     """``move`` in a transaction of its own, then ``stage_changed`` once it committed:
     a person moving a lead from the admin or the command line."""
-    with writing(engine) as connection:
-        change = move(connection, lead_id, to_stage, actor=actor, reason=reason)
+    change = write_retrying(
+        engine, lambda connection: move(connection, lead_id, to_stage, actor=actor, reason=reason)
+    )
     if change is not None:
         signals.send_stage_changes([change])
     return change
@@ -178,7 +179,11 @@ def is_behind(current: str, stage: str) -> bool:
 
 
 def _stage_of(connection: Connection, lead_id: int) -> str:
-    current = connection.execute(select(Lead.stage).where(Lead.id == lead_id)).scalar_one_or_none()
+    """The lead's stage, its row locked until the transaction ends: two moves of one lead
+    take turns, and the second starts from where the first left it."""
+    current = connection.execute(
+        select(Lead.stage).where(Lead.id == lead_id).with_for_update()
+    ).scalar_one_or_none()
     if current is None:
         raise LeadNotFound(lead_id)
     return current
