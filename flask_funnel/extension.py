@@ -4,6 +4,7 @@ the per-app state and hands the app to each part (database, views, CLI)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -79,6 +80,7 @@ class Funnel:
                 settings.pages_dir,
                 PageParser(settings.assets_dir, settings.offers_dir),
                 settings.pages_reload_seconds,
+                settings.pages_cache_dir or Path(app.instance_path) / "flask_funnel" / "pages",
             ),
             geo=GeoLocator(settings.geoip_path),
             visits=VisitBuffer(

@@ -8,6 +8,7 @@ the key of a bad one, so a typo fails at start-up, not at a visitor.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ DEFAULTS: dict[str, object] = {
     "FUNNEL_OFFERS_DIR": None,
     # How often (seconds) page files are checked for edits; 0 checks on every request.
     "FUNNEL_PAGES_RELOAD_SECONDS": 2.0,
+    # Where the last valid version of each page file is kept, so a page whose file turns
+    # invalid keeps serving it. None: "<app.instance_path>/flask_funnel/pages".
+    "FUNNEL_PAGES_CACHE_DIR": None,
     # Template every funnel page extends; a host may name its own layout.
     "FUNNEL_BASE_TEMPLATE": "flask_funnel/base.html",
     # Submissions completed faster than this (seconds since the quiz started) are
@@ -133,6 +137,7 @@ class Settings:
     assets_dir: Path
     offers_dir: Path
     pages_reload_seconds: float
+    pages_cache_dir: Path | None
     base_template: str
     min_fill_seconds: float
     max_content_length: int
@@ -164,6 +169,7 @@ class Settings:
             assets_dir=Path(config["FUNNEL_ASSETS_DIR"] or pages_dir / "assets"),
             offers_dir=Path(config["FUNNEL_OFFERS_DIR"] or pages_dir / "offers"),
             pages_reload_seconds=_number(config, "FUNNEL_PAGES_RELOAD_SECONDS", float, 0),
+            pages_cache_dir=_optional_path(config, "FUNNEL_PAGES_CACHE_DIR"),
             base_template=_text(config, "FUNNEL_BASE_TEMPLATE"),
             min_fill_seconds=_number(config, "FUNNEL_MIN_FILL_SECONDS", float, 0),
             max_content_length=_number(config, "FUNNEL_MAX_CONTENT_LENGTH", int, 1024),
@@ -188,6 +194,15 @@ class Settings:
             google=_google(config),
             report=_report(config),
         )
+
+
+def _optional_path(config: Mapping, key: str) -> Path | None:
+    value = config[key]
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise SettingsError(f"{key}: {value!r} must be a folder path or None")
+    return Path(value)
 
 
 def _prefix(config: Mapping) -> str:

@@ -42,6 +42,7 @@ def make_app(tmp_path: Path, **config):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'funnel.sqlite3'}",
         "FUNNEL_MIN_FILL_SECONDS": 0,
         "FUNNEL_PAGES_RELOAD_SECONDS": 0,
+        "FUNNEL_PAGES_CACHE_DIR": str(tmp_path / "page-cache"),
         # No places unless a test builds a database (not the demo's packaged GeoLite2).
         "FUNNEL_GEOIP_PATH": None,
     }

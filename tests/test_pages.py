@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -107,11 +108,74 @@ def test_an_edited_page_file_is_picked_up_without_a_restart(tmp_path, pages_dir)
     path = pages_dir / "home-brewing.toml"
     edited = VALID.replace("Find the brewing method", "Brew better")
     path.write_text(edited.replace("Better coffee at home", "Brew better"), encoding="utf-8")
-    later = time.time() + 5
-    import os
-
-    os.utime(path, (later, later))
+    _touch(path)
     assert "Brew better" in client.get("/p/home-brewing").text
+
+
+def _touch(path, seconds_ahead: float = 5) -> None:
+    """Move the file's modification time on, as a later edit would."""
+    later = time.time() + seconds_ahead
+    os.utime(path, (later, later))
+
+
+def test_a_file_deleted_while_the_folder_is_read_takes_only_itself_down(
+    tmp_path, pages_dir, monkeypatch
+):
+    second = pages_dir / "second.toml"
+    second.write_text(VALID.replace('slug = "home-brewing"', 'slug = "second"'), "utf-8")
+    client = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages_dir)).test_client()
+    assert client.get("/p/second").status_code == 200
+    listed = os.scandir
+
+    def deleted_after_listing(folder):
+        entries = list(listed(folder))
+        second.unlink()  # a deploy removing a file between the listing and its stat
+        return iter(entries)
+
+    monkeypatch.setattr(os, "scandir", deleted_after_listing)
+    assert client.get("/p/second").status_code == 404
+    monkeypatch.undo()
+    assert shows_hero(client.get("/p/home-brewing").text)
+
+
+def test_a_pages_folder_gone_for_a_moment_leaves_every_page_up(tmp_path, pages_dir):
+    client = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages_dir)).test_client()
+    assert shows_hero(client.get("/p/home-brewing").text)
+    pages_dir.rename(tmp_path / "pages-old")  # a deploy swapping the folder by renames
+    assert shows_hero(client.get("/p/home-brewing").text)
+    (tmp_path / "pages-old").rename(pages_dir)
+    assert shows_hero(client.get("/p/home-brewing").text)
+
+
+def test_a_page_whose_file_turns_invalid_keeps_serving_its_last_good_version(tmp_path, pages_dir):
+    app = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages_dir))
+    client = app.test_client()
+    assert shows_hero(client.get("/p/home-brewing").text)
+    path = pages_dir / "home-brewing.toml"
+    path.write_text(VALID.replace("mql_threshold = ", "mql_threshold = 'x' #"), "utf-8")
+    _touch(path)
+    assert shows_hero(client.get("/p/home-brewing").text)
+    # A worker started now (same host, same cache folder) serves the same version ...
+    restarted = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages_dir)).test_client()
+    assert shows_hero(restarted.get("/p/home-brewing").text)
+    # ... and the command line says what is served and what to fix.
+    listing = app.test_cli_runner().invoke(args=["funnel", "pages"])
+    assert listing.exit_code == 1
+    assert "STALE    home-brewing" in listing.output
+    assert "home-brewing.toml: mql_threshold:" in listing.output
+    # Once fixed, the file is served again as it now is.
+    fixed = VALID.replace("Find the brewing method", "Brew better")
+    path.write_text(fixed.replace("Better coffee at home", "Brew better"), "utf-8")
+    _touch(path, 10)
+    assert "Brew better" in client.get("/p/home-brewing").text
+
+
+def test_a_new_file_that_was_never_valid_is_not_served(tmp_path, pages_dir):
+    app = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages_dir))
+    (pages_dir / "draft.toml").write_text('slug = "draft"\n', "utf-8")
+    assert app.test_client().get("/p/draft").status_code == 404
+    listing = app.test_cli_runner().invoke(args=["funnel", "pages"])
+    assert "INVALID  -" in listing.output
 
 
 def test_page_images_are_served_and_paths_cannot_escape_the_assets_folder(client):

@@ -16,8 +16,9 @@ from flask_funnel.views.conflicts import route_conflicts
 @funnel_cli.command("pages")
 @with_appcontext
 def list_pages() -> None:
-    """List every page file: slug, URL and whether it is valid; and any route of the app
-    that hides a funnel page (exit 1 if a file is invalid or a page is hidden)."""
+    """List every page file: slug, URL and whether it is valid (an invalid file that was
+    valid before is STALE: its last good version is served); and any route of the app that
+    hides a funnel page (exit 1 if a file is invalid or a page is hidden)."""
     state = current_funnel()
     files = state.pages.files()
     conflicts = route_conflicts(
@@ -40,7 +41,12 @@ def list_pages() -> None:
                 click.echo(f"         place {rule.id}: {rule.level} {keys}{locale}")
             continue
         broken += 1
-        click.echo(f"INVALID  {'-':<24} {'-':<32} {page_file.path.name}")
+        if page_file.last_good is not None:
+            slug = page_file.last_good.slug
+            click.echo(f"STALE    {slug:<24} {_page_url(slug):<32} {page_file.path.name}")
+            click.echo("         visitors get its last good version until these are fixed:")
+        else:
+            click.echo(f"INVALID  {'-':<24} {'-':<32} {page_file.path.name}")
         for error in page_file.errors:
             click.echo(f"         {error}")
     if broken:

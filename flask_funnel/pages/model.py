@@ -172,8 +172,15 @@ class Page:
 
 @dataclass(frozen=True)
 class PageFile:
-    """What one file on disk holds: a valid page, or the errors that keep it out."""
+    """What one file on disk holds: a valid page, or the errors that keep it out. A file
+    that was valid before keeps its ``last_good`` page on the site until it is fixed."""
 
     path: Path
     page: Page | None
     errors: tuple[str, ...] = ()
+    last_good: Page | None = None
+
+    @property
+    def serving(self) -> Page | None:
+        """The page visitors get from this file: the valid one, else the last good one."""
+        return self.page or self.last_good

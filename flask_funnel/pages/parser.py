@@ -46,11 +46,17 @@ class PageParser:
         self.assets_dir, self.offers_dir = assets_dir, offers_dir
 
     def parse_file(self, path: Path) -> PageFile:
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return PageFile(path, None, (f"{display_path(path)}: (file): cannot be read: {exc}",))
+        return self.parse_source(path, source)
+
+    def parse_source(self, path: Path, source: str) -> PageFile:
+        """The page in ``source``, the text of the page file at ``path``."""
         label = display_path(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            return PageFile(path, None, (f"{label}: (file): cannot be read: {exc}",))
+            data = tomllib.loads(source)
         except tomllib.TOMLDecodeError as exc:
             return PageFile(path, None, (f"{label}: (file): is not valid TOML: {exc}",))
         errors: list[str] = []
