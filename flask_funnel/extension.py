@@ -70,6 +70,9 @@ class Funnel:
         with app.app_context():
             engine = self.db.engine
         check_database_location(engine)
+        # The funnel's rows hold emails and names: a failed statement's parameters must
+        # not reach the logs (SQLAlchemy shows them in every database error's text).
+        engine.hide_parameters = True
         if settings.sqlite_tuning:
             tune_sqlite(engine)
         app.extensions[EXTENSION_KEY] = FunnelState(

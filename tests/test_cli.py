@@ -90,3 +90,59 @@ def test_pages_lists_each_pages_locales_and_place_rules(runner):
     assert "locales: en, fa" in output
     assert "place london: city GB/london" in output
     assert "place persian: country AF, IR, TJ -> fa" in output
+
+
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x9b31m"
+
+
+def test_escape_sequences_in_lead_data_never_reach_the_terminal(app, runner):
+    from datetime import UTC, datetime, timedelta
+
+    from conftest import sign_up
+
+    from flask_funnel.leads.notes import add_follow_up
+
+    engine = app.extensions["funnel"].engine
+    lead_id = sign_up(app, "ann@example.com")
+    add_follow_up(engine, lead_id, "boss", datetime.now(UTC) - timedelta(days=1), ESCAPES)
+    output = runner.invoke(args=["funnel", "follow-ups"]).output
+    assert not any(c in output for c in "\x1b\x07\x9b"), output
+    assert "\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m" in output
+
+
+def test_a_failed_statement_keeps_its_parameters_out_of_the_error(app):
+    import pytest
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from flask_funnel.db.models import Lead
+
+    engine = app.extensions["funnel"].engine
+    with pytest.raises(IntegrityError) as failure, engine.begin() as connection:
+        connection.execute(insert(Lead), {"email": "secret.person@example.com"})
+    assert "secret.person@example.com" not in str(failure.value)
+    assert "SQL parameters hidden" in str(failure.value)
+
+
+def test_an_export_to_a_terminal_shows_escapes_and_to_a_file_keeps_them(app, runner, tmp_path):
+    import os
+
+    from conftest import sign_up
+    from sqlalchemy import update
+
+    from flask_funnel.db.models import Lead
+
+    sign_up(app, "ann@example.com")
+    with app.extensions["funnel"].engine.begin() as connection:
+        connection.execute(update(Lead).values(name=f"Ann{ESCAPES}"))
+    main, terminal = os.openpty()
+    try:
+        result = runner.invoke(args=["funnel", "export", "-o", os.ttyname(terminal)])
+        assert result.exit_code == 0, result.output
+        shown = os.read(main, 65536).decode("utf-8")
+    finally:
+        os.close(main), os.close(terminal)
+    assert "Ann\\u001b]0;pwned" in shown and "\x1b" not in shown
+    saved = tmp_path / "leads.csv"
+    runner.invoke(args=["funnel", "export", "-o", str(saved)])
+    assert f"Ann{ESCAPES}" in saved.read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from flask_funnel.cli.group import funnel_cli
+from flask_funnel.cli.terminal import PrintableStream, echo
 from flask_funnel.leads import stages
 from flask_funnel.leads.csv_import import import_leads
 from flask_funnel.leads.export import lead_rows, write_csv, write_json
@@ -34,7 +35,8 @@ from flask_funnel.values import FieldError, email_key
 def export_leads(fmt: str, output, include_quarantined: bool) -> None:
     """Write every captured lead (email, name, stage, page, answers, score, source, time)."""
     rows = lead_rows(current_funnel().session, include_quarantined=include_quarantined)
-    count = (write_json if fmt == "json" else write_csv)(rows, output)
+    stream = PrintableStream(output) if output.isatty() else output
+    count = (write_json if fmt == "json" else write_csv)(rows, stream)
     click.echo(f"Exported {count} leads.", err=True)
 
 
@@ -85,7 +87,7 @@ def import_leads_command(file: str, skip_invalid: bool) -> None:
     """
     report = import_leads(current_funnel().engine, file, skip_invalid=skip_invalid)
     for error in report.errors:
-        click.echo(str(error), err=True)
+        echo(str(error), err=True)
     summary = report.summary()
     if not report.written and report.readable and report.valid:
         summary += " Fix them, or use --skip-invalid to import the valid ones."
@@ -149,7 +151,7 @@ def follow_ups_command() -> None:
     due = due_follow_ups(current_funnel().session)
     for follow_up, lead in due:
         flag = "OVERDUE " if follow_up.due_at < now else "        "
-        click.echo(
+        echo(
             f"{flag}{follow_up.due_at.date().isoformat()}  {lead.email:<32} {lead.stage:<16} "
             f"{follow_up.note or ''}"
         )

@@ -9,6 +9,7 @@ from flask import current_app, url_for
 from flask.cli import with_appcontext
 
 from flask_funnel.cli.group import funnel_cli
+from flask_funnel.cli.terminal import echo
 from flask_funnel.state import current_funnel
 from flask_funnel.views.conflicts import route_conflicts
 
@@ -48,7 +49,7 @@ def list_pages() -> None:
         else:
             click.echo(f"INVALID  {'-':<24} {'-':<32} {page_file.path.name}")
         for error in page_file.errors:
-            click.echo(f"         {error}")
+            echo(f"         {error}")
     if broken:
         click.echo(f"{broken} of {len(files)} page files are invalid.", err=True)
     if broken or conflicts:

@@ -11,6 +11,7 @@ from flask_funnel.analytics.funnel import BREAKDOWNS, build_report
 from flask_funnel.analytics.periods import PeriodError, parse_period
 from flask_funnel.analytics.text_format import report_text
 from flask_funnel.cli.group import funnel_cli
+from flask_funnel.cli.terminal import echo
 from flask_funnel.state import current_funnel
 
 
@@ -36,4 +37,4 @@ def report(as_json: bool, first: str | None, last: str | None, by: str | None) -
         click.echo(json.dumps(result, indent=2))
         return
     for line in report_text(result):
-        click.echo(line)
+        echo(line)
