@@ -11,8 +11,10 @@ from flask_sqlalchemy import SQLAlchemy
 
 from flask_funnel.auth import google
 from flask_funnel.auth.pending import PendingStore
+from flask_funnel.auth.sign_in_brake import SignInBrake
 from flask_funnel.capture.geo import GeoLocator
 from flask_funnel.capture.visit_buffer import VisitBuffer
+from flask_funnel.counters import Counters
 from flask_funnel.db.migrate import wire_flask_migrate
 from flask_funnel.db.models import metadata
 from flask_funnel.db.sqlite_writer import check_database_location, tune_sqlite
@@ -21,6 +23,7 @@ from flask_funnel.pages.registry import PageRegistry
 from flask_funnel.settings import DEFAULTS, Settings
 from flask_funnel.state import EXTENSION_KEY, FunnelState, current_funnel
 from flask_funnel.views.conflicts import route_conflicts
+from flask_funnel.views.limits import init_limits
 
 
 class Funnel:
@@ -75,6 +78,7 @@ class Funnel:
         engine.hide_parameters = True
         if settings.sqlite_tuning:
             tune_sqlite(engine)
+        counters = Counters(settings.rate_limits.storage_uri)
         app.extensions[EXTENSION_KEY] = FunnelState(
             db=self.db,
             engine=engine,
@@ -90,6 +94,10 @@ class Funnel:
                 engine, seconds=settings.visit_flush_seconds, size=settings.visit_batch_size
             ),
             pending=PendingStore(engine),
+            counters=counters,
+            sign_in_brake=SignInBrake(
+                counters, settings.admin_max_failures, settings.admin_failure_window_minutes
+            ),
             extension=self,
         )
 
@@ -97,6 +105,7 @@ class Funnel:
         from flask_funnel import cli, views
 
         views.init_app(app, settings.url_prefix)
+        app.extensions[EXTENSION_KEY].limiter = init_limits(app, settings)
         conflicts = route_conflicts(
             app,
             settings.url_prefix,

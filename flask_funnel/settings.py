@@ -71,6 +71,15 @@ DEFAULTS: dict[str, object] = {
     "FUNNEL_ADMIN_FAILURE_WINDOW_MINUTES": 15,
     # Bearer token of the purchases API (POST <prefix>/api/purchases); None turns it off.
     "FUNNEL_API_TOKEN": None,
+    # Rate limits (Flask-Limiter notation, ";" between several): sign-ups (the quiz's
+    # contact step and Google One Tap) per client address and per email, and calls of
+    # the purchases API per token. Counters are kept in the storage URI: "memory://"
+    # counts per process; "redis://host:6379" is shared by every worker and host.
+    "FUNNEL_RATELIMIT_ENABLED": True,
+    "FUNNEL_RATELIMIT_STORAGE_URI": "memory://",
+    "FUNNEL_RATELIMIT_SIGN_UPS": "20 per minute; 200 per hour",
+    "FUNNEL_RATELIMIT_SIGN_UPS_PER_EMAIL": "5 per hour",
+    "FUNNEL_RATELIMIT_API": "300 per minute",
     # On SQLite: WAL journal, a 5 s busy timeout and BEGIN IMMEDIATE transactions,
     # so concurrent workers wait for each other instead of failing.
     "FUNNEL_SQLITE_TUNING": True,
@@ -109,6 +118,17 @@ DEFAULTS: dict[str, object] = {
     "FUNNEL_FORECAST_ACTIVE_DAYS": 90,
     "FUNNEL_FORECAST_HISTORY_DAYS": 180,
 }
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """The ``FUNNEL_RATELIMIT_*`` keys (limits checked with Flask-Limiter's parser)."""
+
+    enabled: bool
+    storage_uri: str
+    submit: str
+    submit_per_email: str
+    api: str
 
 
 @dataclass(frozen=True)
@@ -155,6 +175,7 @@ class Settings:
     admin_max_failures: int
     admin_failure_window_minutes: int
     api_token: str | None
+    rate_limits: RateLimitSettings
     sqlite_tuning: bool
     migrations: str
     google: GoogleSettings | None
@@ -189,6 +210,7 @@ class Settings:
                 config, "FUNNEL_ADMIN_FAILURE_WINDOW_MINUTES", int, 1
             ),
             api_token=_optional_text(config, "FUNNEL_API_TOKEN"),
+            rate_limits=_rate_limits(config),
             sqlite_tuning=_flag(config, "FUNNEL_SQLITE_TUNING"),
             migrations=_choice(config, "FUNNEL_MIGRATIONS", ("shipped", "host")),
             google=_google(config),
@@ -203,6 +225,29 @@ def _optional_path(config: Mapping, key: str) -> Path | None:
     if not isinstance(value, (str, os.PathLike)) or not str(value):
         raise SettingsError(f"{key}: {value!r} must be a folder path or None")
     return Path(value)
+
+
+def _rate_limits(config: Mapping) -> RateLimitSettings:
+    return RateLimitSettings(
+        enabled=_flag(config, "FUNNEL_RATELIMIT_ENABLED"),
+        storage_uri=_text(config, "FUNNEL_RATELIMIT_STORAGE_URI"),
+        submit=_limit(config, "FUNNEL_RATELIMIT_SIGN_UPS"),
+        submit_per_email=_limit(config, "FUNNEL_RATELIMIT_SIGN_UPS_PER_EMAIL"),
+        api=_limit(config, "FUNNEL_RATELIMIT_API"),
+    )
+
+
+def _limit(config: Mapping, key: str) -> str:
+    from limits import parse_many
+
+    value = _text(config, key)
+    try:
+        parse_many(value)
+    except ValueError:
+        raise SettingsError(
+            f"{key}: {value!r} is not a rate limit such as '20 per minute; 200 per hour'"
+        ) from None
+    return value
 
 
 def _prefix(config: Mapping) -> str:

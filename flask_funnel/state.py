@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 if TYPE_CHECKING:
+    from flask_limiter import Limiter
     from flask_sqlalchemy import SQLAlchemy
     from sqlalchemy import Engine
 
     from flask_funnel.auth.pending import PendingStore
+    from flask_funnel.auth.sign_in_brake import SignInBrake
     from flask_funnel.capture.geo import GeoLocator
     from flask_funnel.capture.visit_buffer import VisitBuffer
+    from flask_funnel.counters import Counters
     from flask_funnel.extension import Funnel
     from flask_funnel.pages.registry import PageRegistry
     from flask_funnel.settings import Settings
@@ -33,7 +36,11 @@ class FunnelState:
     geo: GeoLocator
     visits: VisitBuffer
     pending: PendingStore
+    counters: Counters
+    sign_in_brake: SignInBrake
     extension: Funnel
+    #: The funnel's rate limits (``views/limits.py``), set once its views are registered.
+    limiter: Limiter | None = None
 
     @property
     def session(self):

@@ -1,9 +1,11 @@
 """Values from outside (the quiz, admin forms, the API, the command line, CSV files)
 checked one way everywhere: one error naming the field, one email normaliser, one
-time parser. A leaf: it imports nothing of the package."""
+time parser, and what no database stores (characters, ids, days). A leaf: it imports
+nothing of the package."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from email_validator import EmailNotValidError, validate_email
@@ -11,6 +13,15 @@ from email_validator import EmailNotValidError, validate_email
 #: The longest email address a lead or admin may have (RFC 5321).
 EMAIL_MAX_LENGTH = 254
 _SHOWN_MAX = 60
+#: The largest id a row can have: ids are signed 64-bit integers on every database.
+MAX_ID = 2**63 - 1
+#: The days a date from outside may name: no lead, purchase or follow-up lies outside
+#: them, and a report of them still reaches back a period as long before the first
+#: (Python's dates end with the year 9999).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+#: Characters no database of the funnel keeps in text: NUL (PostgreSQL refuses it) and
+#: lone surrogates (no driver can encode them; a JSON body's "\ud800" makes one).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class FieldError(ValueError):
@@ -29,6 +40,17 @@ def shown(value: object) -> str:
     if len(text) > _SHOWN_MAX:
         text = text[: _SHOWN_MAX - 3] + "..."
     return repr(text)
+
+
+def storable(text: str) -> str:
+    """``text`` without the characters no database stores: how forms, page views and
+    the audit trail take what a visitor or admin sent."""
+    return _UNSTORABLE.sub("", text)
+
+
+def is_storable(text: str) -> bool:
+    """True when a database can store ``text`` as it is (see ``storable``)."""
+    return _UNSTORABLE.search(text) is None
 
 
 def normalize_email(value: str | None, field: str = "email") -> str:
@@ -74,6 +96,13 @@ def parse_time(value: object, field: str = "at") -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(UTC)
+        moment = moment.astimezone(UTC)
     except OverflowError:
-        raise FieldError(field, f"{shown(value)} is out of range") from None
+        moment = None
+    if moment is None or not FIRST_DAY <= moment.date() <= LAST_DAY:
+        raise FieldError(
+            field,
+            f"{shown(value)} is out of range ({FIRST_DAY.year} to {LAST_DAY.year})",
+            "out_of_range",
+        )
+    return moment

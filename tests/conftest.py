@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def make_app(tmp_path: Path, **config):
         "FUNNEL_MIN_FILL_SECONDS": 0,
         "FUNNEL_PAGES_RELOAD_SECONDS": 0,
         "FUNNEL_PAGES_CACHE_DIR": str(tmp_path / "page-cache"),
+        # Rate limits have their own tests (test_rate_limits.py); elsewhere one test
+        # client posts far more often than any visitor.
+        "FUNNEL_RATELIMIT_ENABLED": False,
         # No places unless a test builds a database (not the demo's packaged GeoLite2).
         "FUNNEL_GEOIP_PATH": None,
     }
@@ -222,11 +226,27 @@ BACKENDS = ["sqlite"] + [name for name, url in SERVERS.items() if url]
 def fresh_database(tmp_path):
     """``fresh_database(backend)``: the URL of a new empty database on that backend
     (``sqlite``, ``postgresql`` or ``mariadb``), dropped when the test ends."""
+    with new_databases(tmp_path) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def module_database(tmp_path_factory):
+    """``module_database(backend)``: as ``fresh_database``, dropped when the test module
+    ends (for the one app its tests share)."""
+    with new_databases(tmp_path_factory.mktemp("databases")) as make:
+        yield make
+
+
+@contextmanager
+def new_databases(folder: Path):
+    """``make(backend)``: the URL of a new empty database on that backend (an SQLite
+    file in ``folder``), each dropped on leaving."""
     drops = []
 
     def make(backend: str) -> str:
         if backend == "sqlite":
-            return f"sqlite:///{tmp_path / f'fresh-{len(drops)}.sqlite3'}"
+            return f"sqlite:///{folder / f'fresh-{len(drops)}.sqlite3'}"
         server = make_url(SERVERS[backend])
         name = f"funnel_test_{uuid.uuid4().hex[:10]}"
         admin = create_engine(server, isolation_level="AUTOCOMMIT")

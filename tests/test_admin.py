@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import time
-from dataclasses import replace
 
 import pytest
 from conftest import Visitor, add_leads, hidden_fields
 from sqlalchemy import select
 
 from flask_funnel.auth import accounts
+from flask_funnel.auth.sign_in_brake import SignInBrake
 from flask_funnel.db.models import AuditEntry, FollowUp, Lead, Note
 
 PASSWORD = "correct horse battery"
@@ -87,9 +87,8 @@ def test_wrong_password_and_unknown_admin_get_401_and_are_audited(app, client, d
 
 
 def test_repeated_failures_pause_sign_in(app, client, db_session):
-    app.extensions["funnel"].settings = replace(
-        app.extensions["funnel"].settings, admin_max_failures=3
-    )
+    state = app.extensions["funnel"]
+    state.sign_in_brake = SignInBrake(state.counters, attempts=3, minutes=15)
     accounts.create_admin(app.extensions["funnel"].engine, "boss@shop.example", PASSWORD)
     for _ in range(3):
         assert sign_in(client, password="guess guess guess").status_code == 401
@@ -380,3 +379,14 @@ def test_a_name_search_pages_through_every_match_once(app, admin_client):
     on_first = {e for e in seen if e in first.text}
     on_second = {e for e in seen if e in second.text}
     assert len(on_first) == 50 and len(on_second) == 10 and not on_first & on_second
+
+
+def test_an_export_stopped_half_way_is_still_audited(admin_client, leads, db_session):
+    response = admin_client.get("/p/admin/leads.csv?stage=mql", buffered=False)
+    next(response.response)  # the header row reaches the browser, then the download stops
+    response.close()
+    db_session.rollback()
+    details = db_session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == "export")
+    ).all()
+    assert details == ["leads as csv where stage=mql"]

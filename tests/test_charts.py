@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -184,3 +185,88 @@ def test_clip_path_ids_are_prefixed():
     ids = [el.get("id") for root in (one, two) for el in root.iter() if el.get("id")]
     assert len(ids) == len(set(ids))
     assert all(i.startswith(("one-", "two-")) for i in ids)
+
+
+# --- in the admin's language ----------------------------------------------------------
+
+PERSIAN_FUNNEL = [("بازدیدکنندگان", 120000), ("سرنخ", 32000), ("مشتری تکراری", 30)]
+
+
+TEXTS = {"text", "title", "desc"}
+
+
+def texts(root: ET.Element) -> list[str]:
+    """Every piece of text a person can see or hear: labels, hover titles, ``<desc>``."""
+    return ["".join(el.itertext()) for el in root.iter() if el.tag.split("}")[1] in TEXTS]
+
+
+def test_a_persian_funnel_has_persian_numbers_words_and_hover_texts():
+    root = parse(funnel_chart(PERSIAN_FUNNEL, chart_id="f", title="قیف", locale="fa"))
+    desc = check_accessible(root, "f", "قیف")
+    assert desc == (
+        "بازدیدکنندگان: ۱۲۰٬۰۰۰ (۱۰۰٪ از گام نخست)؛ سرنخ: ۳۲٬۰۰۰ (۲۶٫۷٪ از گام نخست)؛ "
+        "مشتری تکراری: ۳۰ (۰٫۰۲۵٪ از گام نخست)."
+    )
+    hover = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g")]
+    assert hover[1] == "سرنخ: ۳۲٬۰۰۰ (۲۶٫۷٪ از گام نخست)"
+    assert not any(re.search("[0-9%]", text) for text in texts(root))
+    zero = parse(funnel_chart([("a", 0), ("b", 5)], chart_id="z", title="t", locale="fa"))
+    assert "b: ۵ (گام نخست صفر است)" in check_accessible(zero, "z", "t")
+    empty = parse(funnel_chart([], chart_id="z", title="t", locale="fa"))
+    assert check_accessible(empty, "z", "t") == "داده‌ای نیست"
+
+
+def test_a_persian_funnel_is_mirrored_right_to_left():
+    english = parse(funnel_chart(PERSIAN_FUNNEL, chart_id="f", title="t"))
+    persian = parse(funnel_chart(PERSIAN_FUNNEL, chart_id="f", title="t", locale="fa"))
+    assert english.get("direction") is None and persian.get("direction") == "rtl"
+    for ltr, rtl in zip(bar_rects(english), bar_rects(persian), strict=True):
+        assert float(rtl.get("x")) == pytest.approx(
+            600 - float(ltr.get("x")) - float(ltr.get("width")), abs=0.02
+        )
+    # The labels start at the right edge (text-anchor start is the right end right to left),
+    # clipped to a label column on the right; the numbers end on the left.
+    label, count, share = persian.find(f"{SVG}g").findall(f"{SVG}text")
+    assert (label.get("x"), count.get("x"), share.get("x")) == ("600", "78", "0")
+    assert persian.find(f".//{SVG}clipPath/{SVG}rect").get("x") == "434"
+
+
+def test_a_persian_sparkline_describes_itself_in_persian():
+    root = parse(
+        sparkline([3, 1250, 7.5], chart_id="s", title="سرنخ", partial_last=True, locale="fa")
+    )
+    assert check_accessible(root, "s", "سرنخ") == (
+        "مقدارها، از نخستین تا واپسین: ۳؛ ۱٬۲۵۰؛ ۷٫۵. "
+        "مقدار آخر ناقص است: ماه جاری هنوز تمام نشده است."
+    )
+    # Time runs left to right: the same line as in English.
+    english = parse(sparkline([3, 1250, 7.5], chart_id="s", title="t", partial_last=True))
+    assert [el.get("points") for el in root.iter(f"{SVG}polyline")] == [
+        el.get("points") for el in english.iter(f"{SVG}polyline")
+    ]
+
+
+def test_a_persian_bar_chart_grows_from_the_right():
+    rows = [("صفحهٔ ورود", 950, "۹۵۰"), ("پرسش ۱: چقدر قهوه؟", 400, "۴۰۰")]
+    english = parse(bar_chart(rows, chart_id="b", title="t"))
+    persian = parse(bar_chart(rows, chart_id="b", title="t", locale="fa"))
+    assert check_accessible(persian, "b", "t") == "صفحهٔ ورود: ۹۵۰؛ پرسش ۱: چقدر قهوه؟: ۴۰۰."
+    for ltr, rtl in zip(bar_rects(english), bar_rects(persian), strict=True):
+        assert float(rtl.get("width")) == float(ltr.get("width"))
+        assert float(rtl.get("x")) == pytest.approx(
+            600 - float(ltr.get("x")) - float(ltr.get("width")), abs=0.02
+        )
+    label, value = persian.find(f"{SVG}g").findall(f"{SVG}text")
+    assert label.get("x") == "600"
+    assert float(value.get("x")) == pytest.approx(float(bar_rects(persian)[0].get("x")) - 6)
+
+
+def test_english_is_the_default_and_unchanged():
+    for chart in (
+        lambda **kw: funnel_chart(FUNNEL, chart_id="f", title="t", **kw),
+        lambda **kw: sparkline([1, 2, 3], chart_id="s", title="t", partial_last=True, **kw),
+        lambda **kw: bar_chart([("a", 1, "1 (5%)")], chart_id="b", title="t", **kw),
+        lambda **kw: bar_chart([], chart_id="b", title="t", **kw),
+    ):
+        assert chart(locale="en") == chart()
+        assert "direction" not in chart()

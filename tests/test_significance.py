@@ -9,12 +9,12 @@ import pytest
 from flask_funnel.analytics.significance import (
     Arm,
     _format_p,
-    _round_up_2sig,
     chi_square_sf,
     chi_square_test,
     compare,
     normal_quantile,
     normal_sf,
+    round_up_2sig,
     sample_size_per_arm,
     two_proportion_z_test,
 )
@@ -277,4 +277,4 @@ def test_p_value_wording(p, text):
     ("n", "rounded"), [(1, 1), (87, 87), (100, 100), (101, 110), (1234, 1300), (9999, 10000)]
 )
 def test_visitor_counts_round_up_to_two_significant_figures(n, rounded):
-    assert _round_up_2sig(n) == rounded
+    assert round_up_2sig(n) == rounded

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import Visitor, make_app
+import time
+
+from conftest import Visitor, hidden_fields, make_app
 from sqlalchemy import select
 
 from flask_funnel.db.models import Lead, Submission
@@ -34,6 +36,32 @@ def test_forged_start_time_is_quarantined(visitor, db_session):
     form["started"] = "1.0"
     visitor.submit(form)
     assert db_session.scalars(select(Submission.quarantine_reason)).one() == "no_start_time"
+
+
+def test_a_start_stamp_does_not_vouch_for_a_visitor_it_was_not_made_for(visitor, db_session):
+    form = visitor.contact_form()
+    # A script replaying the form: the session (CSRF) kept, the visitor cookie dropped.
+    visitor.client.delete_cookie("funnel_vid")
+    assert visitor.submit(form, email="bot@example.com").status_code == 303
+    assert db_session.scalars(select(Submission.quarantine_reason)).one() == "foreign_start"
+
+
+def test_a_form_left_open_for_days_is_shown_again_to_send_once_more(
+    visitor, db_session, monkeypatch
+):
+    from flask_funnel.capture import bots
+
+    opened = time.time() - bots.STAMP_MAX_AGE - 60
+    monkeypatch.setattr(bots.time, "time", lambda: opened)
+    form = visitor.contact_form()
+    monkeypatch.undo()
+    again = visitor.submit(form, email="zoe@example.com")
+    assert again.status_code == 400
+    assert "This form expired" in again.text and 'value="zoe@example.com"' in again.text
+    assert db_session.scalars(select(Submission)).all() == []
+    assert visitor.submit(hidden_fields(again.text), email="zoe@example.com").status_code == 303
+    db_session.rollback()  # a new read, past the first one's snapshot
+    assert db_session.scalars(select(Submission.quarantined)).one() is False
 
 
 def test_a_real_submission_releases_a_lead_a_bot_used_first(visitor, db_session):

@@ -24,24 +24,27 @@ from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.periods import Month, Period, ReportSettings, months_until
 from flask_funnel.db.models import Lead, Visitor
-from flask_funnel.i18n.messages import N_
+from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, translate
 from flask_funnel.leads.stages import FUNNEL_ORDER, REPEAT_CUSTOMER, reached_column
 
 #: The stages of the report, from ``lead`` (gave an email) to ``repeat_customer``.
 STAGES = FUNNEL_ORDER[1:]
 OTHER = N_("other")
-NONE_LABEL = "(unknown)"
+NONE_LABEL = N_("(unknown)")
+#: A variant breakdown's group of leads shown no A/B test, a place version's of none.
+NO_TEST, NO_PLACE_VERSION = N_("no test"), N_("default")
 #: How a lead's email was obtained (``Lead.signup_method``), as the report names it.
-SIGNUP_METHODS = {"typed": "typed", "google": "Google", "import": "imported"}
+SIGNUP_METHODS = {"typed": N_("typed"), "google": N_("Google"), "import": N_("imported")}
 
 _leads = Lead.__table__
 _visitors = Visitor.__table__
 
 
 @cache
-def country_name(code: str) -> str:
-    """``Germany (DE)`` for ``DE``: the name admins read, with the code they filter by."""
-    name = Locale("en").territories.get(code)
+def country_name(code: str, locale: str = SOURCE_LOCALE) -> str:
+    """``Germany (DE)`` for ``DE`` (``آلمان (DE)`` in Persian): the name admins read in
+    their language, from CLDR, with the code they filter by."""
+    name = Locale.parse(locale).territories.get(code)
     return f"{name} ({code})" if name else code
 
 
@@ -55,21 +58,28 @@ class Dimension:
     lead_columns: tuple[str, ...]
     visitor_columns: tuple[str, ...]
 
-    def label(self, key: tuple) -> str:
+    def label(self, key: tuple, locale: str = SOURCE_LOCALE) -> str:
+        """The group of ``key`` as ``locale`` names it: countries in that language, the
+        values of leads and visitors (pages, cities, sources) as stored."""
+        unknown = translate(locale, NONE_LABEL)
         if self.name == "variant":
             page, variant = key
-            return f"{page or NONE_LABEL} / {variant or 'no test'}"
+            return f"{page or unknown} / {variant or translate(locale, NO_TEST)}"
         if self.name == "place_version":
             page, version = key
-            return f"{page or NONE_LABEL} / {version or 'default'}"
+            return f"{page or unknown} / {version or translate(locale, NO_PLACE_VERSION)}"
         if self.name == "city":
             country, city = key
-            return f"{city}, {country_name(country)}" if city and country else city or NONE_LABEL
+            if city and country:
+                place = country_name(country, locale)
+                return translate(locale, N_("{city}, {country}"), city=city, country=place)
+            return city or unknown
         if self.name == "country":
-            return country_name(key[0]) if key[0] else NONE_LABEL
+            return country_name(key[0], locale) if key[0] else unknown
         if self.name == "signup_method":
-            return SIGNUP_METHODS.get(key[0]) or key[0] or NONE_LABEL
-        return key[0] or NONE_LABEL
+            method = SIGNUP_METHODS.get(key[0])
+            return translate(locale, method) if method else key[0] or unknown
+        return key[0] or unknown
 
 
 BREAKDOWNS = {

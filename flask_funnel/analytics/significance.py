@@ -178,7 +178,7 @@ def _format_p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {f'{p:.3f}'.rstrip('0').rstrip('.')}"
 
 
-def _round_up_2sig(n: int) -> int:
+def round_up_2sig(n: int) -> int:
     """1234 -> 1300, 87 -> 87: a rough figure that never promises less than is needed."""
     step = 10 ** max(0, len(str(n)) - 2)
     return -(-n // step) * step
@@ -186,7 +186,7 @@ def _round_up_2sig(n: int) -> int:
 
 def _need_message(more: int | None) -> str:
     """Say how many more visitors each variant needs, when that is known."""
-    need = f" (need about {_round_up_2sig(more):,} more visitors per variant)" if more else ""
+    need = f" (need about {round_up_2sig(more):,} more visitors per variant)" if more else ""
     return f"Not enough data yet{need}"
 
 

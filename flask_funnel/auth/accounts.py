@@ -4,14 +4,13 @@ admins who sign in with Google."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from flask_funnel.auth.identity import VerifiedIdentity
-from flask_funnel.db.models import Admin, AuditEntry
+from flask_funnel.db.models import Admin
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import audit
@@ -56,20 +55,6 @@ def create_admin(engine: Engine, email: str, password: str) -> int:
         raise FieldError(
             "email", f"an admin with the email {email} exists already", "taken"
         ) from None
-
-
-def recent_failures(engine: Engine, *, email: str, ip: str | None, minutes: int) -> int:
-    """Failed sign-ins for this email or from this address in the last ``minutes``."""
-    since = utcnow() - timedelta(minutes=minutes)
-    who = AuditEntry.actor == email
-    if ip:
-        who = who | (AuditEntry.ip == ip)
-    with engine.connect() as connection:
-        return connection.execute(
-            select(func.count()).where(
-                AuditEntry.action == audit.SIGN_IN_FAILED, AuditEntry.at >= since, who
-            )
-        ).scalar_one()
 
 
 def sign_in(engine: Engine, email: str, password: str, ip: str | None) -> SignedIn | None:

@@ -7,7 +7,9 @@ on sign-out (the version goes up, so a copied cookie is worthless).
 
 Each admin reads the admin area in a language of their own: a local account's is kept
 on its row (``funnel_admins.locale``), so it follows them from one sign-in to the next;
-a user the host lets in has no row, so theirs is kept in the Flask session.
+a user the host lets in has no row, so theirs is kept in the Flask session. Before
+sign-in there is no admin: the sign-in page speaks the language chosen in this browser
+(kept in the session too), else the one the browser prefers.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from flask_funnel.i18n.messages import SOURCE_LOCALE, SUPPORTED_LOCALES
 from flask_funnel.state import current_funnel
 
 SESSION_KEY = "_funnel_admin"
-#: The admin area's language of a user the host lets in (they have no account row).
+#: The admin area's language of a user the host lets in (they have no account row), or
+#: of the sign-in page.
 LOCALE_KEY = "_funnel_admin_locale"
 
 
@@ -55,12 +58,26 @@ def start(signed_in: accounts.SignedIn) -> None:
     g.pop("_funnel_admin_user", None)
 
 
-def choose_locale(user: AdminUser, locale: str) -> None:
-    """Remember the admin area's language of ``user`` (one of ``SUPPORTED_LOCALES``)."""
+def area_locale() -> str:
+    """The language of the admin area in this request: the admin's; before sign-in, the
+    one chosen in this browser, else whichever of ``SUPPORTED_LOCALES`` the browser's
+    ``Accept-Language`` prefers (English when it names none of them)."""
+    user = current_admin()
+    if user is not None:
+        return user.locale
+    chosen = session.get(LOCALE_KEY)
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    return request.accept_languages.best_match(SUPPORTED_LOCALES, default=SOURCE_LOCALE)
+
+
+def choose_locale(user: AdminUser | None, locale: str) -> None:
+    """Remember the admin area's language of ``user`` (one of ``SUPPORTED_LOCALES``), or
+    of this browser's sign-in page when there is no admin."""
     if locale not in SUPPORTED_LOCALES:
         raise ValueError(f"unsupported locale {locale!r}")
     stored = None if locale == SOURCE_LOCALE else locale
-    if user.admin_id is None:
+    if user is None or user.admin_id is None:
         session[LOCALE_KEY] = locale
     else:
         accounts.set_locale(current_funnel().engine, user.admin_id, stored)

@@ -7,6 +7,12 @@ its oldest view is ``seconds`` old (checked on every view and by a timer thread)
 a quiz submission is stored, and when the process exits. A process killed outright
 loses at most the views of the last ``seconds``; submissions are never buffered.
 ``seconds = 0`` writes every view at once, in the request.
+
+A batch fails whole when the database is unreachable: it stays queued for the next
+flush. When the database refuses a value of one view instead (too long, a character it
+does not store), the batch is written view by view and only the refused views are
+dropped, so one bad view never holds up the others. Failures are logged by their kind
+only: a view's values (its address, its query string) never reach the log.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import time
 import weakref
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from flask_funnel.capture.visits import record_visits
 from flask_funnel.db.sqlite_writer import writing
@@ -41,7 +48,9 @@ class VisitBuffer:
     def add(self, row: dict) -> None:
         """Queue one view; writes the batch when it is full or old enough."""
         if self.seconds <= 0:
-            self._write([row])
+            _, unwritten, error = self._write([row])
+            if unwritten:
+                raise error
             return
         now = time.monotonic()
         with self._lock:
@@ -60,19 +69,47 @@ class VisitBuffer:
                 rows, self._rows = self._rows, []
             if not rows:
                 return 0
-            try:
-                self._write(rows)
-            except Exception:
-                self._requeue(rows)
-                log.exception("could not write %d page views; they stay queued", len(rows))
-                return 0
-            return len(rows)
+            written, unwritten, error = self._write(rows)
+            if unwritten:
+                self._requeue(unwritten)
+                log.error(
+                    "could not write %d page views (%s); they stay queued",
+                    len(unwritten),
+                    _kind(error),
+                )
+            return written
 
     def pending(self) -> int:
         with self._lock:
             return len(self._rows)
 
-    def _write(self, rows: list[dict]) -> None:
+    def _write(self, rows: list[dict]) -> tuple[int, list[dict], Exception | None]:
+        """Store ``rows``: how many were written, those left unwritten because the
+        database failed (to queue again), and that failure."""
+        try:
+            self._insert(rows)
+            return len(rows), [], None
+        except Exception as error:
+            if not _refused_value(error):
+                return 0, rows, error
+            if len(rows) == 1:
+                _log_dropped(1, error)
+                return 0, [], None
+        written, dropped, refusal = 0, 0, None
+        for index, row in enumerate(rows):
+            try:
+                self._insert([row])
+            except Exception as error:
+                if not _refused_value(error):
+                    _log_dropped(dropped, refusal)
+                    return written, rows[index:], error
+                dropped, refusal = dropped + 1, error
+            else:
+                written += 1
+        _log_dropped(dropped, refusal)
+        return written, [], None
+
+    def _insert(self, rows: list[dict]) -> None:
         with writing(self._engine) as connection:
             record_visits(connection, rows)
 
@@ -104,6 +141,28 @@ class VisitBuffer:
             daemon=True,
         ).start()
         atexit.register(_flush_at_exit, reference)
+
+
+def _refused_value(error: Exception) -> bool:
+    """True when the database refused a value (so retrying the same row cannot help),
+    False when it failed itself (unreachable, locked, its tables missing)."""
+    if isinstance(error, (DataError, IntegrityError)):
+        return True
+    if isinstance(error, StatementError):  # a value no column type could bind
+        error = error.orig
+    return isinstance(error, (ValueError, TypeError, OverflowError))  # UnicodeEncodeError too
+
+
+def _log_dropped(count: int, error: Exception | None) -> None:
+    if count:
+        log.error("dropped %d page views the database refused (%s)", count, _kind(error))
+
+
+def _kind(error: Exception | None) -> str:
+    """The kind of a failure, never its text: a database's message may quote a value."""
+    original = getattr(error, "orig", None)
+    names = [type(e).__name__ for e in (error, original) if e is not None]
+    return " from ".join(dict.fromkeys(names))
 
 
 def _flush_periodically(reference: weakref.ref[VisitBuffer], seconds: float) -> None:

@@ -13,6 +13,7 @@ from flask_funnel.db.models import StepView, Submission, Visit, Visitor
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.db.upserts import upsert
+from flask_funnel.values import storable
 
 _visits = Visit.__table__
 
@@ -55,8 +56,9 @@ def _insert_step(dialect: str):
 
 
 def visit_row(visit: VisitRecord) -> dict:
-    """The parameters of ``INSERT_VISIT`` for one page view."""
-    return {
+    """The parameters of ``INSERT_VISIT`` for one page view, every text storable (a
+    query string or header may carry characters no database keeps)."""
+    row = {
         "known_visitor": visit.visitor_id,
         "visitor_id": visit.visitor_id,
         "page_slug": visit.page_slug,
@@ -71,6 +73,7 @@ def visit_row(visit: VisitRecord) -> dict:
         "place_version": visit.place_version,
         **visit.utm,
     }
+    return {key: storable(value) if isinstance(value, str) else value for key, value in row.items()}
 
 
 def record_visits(connection: Connection, rows: list[dict]) -> None:

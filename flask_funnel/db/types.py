@@ -14,8 +14,6 @@ from sqlalchemy.dialects import mysql
 Id = BigInteger().with_variant(Integer, "sqlite")
 
 
-
-
 def ExactString(length: int) -> String:
     """Text that identifies something (an email, an account, a reference), compared
     character for character on every database. MariaDB's default collation would take

@@ -79,6 +79,13 @@ def format_percent(locale: str, share: float, *, decimals: int = 0) -> str:
     return _native_digits(locale, text.replace("%", symbol))
 
 
+def isolated(text: str) -> str:
+    """``text`` (a page's or a lead's words) kept apart from the message around it, in a
+    direction of its own (Unicode's first-strong isolate): "?" ends an English question
+    inside a Persian sentence, not begins it."""
+    return f"\u2068{text}\u2069"
+
+
 def text_direction(locale: str) -> str:
     """``rtl`` for a language written right to left (Persian), else ``ltr``."""
     return "rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr"

@@ -6,6 +6,7 @@ from sqlalchemy import Connection, insert
 
 from flask_funnel.db.models import AuditEntry
 from flask_funnel.db.types import utcnow
+from flask_funnel.values import storable
 
 SIGN_IN = "sign_in"
 SIGN_IN_FAILED = "sign_in_failed"
@@ -31,15 +32,16 @@ def record(
     detail: str | None = None,
     ip: str | None = None,
 ) -> None:
-    """Add an audit entry in the caller's transaction (it commits with the change)."""
+    """Add an audit entry in the caller's transaction (it commits with the change).
+    ``actor`` and ``detail`` may quote a request (a typed email, a path): kept storable."""
     connection.execute(
         _INSERT,
         {
             "at": utcnow(),
-            "actor": actor[:254],
+            "actor": storable(actor)[:254],
             "action": action,
             "lead_id": lead_id,
-            "detail": (detail or "")[:1000] or None,
+            "detail": storable(detail or "")[:1000] or None,
             "ip": ip,
         },
     )

@@ -25,9 +25,9 @@ NOTE_MAX = 5000
 def add_note(engine: Engine, lead_id: int, author: str, body: str) -> int:
     body = (body or "").strip()
     if not body:
-        raise FieldError("body", "a note needs some text")
+        raise FieldError("body", "a note needs some text", "required")
     if len(body) > NOTE_MAX:
-        raise FieldError("body", f"a note has at most {NOTE_MAX} characters")
+        raise FieldError("body", f"a note has at most {NOTE_MAX} characters", "too_long")
     with writing(engine) as connection:
         return connection.execute(
             insert(Note.__table__),

@@ -41,11 +41,11 @@ def parse_amount(value: object) -> Decimal:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise FieldError("amount", f"{value!r} is not a number") from None
+        raise FieldError("amount", f"{value!r} is not a number", "not_a_number") from None
     if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
-        raise FieldError("amount", "must be a positive amount")
+        raise FieldError("amount", "must be a positive amount", "not_positive")
     if amount.as_tuple().exponent < -2:
-        raise FieldError("amount", "has more than two decimal places")
+        raise FieldError("amount", "has more than two decimal places", "too_precise")
     return amount
 
 

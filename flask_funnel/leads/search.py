@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from flask_funnel.db.models import Lead, LeadTerm
 from flask_funnel.leads.name_terms import name_terms
+from flask_funnel.values import MAX_ID, FieldError, parse_time, shown
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
@@ -82,7 +83,8 @@ def _matches(q: str):
 
 
 def find_leads(session: Session, filters: LeadFilters, after: str | None = None) -> LeadPage:
-    """One page of leads; ``after`` is the cursor of the previous page's last lead."""
+    """One page of leads; ``after`` is the cursor of the previous page's last lead
+    (``FieldError`` when it is none: a link edited by hand)."""
     newest = filters.sort != "oldest"
     matches = _name_search(filters)
     if matches is None:
@@ -155,6 +157,9 @@ def _parse_cursor(after: str | None) -> tuple[datetime, int] | None:
         return None
     at, _, lead_id = after.rpartition("_")
     try:
-        return datetime.fromisoformat(at), int(lead_id)
-    except ValueError:
-        return None
+        cursor = parse_time(at, "after"), int(lead_id)
+    except ValueError:  # FieldError too
+        cursor = None
+    if cursor is None or not 0 < cursor[1] <= MAX_ID:
+        raise FieldError("after", f"{shown(after)} is not a place in the list")
+    return cursor

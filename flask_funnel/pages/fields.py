@@ -7,7 +7,10 @@ import os
 import re
 from pathlib import Path
 
+from flask_funnel.values import is_storable
+
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_UNSTORABLE = "contains a NUL character (\\u0000), which no database stores"
 
 
 class Fields:
@@ -38,6 +41,9 @@ class Fields:
             return None
         if len(value) > max_length:
             self.error(key, f"must be at most {max_length} characters")
+            return None
+        if not is_storable(value):
+            self.error(key, _UNSTORABLE)
             return None
         return value.strip()
 
@@ -71,6 +77,8 @@ class Fields:
                 self.error(f"{key}[{n}]", "must be a non-empty string")
             elif len(item) > max_length:
                 self.error(f"{key}[{n}]", f"must be at most {max_length} characters")
+            elif not is_storable(item):
+                self.error(f"{key}[{n}]", _UNSTORABLE)
             else:
                 kept.append(item.strip())
         return kept

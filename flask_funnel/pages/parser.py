@@ -33,6 +33,8 @@ RESERVED_SLUGS = frozenset({"admin", "api", "assets", "google", "static"})
 MIN_CHOICES, MAX_CHOICES = 2, 6
 MAX_QUESTIONS = 10
 MIN_VARIANTS, MAX_VARIANTS = 2, 6
+#: A variant's id is stored with every view and lead (a column of 40 characters).
+MAX_VARIANT_ID = 40
 
 
 class PageDefinitionError(ValueError):
@@ -126,6 +128,9 @@ class PageParser:
         variants = []
         for v in f.tables("variants", MIN_VARIANTS, MAX_VARIANTS):
             variant_id = v.identifier("id")
+            if variant_id is not None and len(variant_id) > MAX_VARIANT_ID:
+                v.error("id", f"must be at most {MAX_VARIANT_ID} characters")
+                variant_id = None
             weight = v.integer("weight", required=False, default=1)
             if weight is not None and weight < 1:
                 v.error("weight", "must be 1 or more")

@@ -118,7 +118,8 @@ class _Collector:
 
     def outcomes(self, f: Fields, default: DefaultPage, *, complete: bool) -> None:
         """Outcome texts by ``min_score`` (a locale gives every outcome's)."""
-        known = {o.min_score for o in default.outcomes}
+        # An outcome of the page without min_score has its own error already.
+        known = {o.min_score for o in default.outcomes if o.min_score is not None}
         given: set[int] = set()
         for o in f.tables("outcomes", 1, 10, required=complete):
             score = o.integer("min_score")

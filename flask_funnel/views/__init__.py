@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from flask_funnel.views import headers
+from flask_funnel.views.https_cookies import secure_session_cookie_over_https
+
 
 def init_app(app: Flask, prefix: str) -> None:
     """Mount the blueprints under ``prefix`` (``""`` for the site's root)."""
@@ -15,3 +18,5 @@ def init_app(app: Flask, prefix: str) -> None:
     app.register_blueprint(admin, url_prefix=f"{prefix}/admin")
     app.register_blueprint(api, url_prefix=f"{prefix}/api")
     app.register_blueprint(public, url_prefix=prefix or None)
+    secure_session_cookie_over_https(app)
+    app.after_request(headers.on_every_funnel_response(prefix))

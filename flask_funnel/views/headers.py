@@ -46,5 +46,26 @@ def apply_security_headers(response):
         return response
     # Pages depend on the visitor's cookie and place: never from a shared cache.
     headers.setdefault("Cache-Control", "private, no-cache")
-    headers.add("Vary", "Cookie")
+    if "Cookie" not in headers.get("Vary", ""):
+        headers.add("Vary", "Cookie")
     return response
+
+
+FUNNEL_BLUEPRINTS = ("funnel", "funnel_admin", "funnel_api")
+
+
+def on_every_funnel_response(prefix: str):
+    """An app-wide hook giving the security headers to every answer under the funnel's
+    prefix: also the ones no funnel view made (an unknown address's 404, a 405) and the
+    API's; the host's own pages are left alone."""
+
+    def secure(response):
+        blueprint = (request.blueprint or "").split(".")[0]
+        under_prefix = bool(prefix) and (
+            request.path == prefix or request.path.startswith(prefix + "/")
+        )
+        if blueprint in FUNNEL_BLUEPRINTS or under_prefix:
+            apply_security_headers(response)
+        return response
+
+    return secure

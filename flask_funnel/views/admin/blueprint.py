@@ -11,7 +11,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_funnel.auth import admin_session
 from flask_funnel.capture.geo import request_address
 from flask_funnel.db.sqlite_writer import writing
-from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, translate
+from flask_funnel.i18n.messages import N_, translate
 from flask_funnel.leads import audit
 from flask_funnel.state import current_funnel
 from flask_funnel.views.admin import locale
@@ -23,6 +23,8 @@ admin = Blueprint("funnel_admin", __name__, template_folder="../../templates")
 OPEN_ENDPOINTS = {
     "funnel_admin.auth.sign_in",
     "funnel_admin.auth.google",
+    # The sign-in page's language switch (a signed-in admin's is kept on the account).
+    "funnel_admin.auth.language",
     "funnel_admin.static",
 }
 
@@ -44,7 +46,11 @@ def require_admin():
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if admin_session.current_admin() is None:
-        record_audit("access_denied", detail=f"{request.method} {request.path}")
+        # Audited once per address in ten minutes: a flood of anonymous hits must not
+        # bury the entries that matter.
+        address = request_address() or "unknown"
+        if current_funnel().counters.first_in("10 minutes", "admin-denied", address):
+            record_audit("access_denied", detail=f"{request.method} {request.path}")
         if request.method == "GET":
             return redirect(
                 url_for("funnel_admin.auth.sign_in", next=request.full_path.rstrip("?"))
@@ -64,7 +70,7 @@ def no_store(response):
 @admin.context_processor
 def admin_context():
     """The admin, the forms of the header, and ``t``, ``number``, ``percent``, ``when``...
-    in the admin's language (English before sign-in)."""
+    in the admin's language (before sign-in, the browser's)."""
     user = admin_session.current_admin()
     return {
         "admin_user": user,
@@ -74,9 +80,9 @@ def admin_context():
 
 
 def admin_locale() -> str:
-    """The language of this admin's pages (English before sign-in)."""
-    user = admin_session.current_admin()
-    return user.locale if user else SOURCE_LOCALE
+    """The language of this admin's pages (before sign-in, the one chosen in this browser
+    or the one it prefers)."""
+    return admin_session.area_locale()
 
 
 def say(message: str, **values) -> str:

@@ -15,8 +15,9 @@ from flask_funnel.analytics.experiments import variant_test
 from flask_funnel.analytics.funnel import STAGES, build_report
 from flask_funnel.analytics.periods import Period, PeriodError
 from flask_funnel.analytics.quiz_dropoff import quiz_dropoff
-from flask_funnel.i18n.messages import N_, format_number
+from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, format_number, isolated, translate
 from flask_funnel.leads import audit
+from flask_funnel.pages.model import Page
 from flask_funnel.state import current_funnel
 from flask_funnel.views.admin.blueprint import admin_locale, message, record_audit
 from flask_funnel.views.admin.forms import ReportForm
@@ -105,6 +106,8 @@ def page_report(slug: str):
     with state.engine.connect() as connection:
         quiz = quiz_dropoff(connection, page, period)
         test = variant_test(connection, page, period, stage)
+    for step in quiz["steps"]:  # for the table and the chart
+        step["label"] = _step_label(admin_locale(), page, step)
     return render_template(
         "flask_funnel/admin/page_report.html",
         form=form,
@@ -117,6 +120,22 @@ def page_report(slug: str):
             for step in quiz["steps"]
         ],
     )
+
+
+#: The quiz steps that are not questions (``quiz_dropoff`` names them in English).
+_STEP_NAMES = {"landing": N_("Landing page"), "contact": N_("Contact step"), "sent": N_("Sent")}
+
+
+def _step_label(language: str, page: Page, step: dict) -> str:
+    """A quiz step as the admin reads it; a question keeps the page's own text (isolated:
+    it may be written the other way)."""
+    if language == SOURCE_LOCALE:
+        return step["label"]
+    if step["step"] in _STEP_NAMES:
+        return translate(language, _STEP_NAMES[step["step"]])
+    number = int(step["step"].removeprefix("question_"))
+    text = isolated(page.questions[number - 1].text)
+    return translate(language, N_("Question {number}: {text}"), number=number, text=text)
 
 
 def _errors(form: ReportForm) -> str:

@@ -5,7 +5,6 @@ them in the signed-in admin's language (WTForms' own messages from its catalogue
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
@@ -30,7 +29,9 @@ from flask_funnel.analytics.periods import (
 from flask_funnel.auth import admin_session
 from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, translate
 from flask_funnel.leads.stages import LEAD, LEAD_STAGES
+from flask_funnel.values import FIRST_DAY, LAST_DAY
 from flask_funnel.views.admin.locale import ADMIN_LANGUAGES, STAGE_NAMES, form_translations
+from flask_funnel.views.form_data import FunnelForm
 
 
 def any_choice(label: str) -> SelectChoice:
@@ -41,18 +42,23 @@ def stage_choice(stage: str) -> SelectChoice:
     return SelectChoice(stage, STAGE_NAMES.get(stage, stage))
 
 
-class AdminForm(FlaskForm):
+def in_range(form, field) -> None:
+    """A day the funnel stores and reports on (``values.FIRST_DAY`` to ``LAST_DAY``)."""
+    if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(N_("Pick a date from 1970 to 2999."))
+
+
+class AdminForm(FunnelForm):
     """A form in the signed-in admin's language: its labels and choices from the funnel's
     catalogue, the validators' messages from it or WTForms' own."""
 
-    class Meta(FlaskForm.Meta):
+    class Meta(FunnelForm.Meta):
         def get_translations(self, form):
             locale = form.admin_locale
             return None if locale == SOURCE_LOCALE else form_translations(locale)
 
     def __init__(self, *args, **kwargs):
-        user = admin_session.current_admin()
-        self.admin_locale = user.locale if user else SOURCE_LOCALE
+        self.admin_locale = admin_session.area_locale()
         super().__init__(*args, **kwargs)
         if self.admin_locale == SOURCE_LOCALE:
             return
@@ -80,16 +86,18 @@ class AdminForm(FlaskForm):
         return valid
 
 
-class SignInForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+class SignInForm(AdminForm):
+    """In the sign-in page's language (no admin yet: the browser's)."""
+
+    email = EmailField(N_("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(N_("Password"), validators=[DataRequired(), Length(max=1000)])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(FunnelForm):
     """A button: only the CSRF token."""
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(FunnelForm):
     """The admin header's language switch: a button per language."""
 
     locale = SelectField(
@@ -107,14 +115,14 @@ class NoteForm(AdminForm):
 
 
 class FollowUpForm(AdminForm):
-    due = DateField(N_("Due"), validators=[DataRequired(message=N_("Pick a date."))])
+    due = DateField(N_("Due"), validators=[DataRequired(message=N_("Pick a date.")), in_range])
     note = StringField(N_("What to do"), validators=[Optional(), Length(max=500)])
 
 
 class PurchaseForm(AdminForm):
     amount = StringField(N_("Amount"), validators=[DataRequired()])
     currency = StringField(N_("Currency"), default="EUR", validators=[DataRequired()])
-    at = DateField(N_("Date"), validators=[Optional()])
+    at = DateField(N_("Date"), validators=[Optional(), in_range])
     reference = StringField(N_("Order reference"), validators=[Optional(), Length(max=100)])
 
 
@@ -135,8 +143,8 @@ class LeadFilterForm(AdminForm):
     )
     country = StringField(N_("Country"), validators=[Optional(), Length(min=2, max=2)])
     source = StringField(N_("Source"), validators=[Optional(), Length(max=255)])
-    created_from = DateField(N_("From"), validators=[Optional()])
-    created_to = DateField(N_("To"), validators=[Optional()])
+    created_from = DateField(N_("From"), validators=[Optional(), in_range])
+    created_to = DateField(N_("To"), validators=[Optional(), in_range])
     quarantined = SelectField(
         N_("Suspected bots"),
         default="exclude",
@@ -167,8 +175,8 @@ class ReportForm(AdminForm):
         default=DEFAULT_PRESET,
         choices=[SelectChoice(k, v) for k, v in PRESETS.items()],
     )
-    start = DateField(N_("From"), validators=[Optional()])
-    end = DateField(N_("To"), validators=[Optional()])
+    start = DateField(N_("From"), validators=[Optional(), in_range])
+    end = DateField(N_("To"), validators=[Optional(), in_range])
     by = SelectField(
         N_("Break down by"),
         default="",

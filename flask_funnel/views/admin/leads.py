@@ -20,20 +20,27 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from flask_funnel.db.models import AuditEntry
-from flask_funnel.i18n.messages import N_
+from flask_funnel.i18n.messages import N_, SOURCE_LOCALE
 from flask_funnel.leads import audit, stages
 from flask_funnel.leads.export import csv_chunks, json_chunks, lead_rows
-from flask_funnel.leads.notes import add_follow_up, add_note, complete_follow_up, due_follow_ups
+from flask_funnel.leads.notes import (
+    NOTE_MAX,
+    add_follow_up,
+    add_note,
+    complete_follow_up,
+    due_follow_ups,
+)
 from flask_funnel.leads.privacy import erase
 from flask_funnel.leads.profile import lead_file, person_record
 from flask_funnel.leads.purchases import record_purchase
 from flask_funnel.leads.quarantine import release
 from flask_funnel.leads.search import LeadFilters, filtered, find_leads
 from flask_funnel.state import current_funnel
-from flask_funnel.values import FieldError
+from flask_funnel.values import MAX_ID, FieldError
 from flask_funnel.views.admin import locale
 from flask_funnel.views.admin.blueprint import (
     admin,
@@ -55,6 +62,9 @@ from flask_funnel.views.admin.forms import (
     StageForm,
     any_choice,
 )
+
+#: A lead's pages; an id past the largest a database holds matches nothing (a 404).
+LEAD = f"/leads/<int(max={MAX_ID}):lead_id>"
 
 
 def stage_name(stage: str) -> str:
@@ -97,7 +107,12 @@ def leads():
     form, filters = _filters()
     page = None
     if filters is not None:
-        page = find_leads(current_funnel().session, filters, request.args.get("after"))
+        try:
+            page = find_leads(current_funnel().session, filters, request.args.get("after"))
+        except FieldError:  # a next-page link edited by hand
+            return message(
+                400, N_("This link is not valid"), N_("Go back to the first page of the list.")
+            )
     query = {k: v for k, v in request.args.items() if k != "after" and v}
     status = 200 if filters is not None else 422
     return render_template(
@@ -115,11 +130,13 @@ def export(fmt: str):
     rows = lead_rows(current_funnel().session, leads=filtered(filters))
     chunks = json_chunks if fmt == "json" else csv_chunks
 
+    # Audited before the first row: a download stopped half-way still leaves its trace.
+    asked = "&".join(f"{k}={v}" for k, v in request.args.items() if v)
+    record_audit(audit.EXPORT, detail=f"leads as {fmt}" + (f" where {asked}" if asked else ""))
+
     def stream():
         # Sent while read, in batches: a million leads never sit in memory at once.
-        counter = [0]
-        yield from chunks(rows, counter)
-        record_audit(audit.EXPORT, detail=f"{counter[0]} leads as {fmt}")
+        yield from chunks(rows, [0])
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return Response(
@@ -129,7 +146,7 @@ def export(fmt: str):
     )
 
 
-@admin.get("/leads/<int:lead_id>")
+@admin.get(LEAD)
 def lead(lead_id: int):
     found = lead_file(current_funnel().session, lead_id)
     if found is None:
@@ -159,12 +176,34 @@ def _invalid(lead_id: int, name: str, form):
     return lead(lead_id)
 
 
+#: What the admin reads when the domain refuses a value of the lead page's forms (a
+#: ``FieldError``), by field and code; in English, the domain's own words.
+REFUSALS = {
+    ("body", "required"): N_("A note needs some text."),
+    ("body", "too_long"): N_("A note has at most {limit} characters."),
+    ("amount", "not_a_number"): N_('"{value}" is not a number.'),
+    ("amount", "not_positive"): N_("The amount must be above zero."),
+    ("amount", "too_precise"): N_("The amount has more than two decimal places."),
+    ("currency", "invalid"): N_('"{value}" is not a three-letter currency code.'),
+}
+
+
+def _refusal(error: FieldError, value: object) -> str:
+    """``error`` (raised for the form's ``value``) in the admin's language."""
+    if admin_locale() == SOURCE_LOCALE:
+        return error.message
+    text = " ".join(str(value or "").split())
+    text = text if len(text) <= 60 else text[:57] + "..."
+    message = REFUSALS.get((error.field, error.code), N_("This value cannot be used."))
+    return say(message, value=text, limit=NOTE_MAX)
+
+
 def _back_to(lead_id: int, message: str):
     flash(message)
     return redirect(url_for(".lead", lead_id=lead_id), code=303)
 
 
-@admin.post("/leads/<int:lead_id>/stage")
+@admin.post(f"{LEAD}/stage")
 def move_stage(lead_id: int):
     form = StageForm()
     if not form.validate_on_submit():
@@ -186,7 +225,7 @@ def move_stage(lead_id: int):
     return _back_to(lead_id, say(N_("Moved to {stage}."), stage=stage_name(form.stage.data)))
 
 
-@admin.post("/leads/<int:lead_id>/note")
+@admin.post(f"{LEAD}/note")
 def note(lead_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
@@ -194,24 +233,29 @@ def note(lead_id: int):
     try:
         add_note(current_funnel().engine, lead_id, current_actor(), form.body.data)
     except FieldError as error:
-        form.body.errors = [error.message]
+        form.body.errors = [_refusal(error, form.body.data)]
         return _invalid(lead_id, "note_form", form)
+    except IntegrityError:  # no such lead (erased, or never was)
+        abort(404)
     return _back_to(lead_id, say(N_("Note added.")))
 
 
-@admin.post("/leads/<int:lead_id>/follow-up")
+@admin.post(f"{LEAD}/follow-up")
 def follow_up(lead_id: int):
     form = FollowUpForm()
     if not form.validate_on_submit():
         return _invalid(lead_id, "follow_up_form", form)
     due = datetime.combine(form.due.data, time(9), UTC)
-    add_follow_up(current_funnel().engine, lead_id, current_actor(), due, form.note.data)
+    try:
+        add_follow_up(current_funnel().engine, lead_id, current_actor(), due, form.note.data)
+    except IntegrityError:  # no such lead (erased, or never was)
+        abort(404)
     return _back_to(
         lead_id, say(N_("Follow-up set for {day}."), day=digits(form.due.data.isoformat()))
     )
 
 
-@admin.post("/leads/<int:lead_id>/purchase")
+@admin.post(f"{LEAD}/purchase")
 def purchase(lead_id: int):
     form = PurchaseForm()
     if not form.validate_on_submit():
@@ -230,7 +274,7 @@ def purchase(lead_id: int):
         field = {"at": "at", "amount": "amount", "currency": "currency"}.get(error.field)
         if field is None:
             abort(404)
-        form[field].errors = [error.message]
+        form[field].errors = [_refusal(error, form[field].data)]
         return _invalid(lead_id, "purchase_form", form)
     if result.duplicate:
         return _back_to(
@@ -242,7 +286,7 @@ def purchase(lead_id: int):
     )
 
 
-@admin.post("/leads/<int:lead_id>/release")
+@admin.post(f"{LEAD}/release")
 def release_lead(lead_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
@@ -251,7 +295,7 @@ def release_lead(lead_id: int):
     return _back_to(lead_id, say(N_("Released from quarantine.")))
 
 
-@admin.get("/leads/<int:lead_id>.json")
+@admin.get(f"{LEAD}.json")
 def lead_json(lead_id: int):
     """Everything about one person, for a subject access request (GDPR Art. 15)."""
     found = lead_file(current_funnel().session, lead_id)
@@ -266,7 +310,7 @@ def lead_json(lead_id: int):
     return response
 
 
-@admin.post("/leads/<int:lead_id>/erase")
+@admin.post(f"{LEAD}/erase")
 def erase_lead(lead_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
@@ -290,7 +334,7 @@ def follow_ups():
     return render_template("flask_funnel/admin/follow_ups.html", due=due, now=now)
 
 
-@admin.post("/follow-ups/<int:follow_up_id>/done")
+@admin.post(f"/follow-ups/<int(max={MAX_ID}):follow_up_id>/done")
 def follow_up_done(follow_up_id: int):
     form = ActionForm()
     if not form.validate_on_submit():

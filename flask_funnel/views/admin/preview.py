@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 
+from babel import Locale
 from flask import Blueprint, render_template, request, url_for
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from flask_funnel.capture.geo import Place
-from flask_funnel.i18n.messages import N_
+from flask_funnel.i18n.messages import N_, SOURCE_LOCALE
 from flask_funnel.pages import geography
 from flask_funnel.pages.versions import accept_languages, explain
 from flask_funnel.state import current_funnel
-from flask_funnel.views.admin.blueprint import say
+from flask_funnel.views.admin.blueprint import admin_locale, say
 from flask_funnel.views.admin.forms import AdminForm
 from flask_funnel.views.preview import MAX_AGE, Preview, preview_token
 
@@ -135,9 +136,17 @@ def preview_page():
         form=form,
         page=page,
         place=place,
-        country_name=geography.country_name(place.country) if place.country else None,
+        country_name=_country_name(place.country) if place.country else None,
         result=result,
         version=result.version,
         open_url=url_for("funnel.landing", slug=page.slug, preview=token),
         minutes=MAX_AGE // 60,
     )
+
+
+def _country_name(code: str) -> str:
+    """The country in the admin's language (CLDR's names; English keeps ISO's)."""
+    language = admin_locale()
+    if language == SOURCE_LOCALE:
+        return geography.country_name(code)
+    return Locale.parse(language).territories.get(code) or geography.country_name(code)

@@ -11,6 +11,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_funnel.auth import accounts, admin_session, google
 from flask_funnel.auth.identity import VerifiedIdentity
 from flask_funnel.capture.geo import request_address
+from flask_funnel.counters import CountersUnavailable
+from flask_funnel.i18n.messages import N_
 from flask_funnel.state import current_funnel
 from flask_funnel.values import email_key
 from flask_funnel.views.admin.blueprint import (
@@ -19,19 +21,20 @@ from flask_funnel.views.admin.blueprint import (
     record_audit,
     refuse_csrf,
     safe_next,
+    say,
 )
 from flask_funnel.views.admin.forms import ActionForm, LanguageForm, SignInForm
 
 auth = Blueprint("auth", __name__)
 
 #: What the sign-in page says when a Google sign-in came back without an admin
-#: (the reasons of ``google.SignInError``).
+#: (the reasons of ``google.SignInError``), in the page's language.
 GOOGLE_ERRORS = {
-    "denied": "You cancelled the Google sign-in.",
-    "unavailable": "Google did not answer; try again or use your password.",
-    "expired": "That Google sign-in had expired or was already used; try again.",
-    "rejected": "Google's answer could not be checked; try again or use your password.",
-    "unverified": "Google has not verified this account's email, so it cannot sign in here.",
+    "denied": N_("You cancelled the Google sign-in."),
+    "unavailable": N_("Google did not answer; try again or use your password."),
+    "expired": N_("That Google sign-in had expired or was already used; try again."),
+    "rejected": N_("Google's answer could not be checked; try again or use your password."),
+    "unverified": N_("Google has not verified this account's email, so it cannot sign in here."),
 }
 
 
@@ -41,7 +44,7 @@ def _sign_in_page(form: SignInForm, status: int = 200):
         "flask_funnel/admin/sign_in.html",
         form=form,
         google_enabled=current_funnel().settings.google is not None,
-        google_error=GOOGLE_ERRORS.get(reason or ""),
+        google_error=say(GOOGLE_ERRORS[reason]) if reason in GOOGLE_ERRORS else None,
         next_target=request.args.get("next"),
     ), status
 
@@ -49,34 +52,35 @@ def _sign_in_page(form: SignInForm, status: int = 200):
 @auth.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     form = SignInForm()
-    settings = current_funnel().settings
     if not form.validate_on_submit():
         if csrf_refused(form):
             return refuse_csrf()
         return _sign_in_page(form, 422 if form.is_submitted() else 200)
     email = email_key(form.email.data)
-    failures = accounts.recent_failures(
-        current_funnel().engine,
-        email=email,
-        ip=request_address(),
-        minutes=settings.admin_failure_window_minutes,
-    )
-    if failures >= settings.admin_max_failures:
-        record_audit("sign_in_blocked", actor=email)
-        current_app.logger.warning("admin sign-in blocked after %d failures", failures)
+    address = request_address() or "unknown"
+    brake = current_funnel().sign_in_brake
+    try:
+        allowed = brake.attempt(address)
+    except CountersUnavailable:
+        return message(503, N_("Sign-in is unavailable"), N_("Please try again in a few minutes."))
+    if not allowed:
+        if current_funnel().counters.first_in(f"{brake.minutes} minutes", "braked", address):
+            record_audit("sign_in_blocked", actor=email)
+        current_app.logger.warning("admin sign-in braked for an address")
         return message(
             429,
-            "Too many attempts",
-            f"Sign-in is paused for {settings.admin_failure_window_minutes} minutes "
-            "after repeated failures.",
+            N_("Too many attempts"),
+            N_("Sign-in is paused for {minutes} minutes after repeated failures."),
+            minutes=brake.minutes,
         )
     signed_in = accounts.sign_in(
         current_funnel().engine, email, form.password.data, request_address()
     )
     if signed_in is None:
         current_app.logger.warning("admin sign-in failed")
-        form.password.errors = ["Wrong email or password."]
+        form.password.errors = [say(N_("Wrong email or password."))]
         return _sign_in_page(form, 401)
+    brake.succeeded(address)
     admin_session.start(signed_in)
     return redirect(safe_next(request.args.get("next")), code=303)
 
@@ -108,8 +112,8 @@ def complete_google_sign_in(identity: VerifiedIdentity, next_path: str):
         current_app.logger.warning("admin Google sign-in refused")
         return message(
             403,
-            "This Google account may not use the admin area",
-            "Sign in with an account the site lets in, or with your email and password.",
+            N_("This Google account may not use the admin area"),
+            N_("Sign in with an account the site lets in, or with your email and password."),
         )
     admin_session.start(signed_in)
     target = parse_qs(urlsplit(next_path).query).get("next", [None])[0]
@@ -125,7 +129,7 @@ def sign_out():
     if user.admin_id is not None:
         accounts.end_sessions(current_funnel().engine, user.admin_id, user.name, request_address())
     admin_session.end()
-    flash("You are signed out.")
+    flash(say(N_("You are signed out.")))  # in the sign-in page's language
     return redirect(url_for(".sign_in"), code=303)
 
 

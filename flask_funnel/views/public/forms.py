@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import StopValidation, ValidationError
 
 from flask_funnel.i18n.messages import N_, translate
 from flask_funnel.pages.model import Page, Question
 from flask_funnel.values import FieldError, normalize_email
+from flask_funnel.views.form_data import FunnelForm
 
 NAME_MAX_LENGTH = 200
 _KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
@@ -84,7 +84,7 @@ class _Ticked:
             raise StopValidation(translate(self.locale, "Please tick the box to continue."))
 
 
-class QuizForm(FlaskForm):
+class QuizForm(FunnelForm):
     """Base of every page's form; ``for_page`` adds one radio field per question."""
 
     page: Page
@@ -168,5 +168,5 @@ def form_class(page: Page) -> type[QuizForm]:
     return type(f"QuizForm_{page.slug}", (QuizForm,), attrs)
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(FunnelForm):
     """Only a CSRF token: withdrawing consent is one button."""

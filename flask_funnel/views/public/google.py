@@ -7,6 +7,7 @@ from flask import abort, redirect, render_template, request, url_for
 
 from flask_funnel.auth import google
 from flask_funnel.state import current_funnel
+from flask_funnel.values import storable
 from flask_funnel.views.public import signed_in as signed_in_module
 from flask_funnel.views.public.routes import page_context, public
 
@@ -36,7 +37,7 @@ def google_callback():
     if current_funnel().settings.google is None:
         abort(404)
     try:
-        signed_in = google.finish(request.args.get("state"))
+        signed_in = google.finish(storable(request.args.get("state") or "") or None)
     except google.SignInError as error:
         return _failed(error)
     if signed_in.purpose == "admin":

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from flask_funnel.capture.attribution import device_class, traffic_source, utm_tags
-from flask_funnel.capture.bots import fill_seconds, quarantine_reason, start_stamp
+from flask_funnel.capture.bots import check_start, quarantine_reason, start_stamp
 from flask_funnel.capture.consent import consent_withdrawn, withdraw_consent
 from flask_funnel.capture.geo import Place, request_address, request_place, truncate_address
 from flask_funnel.capture.submissions import QuizEntry, capture
@@ -100,6 +100,22 @@ def _preview_args() -> dict[str, str]:
     return {PREVIEW_PARAM: token} if token else {}
 
 
+@public.errorhandler(429)
+def _too_many_sign_ups(error: HTTPException):
+    """A rate limit (``views/limits.py``) refused the request: the contact step comes back
+    with what was typed, and says to wait."""
+    current_funnel().session.rollback()
+    headers = {"Retry-After": "60"}
+    if request.endpoint == "funnel.quiz" and request.method == "POST":
+        slug = request.view_args["slug"]
+        page = _version_or_404(slug, _posted_version(slug))
+        body, status, _ = _render_step(
+            page, form_class(page)(), page.contact_step, status=429, rate_limited=True
+        )
+        return body, status, headers | {"Cache-Control": "no-store"}
+    return _render_error(429), 429, headers
+
+
 @public.errorhandler(HTTPException)
 def _http_error(error: HTTPException):
     current_funnel().session.rollback()
@@ -118,6 +134,7 @@ def _render_error(code: int):
     messages = {
         404: (N_("Page not found"), N_("This page does not exist or is no longer available.")),
         413: (N_("Too much data"), N_("What you sent is larger than this form accepts.")),
+        429: (N_("Too many attempts"), N_("Please wait a minute and try again.")),
         503: (N_("Please try again"), N_("We could not save this just now. Please try again.")),
     }
     title, body = messages.get(code, (N_("Something went wrong"), N_("Please try again later.")))
@@ -266,7 +283,7 @@ def quiz(slug: str):
         signed_in.forget()
     step = form.current_step()
     if not form.started.data:
-        form.started.data = start_stamp(current_app.secret_key)
+        form.started.data = start_stamp(current_app.secret_key, _visitor_id())
     if step > 1:
         invalid = form.first_invalid_step(step - 1)
         if invalid is not None:
@@ -329,7 +346,10 @@ def _sign_in_context(page: Page, form: QuizForm, answers: dict[str, str]) -> dic
 
 def _submit(page: Page, form: QuizForm):
     invalid = form.first_invalid_step(page.contact_step)
-    if form.csrf_failed:
+    start = check_start(form.started.data, current_app.secret_key, _visitor_id())
+    if start.expired:  # a form left open for a day gets a fresh stamp
+        form.started.data = start_stamp(current_app.secret_key, _visitor_id())
+    if form.csrf_failed or start.expired:
         return _render_step(page, form, page.contact_step, status=400, form_expired=True)
     if invalid is not None:
         return _render_step(page, form, invalid, status=422)
@@ -342,7 +362,6 @@ def _submit(page: Page, form: QuizForm):
     if _preview() is not None:  # an admin's preview stores nothing
         return _render_step(page, form, page.contact_step, preview_only=True)
     key = form.idempotency_key() or uuid.uuid4().hex
-    seconds = fill_seconds(form.started.data, current_app.secret_key)
     entry = QuizEntry(
         page=page,
         email=identity.email if identity else form.normalized_email,
@@ -352,10 +371,10 @@ def _submit(page: Page, form: QuizForm):
         idempotency_key=key,
         visitor_id=_visitor_id(),
         place=_visitor_place(),
-        fill_seconds=seconds,
+        fill_seconds=start.seconds,
         quarantine_reason=quarantine_reason(
             honeypot=form.website.data,
-            seconds=seconds,
+            start=start,
             min_seconds=current_funnel().settings.min_fill_seconds,
         ),
     )

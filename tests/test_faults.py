@@ -1,0 +1,171 @@
+"""Faults while visitors sign up: the database goes away mid-traffic and comes back.
+
+The app reaches its database through a TCP relay this test controls; cutting the relay
+(every open connection dropped, new ones refused) is what a database restart looks like
+from the app. On every database: a visitor who posts while it is away gets the contact
+step back with status 503 and what they typed; every submission answered with a
+redirect is stored; and once the database is back, sign-ups work again without
+restarting the app."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from conftest import ANSWERS, BACKENDS, hidden_fields
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from flask_funnel.db.models import Submission
+from landing import MIGRATIONS_DIR, create_app, funnel
+
+SERVER_BACKENDS = [b for b in BACKENDS if b != "sqlite"]
+
+
+class Relay:
+    """Forwards 127.0.0.1:<port> to a database server; ``cut()`` drops every connection
+    and refuses new ones until ``restore()``."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+
+    def cut(self) -> None:
+        self.up = False
+        with self.lock:
+            for s in self.sockets:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            self.sockets.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+@pytest.fixture(params=SERVER_BACKENDS)
+def relayed_site(request, fresh_database):
+    url = make_url(fresh_database(request.param))
+    relay = Relay(url.host, url.port)
+    app = create_app(
+        {
+            "SECRET_KEY": "faults",
+            "SQLALCHEMY_DATABASE_URI": url.set(host="127.0.0.1", port=relay.port).render_as_string(
+                hide_password=False
+            ),
+            "FUNNEL_MIN_FILL_SECONDS": 0,
+            "FUNNEL_RATELIMIT_ENABLED": False,
+            "FUNNEL_VISIT_FLUSH_SECONDS": 0,
+        }
+    )
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield relay, f"http://127.0.0.1:{server.server_port}/p/home-brewing", url
+    finally:
+        server.shutdown()
+        thread.join()
+        relay.close()
+        with app.app_context():
+            funnel.db.session.remove()
+            funnel.db.engine.dispose()
+
+
+def _contact_form(base: str) -> tuple[requests.Session, dict[str, str]]:
+    browser = requests.Session()
+    started = hidden_fields(browser.get(f"{base}/quiz", timeout=10).text)["started"]
+    params = {f"q_{k}": v for k, v in ANSWERS.items()} | {"step": "4", "started": started}
+    return browser, hidden_fields(browser.get(f"{base}/quiz", params=params, timeout=10).text)
+
+
+def test_a_database_restart_under_load_loses_no_answered_submission(relayed_site):
+    relay, base, url = relayed_site
+    forms = [_contact_form(base) for _ in range(60)]  # fetched while the database is up
+    answered: dict[str, int] = {}
+    kept_values = []
+
+    def post(n: int) -> None:
+        browser, form = forms[n]
+        email = f"visitor{n}@example.com"
+        response = browser.post(
+            f"{base}/quiz",
+            data=form | {"email": email, "name": "Ann", "consent": "y"},
+            allow_redirects=False,
+            timeout=60,
+        )
+        answered[form["key"]] = response.status_code
+        if response.status_code == 503:
+            kept_values.append(f'value="{email}"' in response.text)
+
+    with ThreadPoolExecutor(6) as pool:
+        first = list(pool.map(post, range(20)))  # noqa: F841 - run for their effect
+        relay.cut()
+        during = [pool.submit(post, n) for n in range(20, 40)]
+        time.sleep(1.5)
+        relay.restore()
+        for job in during:
+            job.result()
+        list(pool.map(post, range(40, 60)))
+
+    statuses = set(answered.values())
+    assert statuses <= {303, 503}, statuses
+    assert 503 in statuses  # the outage was seen ...
+    assert all(kept_values)  # ... with the typed email kept in the form
+    assert all(answered[forms[n][1]["key"]] == 303 for n in range(40, 60))  # and it recovered
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        stored = set(connection.execute(select(Submission.idempotency_key)).scalars())
+    engine.dispose()
+    redirected = {key for key, status in answered.items() if status == 303}
+    assert redirected <= stored  # every submission answered as stored is stored
