@@ -302,6 +302,15 @@ def sign_up(app, email: str = "", *, identity=None, answers=ANSWERS) -> int:
     return capture(state.engine, entry).lead_id
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a server a test starts)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class Provider:
     """A real OpenID Connect provider on 127.0.0.1 (``oidc-provider-mock``)."""
 

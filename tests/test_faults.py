@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from conftest import ANSWERS, BACKENDS, hidden_fields
+from conftest import ANSWERS, BACKENDS, Visitor, hidden_fields, make_app
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
@@ -169,3 +170,55 @@ def test_a_database_restart_under_load_loses_no_answered_submission(relayed_site
     engine.dispose()
     redirected = {key for key, status in answered.items() if status == 303}
     assert redirected <= stored  # every submission answered as stored is stored
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 MB file system of its own (tmpfs; needs root, as in CI)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def _fill(folder) -> None:
+    """Write a file until the disk is full."""
+    with open(folder / "filler", "wb") as filler:
+        try:
+            while True:
+                filler.write(b"x" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+
+
+def test_a_full_disk_on_sqlite_answers_503_keeps_the_form_and_recovers(tmp_path, small_disk):
+    """Pages still show, a submission comes back with what was typed, nothing is
+    half-written, and sign-ups work again once there is room, without a restart."""
+    app = make_app(
+        tmp_path,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{small_disk / 'funnel.sqlite3'}",
+        FUNNEL_VISIT_FLUSH_SECONDS=0,
+    )
+    engine = app.extensions["funnel"].engine
+    try:
+        visitor = Visitor(app.test_client())
+        form = visitor.contact_form()
+        _fill(small_disk)
+        assert visitor.land().status_code == 200  # the page shows; its view is dropped
+        refused = visitor.submit(form, email="zoe@example.com")
+        assert refused.status_code == 503
+        assert 'value="zoe@example.com"' in refused.text
+        (small_disk / "filler").unlink()
+        assert visitor.submit(form, email="zoe@example.com").status_code == 303
+        with engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(Submission)).scalar() == 1
+    finally:
+        engine.dispose()

@@ -9,7 +9,6 @@ both)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from conftest import ANSWERS, ROOT, SERVERS, hidden_fields
+from conftest import ANSWERS, ROOT, SERVERS, free_port, hidden_fields
 
 REDIS_URL = os.environ.get("FUNNEL_TEST_REDIS_URL")
 
@@ -29,12 +28,6 @@ pytestmark = pytest.mark.skipif(
 
 ADMIN, PASSWORD = "boss@shop.example", "correct horse battery"
 GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--timeout", "60"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_until_up(base: str, process: subprocess.Popen) -> None:
@@ -80,7 +73,7 @@ def two_hosts(fresh_database, tmp_path):
     hosts, processes, logs = [], [], []
     try:
         for n in range(2):
-            port = _free_port()
+            port = free_port()
             logs.append(open(tmp_path / f"host-{n}.log", "w"))  # noqa: SIM115 - closed below
             processes.append(
                 subprocess.Popen(

@@ -6,7 +6,8 @@ per-process buffer and written together: when the buffer holds ``size`` views, w
 its oldest view is ``seconds`` old (checked on every view and by a timer thread), before
 a quiz submission is stored, and when the process exits. A process killed outright
 loses at most the views of the last ``seconds``; submissions are never buffered.
-``seconds = 0`` writes every view at once, in the request.
+``seconds = 0`` writes every view at once, in the request (a failure keeps it queued
+like any other: the page still shows).
 
 A batch fails whole when the database is unreachable: it stays queued for the next
 flush. When the database refuses a value of one view instead (too long, a character it
@@ -47,10 +48,10 @@ class VisitBuffer:
 
     def add(self, row: dict) -> None:
         """Queue one view; writes the batch when it is full or old enough."""
-        if self.seconds <= 0:
-            _, unwritten, error = self._write([row])
-            if unwritten:
-                raise error
+        if self.seconds <= 0:  # written now, with any left queued by a failure before
+            with self._lock:
+                self._rows.append(row)
+            self.flush()
             return
         now = time.monotonic()
         with self._lock:
