@@ -1,8 +1,9 @@
-"""Server time of the admin leads list and lead page on a large database.
+"""Server time of the admin dashboard, leads list and lead page on a large database.
 
 Fill one with bench/generate_leads.py first, then:
 
     .venv/bin/python bench/admin_pages.py --database /tmp/funnel-1m.sqlite3
+    .venv/bin/python bench/admin_pages.py --url postgresql+psycopg:///funnel_bench_1m
 
 Each page is requested through the Flask app in-process (no network), a few times to
 warm the caches, then ``--repeat`` times; the median and the worst are printed.
@@ -16,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -27,11 +28,14 @@ from landing import create_app, funnel  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", required=True, type=Path)
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--database", type=Path, help="an SQLite file")
+    target.add_argument("--url", help="a SQLAlchemy URL (PostgreSQL, MariaDB)")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
+    url = args.url or f"sqlite:///{args.database}"
 
-    engine = create_engine(f"sqlite:///{args.database}")
+    engine = create_engine(url)
     with engine.connect() as connection:
         leads = connection.scalar(select(func.count()).select_from(Lead))
         some_lead = connection.scalar(select(Lead.id).order_by(Lead.id.desc()).limit(1))
@@ -40,14 +44,18 @@ def main() -> None:
         a_name = connection.scalar(
             select(Lead.name).where(Lead.name.is_not(None), Lead.name.contains(" ")).limit(1)
         )
+        if args.database:
+            size = args.database.stat().st_size
+        else:
+            size = connection.scalar(text("SELECT pg_database_size(current_database())"))
     engine.dispose()
 
-    app = create_app(
-        {"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{args.database}"}
-    )
+    app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})
     funnel.authorize_admins(lambda: "bench")
     client = app.test_client()
     pages = {
+        "dashboard (funnel, months, forecast)": "/p/admin/",
+        "dashboard, breakdown by country": "/p/admin/?by=country",
         "leads list, first page": "/p/admin/leads",
         "leads list, page 2": None,  # filled from the first page's next link
         "leads list, stage = sql": "/p/admin/leads?stage=sql",
@@ -62,8 +70,9 @@ def main() -> None:
     after = first.split("after=", 1)[1].split('"', 1)[0].replace("&amp;", "&")
     pages["leads list, page 2"] = f"/p/admin/leads?after={after}"
 
-    print(f"{leads:,} leads in {args.database} ({args.database.stat().st_size / 1e9:.2f} GB)")
-    print(f"{'page':<32}{'median ms':>10}{'max ms':>9}")
+    where = args.database or engine.url.render_as_string()
+    print(f"{leads:,} leads in {where} ({size / 1e9:.2f} GB)")
+    print(f"{'page':<38}{'median ms':>10}{'max ms':>9}")
     for name, url in pages.items():
         times = []
         for n in range(args.repeat + 3):
@@ -74,7 +83,7 @@ def main() -> None:
                 raise SystemExit(f"{url} answered {response.status_code}")
             if n >= 3:
                 times.append(elapsed)
-        print(f"{name:<32}{statistics.median(times):>10.1f}{max(times):>9.1f}")
+        print(f"{name:<38}{statistics.median(times):>10.1f}{max(times):>9.1f}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from flask_funnel.auth.sign_in_brake import SignInBrake
 from flask_funnel.capture.geo import GeoLocator
 from flask_funnel.capture.visit_buffer import VisitBuffer
 from flask_funnel.counters import Counters
+from flask_funnel.db.errors import withhold_row_values
 from flask_funnel.db.migrate import wire_flask_migrate
 from flask_funnel.db.models import metadata
 from flask_funnel.db.sqlite_writer import check_database_location, tune_sqlite
@@ -74,8 +75,10 @@ class Funnel:
             engine = self.db.engine
         check_database_location(engine)
         # The funnel's rows hold emails and names: a failed statement's parameters must
-        # not reach the logs (SQLAlchemy shows them in every database error's text).
+        # not reach the logs (SQLAlchemy shows them in every database error's text, and
+        # PostgreSQL and MariaDB quote the row in their own messages).
         engine.hide_parameters = True
+        withhold_row_values(engine)
         if settings.sqlite_tuning:
             tune_sqlite(engine)
         counters = Counters(settings.rate_limits.storage_uri)

@@ -1,4 +1,5 @@
-"""Fixtures: the demo app on a fresh SQLite file per test, and a scripted visitor."""
+"""Fixtures: the demo app on a fresh database per test (an SQLite file, or a server's:
+see ``DATABASE``), and a scripted visitor."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from databases import ServerDatabases
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -37,10 +39,13 @@ ANSWERS = {"style": "black", "time": "5min", "gear": "grinder"}
 
 
 def make_app(tmp_path: Path, **config):
+    """The demo app for a test, on the database of ``tmp_path`` (``database_url``) unless
+    ``config`` names one (then its tables are made by ``create_all``)."""
+    given = "SQLALCHEMY_DATABASE_URI" in config
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'funnel.sqlite3'}",
+        "SQLALCHEMY_DATABASE_URI": None if given else database_url(tmp_path),
         "FUNNEL_MIN_FILL_SECONDS": 0,
         "FUNNEL_PAGES_RELOAD_SECONDS": 0,
         "FUNNEL_PAGES_CACHE_DIR": str(tmp_path / "page-cache"),
@@ -52,9 +57,21 @@ def make_app(tmp_path: Path, **config):
     }
     settings.update(config)
     app = create_app(settings)
-    with app.app_context():
-        funnel.db.create_all()
+    if given or DATABASE == "sqlite":
+        with app.app_context():
+            funnel.db.create_all()
+    if not given and _lent:
+        _lent[-1].apps.append(app)
     return app
+
+
+def database_url(folder: Path) -> str:
+    """The database of the app a test makes in ``folder``: an SQLite file there or, in a
+    server pass, a migrated database of that server, the same one for the same folder
+    until the test ends (an app made again there sees the first one's data)."""
+    if DATABASE == "sqlite":
+        return f"sqlite:///{folder / 'funnel.sqlite3'}"
+    return _lent[-1].url(folder)
 
 
 @pytest.fixture
@@ -218,8 +235,102 @@ SERVERS = {
     "postgresql": os.environ.get("FUNNEL_TEST_POSTGRES_URL"),
     "mariadb": os.environ.get("FUNNEL_TEST_MYSQL_URL"),
 }
-#: Every database the cross-database tests run on: SQLite always, the servers when given.
-BACKENDS = ["sqlite"] + [name for name, url in SERVERS.items() if url]
+#: The database of this pass: ``make_app``, and so nearly every test, runs on a fresh one.
+#: FUNNEL_TEST_DATABASE=postgresql or mariadb (with that server's variable above) runs the
+#: suite on that server, each test on a database the real migrations built.
+DATABASE = os.environ.get("FUNNEL_TEST_DATABASE") or "sqlite"
+#: Every database the cross-database tests run on: in the SQLite pass SQLite and the servers
+#: whose URLs are given; in a server pass that server alone.
+BACKENDS = (
+    ["sqlite"] + [name for name, url in SERVERS.items() if url]
+    if DATABASE == "sqlite"
+    else [DATABASE]
+)
+#: Every backend: a test parametrized with one of them is a cross-database test.
+_ALL = ("sqlite", *SERVERS)
+#: The server pass's databases, lent one per test folder (see databases.py).
+_server = ServerDatabases(DATABASE, SERVERS[DATABASE]) if SERVERS.get(DATABASE) else None
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): a test about SQLite itself, skipped in a server pass",
+    )
+    config.addinivalue_line(
+        "markers",
+        "cross_database: a test run once per database of BACKENDS (set on each by itself)",
+    )
+    if DATABASE != "sqlite" and not SERVERS.get(DATABASE):
+        variables = {"postgresql": "FUNNEL_TEST_POSTGRES_URL", "mariadb": "FUNNEL_TEST_MYSQL_URL"}
+        raise pytest.UsageError(
+            f"FUNNEL_TEST_DATABASE={DATABASE!r}: use sqlite, or postgresql or mariadb"
+            f" with {variables.get(DATABASE, 'the server URL variable')} set"
+        )
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the cross-database tests, so that ``-m "not cross_database"`` can leave them
+    out of a server pass when the SQLite pass has run them on that server (.ci/run)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if any(isinstance(value, str) and value in _ALL for value in params.values()):
+            item.add_marker(pytest.mark.cross_database)
+
+
+def pytest_runtest_setup(item):
+    marker = item.get_closest_marker("sqlite_only")
+    if marker is not None and DATABASE != "sqlite":
+        pytest.skip(f"SQLite only: {marker.args[0]}")
+
+
+class _Lent:
+    """The server databases ``make_app`` opened for one test (or, outside any test, for
+    the session), and the apps made on them: given back when it ends."""
+
+    def __init__(self):
+        self.urls: dict[Path, str] = {}
+        self.apps: list = []
+
+    def url(self, folder: Path) -> str:
+        key = Path(folder).resolve()
+        if key not in self.urls:
+            self.urls[key] = _server.acquire()
+        return self.urls[key]
+
+    def give_back(self) -> None:
+        for app in self.apps:
+            state = app.extensions["funnel"]
+            state.visits.flush()  # now, not into the next test's database
+            state.engine.dispose()
+        for url in self.urls.values():
+            _server.release(url)
+
+
+_lent: list[_Lent] = []  # the session's, then the running test's
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _server_pass():
+    if _server is None:
+        yield
+        return
+    _lent.append(_Lent())
+    yield
+    _lent.pop().give_back()
+    _server.close()
+
+
+@pytest.fixture(autouse=True)
+def _server_databases(_server_pass):
+    if _server is None:
+        yield
+        return
+    lent = _Lent()
+    _lent.append(lent)
+    yield
+    _lent.remove(lent)
+    lent.give_back()
 
 
 @pytest.fixture
@@ -254,8 +365,10 @@ def new_databases(folder: Path):
             connection.execute(text(f"CREATE DATABASE {name}"))
 
         def drop():
+            # PostgreSQL: whatever connections a test's app left open, too.
+            force = " WITH (FORCE)" if backend == "postgresql" else ""
             with admin.connect() as connection:
-                connection.execute(text(f"DROP DATABASE {name}"))
+                connection.execute(text(f"DROP DATABASE {name}{force}"))
             admin.dispose()
 
         drops.append(drop)

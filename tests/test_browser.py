@@ -11,6 +11,7 @@ import os
 import threading
 
 import pytest
+from conftest import DATABASE
 from werkzeug.serving import make_server
 
 from landing import create_app, funnel
@@ -31,12 +32,13 @@ def browser():
         browser.close()
 
 
-def serve(tmp_path, **config):
-    """The demo app on a fresh database, served on 127.0.0.1 until the test ends."""
+def serve(url, **config):
+    """The demo app on the empty database at ``url``, served on 127.0.0.1 until the test
+    ends."""
     app = create_app(
         {
             "SECRET_KEY": "browser",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.sqlite3'}",
+            "SQLALCHEMY_DATABASE_URI": url,
             "FUNNEL_MIN_FILL_SECONDS": 0,
             **config,
         }
@@ -54,8 +56,8 @@ def serve(tmp_path, **config):
 
 
 @pytest.fixture
-def site(tmp_path):
-    yield from serve(tmp_path)
+def site(fresh_database):
+    yield from serve(fresh_database(DATABASE))
 
 
 def exported(app) -> list[dict]:
@@ -116,8 +118,8 @@ def test_the_quiz_works_with_javascript_off(browser, site):
 
 
 @pytest.fixture
-def google_site(tmp_path, oidc_provider):
-    yield from serve(tmp_path, **oidc_provider.config())
+def google_site(fresh_database, oidc_provider):
+    yield from serve(fresh_database(DATABASE), **oidc_provider.config())
 
 
 def test_a_phone_visitor_signs_up_with_google_in_one_tap_of_a_button(browser, google_site):

@@ -8,7 +8,7 @@ import logging
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import BACKENDS, DEMO_PAGES, Visitor
+from conftest import BACKENDS, DATABASE, DEMO_PAGES, Visitor
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -132,7 +132,7 @@ def test_a_new_host_gets_the_funnel_tables_from_its_own_upgrade(backend, tmp_pat
 
 
 def test_the_hosts_next_revision_builds_on_its_own_head(tmp_path, fresh_database):
-    url = fresh_database("sqlite")
+    url = fresh_database(DATABASE)
     app = host_app(tmp_path, url, funnel_first=True)
     try:
         flask_db(app, "init")
@@ -156,7 +156,7 @@ def test_the_hosts_next_revision_builds_on_its_own_head(tmp_path, fresh_database
 def test_a_host_that_generates_the_funnel_tables_itself_gets_runnable_revisions(
     tmp_path, fresh_database
 ):
-    url = fresh_database("sqlite")
+    url = fresh_database(DATABASE)
     app = host_app(tmp_path, url, FUNNEL_MIGRATIONS="host")
     try:
         flask_db(app, "init")
@@ -172,7 +172,7 @@ def test_a_host_that_generates_the_funnel_tables_itself_gets_runnable_revisions(
 
 
 def test_upgrading_a_database_made_by_the_first_revisions_keeps_every_row(tmp_path, fresh_database):
-    url = fresh_database("sqlite")
+    url = fresh_database(DATABASE)
     app = host_app(tmp_path, url)
     try:
         flask_db(app, "init")
@@ -183,7 +183,7 @@ def test_upgrading_a_database_made_by_the_first_revisions_keeps_every_row(tmp_pa
                 text(
                     "INSERT INTO funnel_leads (email, name, stage, stage_changed_at, quarantined,"
                     " created_at, updated_at) VALUES ('ann@example.com', 'Ann Lee', 'sql',"
-                    " '2026-01-02 00:00:00', 0, '2026-01-01 00:00:00', '2026-01-02 00:00:00')"
+                    " '2026-01-02 00:00:00', FALSE, '2026-01-01 00:00:00', '2026-01-02 00:00:00')"
                 )
             )
         flask_db(app, "upgrade")

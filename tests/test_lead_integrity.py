@@ -8,9 +8,10 @@ from __future__ import annotations
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from conftest import ANSWERS, sign_up
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from flask_funnel.auth.identity import VerifiedIdentity
 from flask_funnel.db.models import Answer, Consent, Identity, Lead, Purchase, StageChange
@@ -63,6 +64,16 @@ def test_google_subjects_that_differ_only_in_case_are_different_accounts(migrate
     assert first != second
     with migrated.extensions["funnel"].engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Identity)).scalar() == 2
+
+
+def test_times_are_kept_to_the_microsecond(migrated):
+    """MariaDB's plain DATETIME would keep whole seconds: a lead read back as created
+    before the moment it was made, and the events of one second out of order."""
+    lead_id = sign_up(migrated, "ann@example.com")
+    at = datetime(2026, 5, 4, 3, 2, 1, 987654, tzinfo=UTC)
+    with migrated.extensions["funnel"].engine.begin() as connection:
+        connection.execute(update(Lead).where(Lead.id == lead_id).values(created_at=at))
+        assert connection.scalar(select(Lead.created_at).where(Lead.id == lead_id)) == at
 
 
 def test_racing_stage_moves_leave_a_history_that_agrees_with_the_lead(migrated):

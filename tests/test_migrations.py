@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import BACKENDS
+from conftest import BACKENDS, DATABASE
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect
 
@@ -13,12 +15,28 @@ from flask_funnel.db.models import metadata
 from landing import MIGRATIONS_DIR, create_app, funnel
 
 
-def test_migrations_build_the_whole_schema_on_an_empty_database(tmp_path):
-    url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
-    engine = create_engine(url)
+@pytest.fixture
+def database_at(fresh_database):
+    """``database_at(revision, **config)``: an app and an engine on a new database of the
+    pass's kind (``DATABASE``), migrated up to ``revision``."""
+    apps = []
+
+    def make(revision: str = "head", **config):
+        url = fresh_database(DATABASE)
+        app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url, **config})
+        apps.append(app)
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR), revision=revision)
+        return app, create_engine(url)
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            funnel.db.engine.dispose()
+
+
+def test_migrations_build_the_whole_schema_on_an_empty_database(database_at):
+    app, engine = database_at()
     try:
         tables = set(inspect(engine).get_table_names())
         assert set(metadata.tables) <= tables
@@ -29,29 +47,31 @@ def test_migrations_build_the_whole_schema_on_an_empty_database(tmp_path):
         engine.dispose()
     with app.app_context():
         downgrade(directory=str(MIGRATIONS_DIR), revision="base")
-    engine = create_engine(url)
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
     engine.dispose()
 
 
-def test_migrated_database_accepts_a_quiz_submission(tmp_path):
+def test_migrated_database_accepts_a_quiz_submission(database_at):
     from conftest import Visitor
 
-    url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-    app = create_app(
-        {"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url, "FUNNEL_MIN_FILL_SECONDS": 0}
-    )
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
+    app, engine = database_at(FUNNEL_MIN_FILL_SECONDS=0)
+    engine.dispose()
     assert Visitor(app.test_client()).submit().status_code == 303
 
 
-def test_the_search_terms_migration_indexes_existing_names(tmp_path):
+def at(value) -> datetime | None:
+    """A time read back from any database (SQLite gives text)."""
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
+def test_the_search_terms_migration_indexes_existing_names(database_at):
     from sqlalchemy import text
 
-    app, engine = _database_at(tmp_path, "0002")
+    app, engine = database_at("0002")
     with engine.begin() as connection:
-        for n, (name, bot) in enumerate([("Ann Lee", 0), ("Bob", 0), (None, 0), ("Spam Bot", 1)]):
+        for n, (name, bot) in enumerate(
+            [("Ann Lee", False), ("Bob", False), (None, False), ("Spam Bot", True)]
+        ):
             connection.execute(
                 text(
                     "INSERT INTO funnel_leads (email, name, stage, stage_changed_at, quarantined,"
@@ -69,10 +89,10 @@ def test_the_search_terms_migration_indexes_existing_names(tmp_path):
     assert rows == [("ann", 1), ("bob", 2), ("lee", 1)]
 
 
-def test_the_report_migration_fills_in_when_leads_reached_each_stage(tmp_path):
+def test_the_report_migration_fills_in_when_leads_reached_each_stage(database_at):
     from sqlalchemy import text
 
-    app, engine = _database_at(tmp_path, "0003")
+    app, engine = database_at("0003")
     history = {  # lead 1 skipped to sql and went back; lead 2 only became a lead
         1: [("lead", "01"), ("sql", "03"), ("mql", "05"), ("lost", "07")],
         2: [("lead", "02")],
@@ -82,7 +102,7 @@ def test_the_report_migration_fills_in_when_leads_reached_each_stage(tmp_path):
             connection.execute(
                 text(
                     "INSERT INTO funnel_leads (id, email, stage, stage_changed_at, quarantined,"
-                    " created_at, updated_at) VALUES (:id, :e, :s, :t, 0, :t, :t)"
+                    " created_at, updated_at) VALUES (:id, :e, :s, :t, FALSE, :t, :t)"
                 ),
                 {
                     "id": lead_id,
@@ -109,29 +129,24 @@ def test_the_report_migration_fills_in_when_leads_reached_each_stage(tmp_path):
             )
         ).all()
     engine.dispose()
-    day3 = "2026-01-03 00:00:00.000000"
-    assert rows == [(1, day3, day3, day3, None), (2, None, None, None, None)]
+    day3 = datetime(2026, 1, 3)
+    assert [(id_, *map(at, times)) for id_, *times in rows] == [
+        (1, day3, day3, day3, None),
+        (2, None, None, None, None),
+    ]
 
 
-def _database_at(tmp_path, revision: str):
-    """An app and engine on a new SQLite database migrated up to ``revision``."""
-    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR), revision=revision)
-    return app, create_engine(url)
-
-
-def test_the_sign_in_migration_records_how_existing_leads_gave_their_email(tmp_path):
+def test_the_sign_in_migration_records_how_existing_leads_gave_their_email(database_at):
     from sqlalchemy import text
 
-    app, engine = _database_at(tmp_path, "0004")
+    app, engine = database_at("0004")
     with engine.begin() as connection:
         for n, origin in enumerate(["quiz-key", "import:abc"]):
             connection.execute(
                 text(
                     "INSERT INTO funnel_leads (email, stage, stage_changed_at, quarantined,"
-                    " origin_key, created_at, updated_at) VALUES (:e, 'lead', :t, 0, :o, :t, :t)"
+                    " origin_key, created_at, updated_at)"
+                    " VALUES (:e, 'lead', :t, FALSE, :o, :t, :t)"
                 ),
                 {"e": f"p{n}@example.com", "o": origin, "t": "2026-01-01 00:00:00.000000"},
             )
@@ -145,16 +160,16 @@ def test_the_sign_in_migration_records_how_existing_leads_gave_their_email(tmp_p
     assert rows == [("p0@example.com", "typed"), ("p1@example.com", "import")]
 
 
-def test_the_place_version_migration_keeps_existing_rows_on_the_default(tmp_path):
+def test_the_place_version_migration_keeps_existing_rows_on_the_default(database_at):
     from sqlalchemy import text
 
-    app, engine = _database_at(tmp_path, "0005")
+    app, engine = database_at("0005")
     with engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO funnel_leads (email, stage, stage_changed_at, quarantined,"
                 " landing_page, created_at, updated_at) VALUES"
-                " ('p@example.com', 'lead', :t, 0, 'home-brewing', :t, :t)"
+                " ('p@example.com', 'lead', :t, FALSE, 'home-brewing', :t, :t)"
             ),
             {"t": "2026-01-01 00:00:00.000000"},
         )

@@ -5,8 +5,9 @@ broken page file is named by file and field, never a traceback.
 
 One app per database for the module, on SQLite and PostgreSQL (the database that
 refuses the most; MariaDB's refusals are a subset of its own, checked by
-test_hostile_input.py); each property tries a bounded number of examples (no deadline:
-a database server answers at its own pace). FUNNEL_PROPERTY_EXAMPLES=500 tries more."""
+test_hostile_input.py), or on the server of a server pass (FUNNEL_TEST_DATABASE); each
+property tries a bounded number of examples (no deadline: a database server answers at
+its own pace). FUNNEL_PROPERTY_EXAMPLES=500 tries more."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from conftest import (
     ADMIN_PASSWORD,
     ANSWERS,
     BACKENDS,
+    DATABASE,
     DEMO_PAGES,
     Visitor,
     hidden_fields,
@@ -159,7 +161,7 @@ def check(response) -> None:
 # --- the app, its admin and a lead ------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=[b for b in BACKENDS if b != "mariadb"])
+@pytest.fixture(scope="module", params=[b for b in BACKENDS if b != "mariadb" or b == DATABASE])
 def app(request, module_database, tmp_path_factory):
     app = make_app(
         tmp_path_factory.mktemp(request.param),

@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, text
 
 from flask_funnel.db.sqlite_writer import QueuedWriterConnection, tune_sqlite, writing
 
+pytestmark = pytest.mark.sqlite_only("the writer lock of SQLite files")
+
 
 @pytest.fixture
 def engine(tmp_path):

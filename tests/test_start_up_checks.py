@@ -34,12 +34,14 @@ def test_a_missing_secret_key_is_named_at_start_up(tmp_path):
         Funnel(app)
 
 
+@pytest.mark.sqlite_only("a check of the folder of an SQLite file")
 def test_a_database_in_a_folder_that_does_not_exist_is_named(tmp_path):
     url = f"sqlite:///{tmp_path / 'nowhere' / 'funnel.sqlite3'}"
     with pytest.raises(RuntimeError, match=r"SQLALCHEMY_DATABASE_URI: the folder .*nowhere"):
         Funnel(host_app(tmp_path, SQLALCHEMY_DATABASE_URI=url))
 
 
+@pytest.mark.sqlite_only("a check of the folder of an SQLite file")
 def test_a_database_the_app_cannot_write_is_named(tmp_path, monkeypatch):
     # Root may write anywhere, so the operating system's answer is given here.
     folder = tmp_path / "read-only"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import Visitor, make_app
+from conftest import DATABASE, Visitor, make_app
 from sqlalchemy import create_engine, func, select
 
 from flask_funnel.capture.visit_buffer import VisitBuffer
@@ -54,8 +54,8 @@ def test_a_submission_sees_the_views_still_queued(tmp_path):
         assert linked == [lead.id]
 
 
-def test_views_stay_queued_while_the_database_fails(tmp_path, caplog):
-    engine = create_engine(f"sqlite:///{tmp_path / 'late.sqlite3'}")
+def test_views_stay_queued_while_the_database_fails(fresh_database, caplog):
+    engine = create_engine(fresh_database(DATABASE))
     buffer = VisitBuffer(engine, seconds=60, size=1000)
     row = {
         "known_visitor": "a" * 32,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Connection, and_, case, func, literal_column, select
+from sqlalchemy import Connection, and_, case, false, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import DateTime
@@ -83,7 +83,7 @@ def forecast(connection: Connection, settings: ReportSettings, now: datetime | N
     now = now or datetime.now(UTC)
     history_end = now - timedelta(days=RECENT_DAYS)
     history_start = history_end - timedelta(days=settings.history_days)
-    real = _leads.c.quarantined.is_(False)
+    real = _leads.c.quarantined == false()
 
     active_since = now - timedelta(days=settings.active_days)
     open_leads = {

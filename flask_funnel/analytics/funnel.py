@@ -18,7 +18,7 @@ from functools import cache
 from itertools import pairwise
 
 from babel import Locale
-from sqlalchemy import Connection, Select, func, literal, select, union_all
+from sqlalchemy import Connection, Select, false, func, literal, select, union_all
 
 from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.forecast import forecast
@@ -110,7 +110,9 @@ def reached(stage: str):
 def counted_leads(start: datetime, end: datetime) -> list:
     """Conditions for the real (not quarantined) leads created in ``[start, end)``."""
     return [
-        _leads.c.quarantined.is_(False),
+        # ``= false``, never ``IS FALSE``: MariaDB looks up the indexes that begin with
+        # ``quarantined`` by the former only, and reads all of one for the latter.
+        _leads.c.quarantined == false(),
         _leads.c.created_at >= start,
         _leads.c.created_at < end,
     ]
@@ -196,7 +198,7 @@ def monthly(connection: Connection, months: list[Month], now: datetime | None = 
     ranges.append((previous.start, same_point))
     parts = [
         select(literal(n), literal(stage), func.count()).where(
-            _leads.c.quarantined.is_(False), reached(stage) >= start, reached(stage) < end
+            _leads.c.quarantined == false(), reached(stage) >= start, reached(stage) < end
         )
         for n, (start, end) in enumerate(ranges)
         for stage in STAGES

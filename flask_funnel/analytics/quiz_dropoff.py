@@ -3,7 +3,7 @@ and what each answer's takers went on to become."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, false, func, select
 
 from flask_funnel.analytics.funnel import rate, reached
 from flask_funnel.analytics.periods import Period
@@ -42,7 +42,7 @@ def quiz_dropoff(connection: Connection, page: Page, period: Period) -> dict:
             Submission.page_slug == page.slug,
             Submission.created_at >= period.start,
             Submission.created_at < period.end,
-            Submission.quarantined.is_(False),
+            Submission.quarantined == false(),
         )
     ).scalar()
     labels = [("landing", "Landing page", visitors)]
@@ -87,8 +87,8 @@ def _answers(connection: Connection, page: Page, period: Period) -> list[dict]:
             Submission.page_slug == page.slug,
             Submission.created_at >= period.start,
             Submission.created_at < period.end,
-            Submission.quarantined.is_(False),
-            _leads.c.quarantined.is_(False),
+            Submission.quarantined == false(),
+            _leads.c.quarantined == false(),
         )
         .group_by(Answer.question_id, Answer.choice_id)
     ).all()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select
+from sqlalchemy import Connection, Engine, bindparam, false, insert, select
 
 from flask_funnel.capture.geo import Place
 from flask_funnel.db.models import StepView, Submission, Visit, Visitor
@@ -37,7 +37,7 @@ INSERT_VISIT = insert(_visits).values(
     lead_id=select(Submission.lead_id)
     .where(
         Submission.visitor_id == bindparam("known_visitor"),
-        Submission.quarantined.is_(False),
+        Submission.quarantined == false(),
     )
     .order_by(Submission.id.desc())
     .limit(1)

@@ -24,10 +24,17 @@ def ExactString(length: int) -> String:
 
 
 class UTCDateTime(TypeDecorator):
-    """Stores aware datetimes as naive UTC; returns them aware (tzinfo=UTC)."""
+    """Stores aware datetimes as naive UTC; returns them aware (tzinfo=UTC). To the
+    microsecond on every database: MariaDB's and MySQL's plain ``DATETIME`` would drop
+    the fraction of the second."""
 
     impl = DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import IO
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from flask_funnel.db.models import Answer, Lead, Submission
@@ -45,7 +45,7 @@ def lead_rows(
     """
     query = leads if leads is not None else select(Lead)
     if leads is None and not include_quarantined:
-        query = query.where(Lead.quarantined.is_(False))
+        query = query.where(Lead.quarantined == false())
     query = query.order_by(Lead.id)
     last_id = 0
     while True:

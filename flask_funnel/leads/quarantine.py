@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, true, update
 
 from flask_funnel.db.models import Lead
 from flask_funnel.db.sqlite_writer import writing
@@ -15,7 +15,7 @@ def release(engine: Engine, lead_id: int, actor: str) -> bool:
     with writing(engine) as connection:
         released = connection.execute(
             update(Lead)
-            .where(Lead.id == lead_id, Lead.quarantined.is_(True))
+            .where(Lead.id == lead_id, Lead.quarantined == true())
             .values(quarantined=False)
         ).rowcount
         if released:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, intersect, or_, select, union
+from sqlalchemy import Select, and_, false, func, intersect, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from flask_funnel.db.models import Lead, LeadTerm
@@ -58,9 +58,9 @@ def filtered(filters: LeadFilters) -> Select:
     if filters.created_to:
         query = query.where(Lead.created_at < filters.created_to)
     if filters.quarantined == "exclude":
-        query = query.where(Lead.quarantined.is_(False))
+        query = query.where(Lead.quarantined == false())
     elif filters.quarantined == "only":
-        query = query.where(Lead.quarantined.is_(True))
+        query = query.where(Lead.quarantined == true())
     return query
 
 
@@ -143,7 +143,7 @@ def _name_search(filters: LeadFilters):
     if len(by_word) > 1:  # every word must start one of the name's words
         return intersect(*by_word).subquery()
     by_email = select(Lead.id, Lead.created_at).where(
-        _prefix(Lead.email, filters.q.strip().lower()), Lead.quarantined.is_(False)
+        _prefix(Lead.email, filters.q.strip().lower()), Lead.quarantined == false()
     )
     return union(by_word[0], by_email).subquery()
 

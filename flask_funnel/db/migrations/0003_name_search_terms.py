@@ -59,8 +59,5 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('funnel_lead_terms', schema=None) as batch_op:
-        batch_op.drop_index('ix_funnel_lead_terms_term_created')
-        batch_op.drop_index(batch_op.f('ix_funnel_lead_terms_lead_id'))
-
+    # Dropping a table drops its indexes (MariaDB refuses to drop first one a foreign key needs).
     op.drop_table('funnel_lead_terms')

@@ -83,10 +83,7 @@ def downgrade():
         batch_op.drop_column('email_verified_at')
         batch_op.drop_column('signup_method')
 
-    with op.batch_alter_table('funnel_pending_sign_ins', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_funnel_pending_sign_ins_expires_at'))
+    # Dropping a table drops its indexes (MariaDB refuses to drop first one a foreign key needs).
     op.drop_table('funnel_pending_sign_ins')
 
-    with op.batch_alter_table('funnel_identities', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_funnel_identities_lead_id'))
     op.drop_table('funnel_identities')
