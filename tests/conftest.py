@@ -112,23 +112,26 @@ def db_session(app):
 ADMIN_EMAIL, ADMIN_PASSWORD = "boss@shop.example", "correct horse battery"
 
 
+def signed_in_admin(app, client=None):
+    """``client`` (a new test client if none) signed in as the admin ``ADMIN_EMAIL``,
+    made for the occasion."""
+    from flask_funnel.auth import accounts
+
+    accounts.create_admin(app.extensions["funnel"].engine, ADMIN_EMAIL, ADMIN_PASSWORD)
+    client = client or app.test_client()
+    token = hidden_fields(client.get("/p/admin/sign-in").text)["csrf_token"]
+    response = client.post(
+        "/p/admin/sign-in",
+        data={"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+    )
+    assert response.status_code == 303, response.text
+    return client
+
+
 @pytest.fixture
 def sign_in_admin(app):
     """``sign_in_admin(client)``: make the admin ``ADMIN_EMAIL`` and sign ``client`` in."""
-
-    def sign_in(client):
-        from flask_funnel.auth import accounts
-
-        accounts.create_admin(app.extensions["funnel"].engine, ADMIN_EMAIL, ADMIN_PASSWORD)
-        token = hidden_fields(client.get("/p/admin/sign-in").text)["csrf_token"]
-        response = client.post(
-            "/p/admin/sign-in",
-            data={"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
-        )
-        assert response.status_code == 303, response.text
-        return client
-
-    return sign_in
+    return lambda client: signed_in_admin(app, client)
 
 
 @pytest.fixture
@@ -413,6 +416,44 @@ def sign_up(app, email: str = "", *, identity=None, answers=ANSWERS) -> int:
         identity=identity,
     )
     return capture(state.engine, entry).lead_id
+
+
+@contextmanager
+def live_site(config: dict):
+    """The demo app with ``config`` on a migrated database, served over real HTTP in a
+    thread: yields the app and the demo page's address."""
+    import threading
+
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from landing import MIGRATIONS_DIR
+
+    app = create_app(config)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}/p/home-brewing"
+    finally:
+        server.shutdown()
+        thread.join()
+        with app.app_context():
+            funnel.db.session.remove()
+            funnel.db.engine.dispose()
+
+
+def live_contact_form(page: str, browser=None) -> tuple:
+    """A browser (``requests``) that answered the quiz at ``page`` over HTTP, and the
+    hidden fields of its contact step."""
+    import requests
+
+    browser = browser or requests.Session()
+    started = hidden_fields(browser.get(f"{page}/quiz", timeout=10).text)["started"]
+    params = {f"q_{k}": v for k, v in ANSWERS.items()} | {"step": "4", "started": started}
+    return browser, hidden_fields(browser.get(f"{page}/quiz", params=params, timeout=10).text)
 
 
 def free_port() -> int:

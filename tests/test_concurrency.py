@@ -12,47 +12,24 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from conftest import ANSWERS, BACKENDS, hidden_fields
-from flask_migrate import upgrade
+from conftest import BACKENDS, live_contact_form, live_site
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from flask_funnel.db.models import Lead, StageChange, Submission
-from landing import MIGRATIONS_DIR, create_app, funnel
+from landing import funnel
 
 
 @pytest.fixture(params=BACKENDS)
 def live_server(request, fresh_database):
-    url = fresh_database(request.param)
-    app = create_app(
-        {
-            "SECRET_KEY": "live",
-            "SQLALCHEMY_DATABASE_URI": url,
-            "FUNNEL_MIN_FILL_SECONDS": 0,
-            # One address posting dozens at once on purpose (test_rate_limits.py has limits).
-            "FUNNEL_RATELIMIT_ENABLED": False,
-        }
-    )
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}/p/home-brewing"
-    finally:
-        server.shutdown()
-        thread.join()
-        with app.app_context():
-            funnel.db.session.remove()
-            funnel.db.engine.dispose()
-
-
-def _contact_form(base: str) -> tuple[requests.Session, dict[str, str]]:
-    browser = requests.Session()
-    started = hidden_fields(browser.get(f"{base}/quiz", timeout=10).text)["started"]
-    params = {f"q_{k}": v for k, v in ANSWERS.items()} | {"step": "4", "started": started}
-    return browser, hidden_fields(browser.get(f"{base}/quiz", params=params, timeout=10).text)
+    config = {
+        "SECRET_KEY": "live",
+        "SQLALCHEMY_DATABASE_URI": fresh_database(request.param),
+        "FUNNEL_MIN_FILL_SECONDS": 0,
+        # One address posting dozens at once on purpose (test_rate_limits.py has limits).
+        "FUNNEL_RATELIMIT_ENABLED": False,
+    }
+    with live_site(config) as site:
+        yield site
 
 
 def _post_all_at_once(posts: list[tuple[requests.Session, dict, str]], base: str) -> list[int]:
@@ -78,7 +55,7 @@ def test_parallel_posts_of_one_email_in_different_cases_make_one_lead(live_serve
     app, base = live_server
     people = 24
     cases = ["ann@example.com", "ANN@example.com", "Ann@Example.Com", "aNN@EXAMPLE.COM"]
-    posts = [(*_contact_form(base), cases[n % len(cases)]) for n in range(people)]
+    posts = [(*live_contact_form(base), cases[n % len(cases)]) for n in range(people)]
     statuses = _post_all_at_once(posts, base)
     assert statuses == [303] * people
     assert _count(app, Lead) == 1
@@ -88,7 +65,7 @@ def test_parallel_posts_of_one_email_in_different_cases_make_one_lead(live_serve
 
 def test_the_same_submission_sent_many_times_at_once_is_stored_once(live_server):
     app, base = live_server
-    browser, form = _contact_form(base)
+    browser, form = live_contact_form(base)
     statuses = _post_all_at_once([(browser, form, "once@example.com")] * 20, base)
     assert statuses == [303] * 20
     assert _count(app, Submission) == 1

@@ -17,15 +17,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
-from conftest import ANSWERS, BACKENDS, Visitor, hidden_fields, make_app
-from flask_migrate import upgrade
+from conftest import BACKENDS, Visitor, live_contact_form, live_site, make_app
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
-from werkzeug.serving import make_server
 
 from flask_funnel.db.models import Submission
-from landing import MIGRATIONS_DIR, create_app, funnel
 
 SERVER_BACKENDS = [b for b in BACKENDS if b != "sqlite"]
 
@@ -96,43 +92,24 @@ class Relay:
 def relayed_site(request, fresh_database):
     url = make_url(fresh_database(request.param))
     relay = Relay(url.host, url.port)
-    app = create_app(
-        {
-            "SECRET_KEY": "faults",
-            "SQLALCHEMY_DATABASE_URI": url.set(host="127.0.0.1", port=relay.port).render_as_string(
-                hide_password=False
-            ),
-            "FUNNEL_MIN_FILL_SECONDS": 0,
-            "FUNNEL_RATELIMIT_ENABLED": False,
-            "FUNNEL_VISIT_FLUSH_SECONDS": 0,
-        }
-    )
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    relayed = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    config = {
+        "SECRET_KEY": "faults",
+        "SQLALCHEMY_DATABASE_URI": relayed,
+        "FUNNEL_MIN_FILL_SECONDS": 0,
+        "FUNNEL_RATELIMIT_ENABLED": False,
+        "FUNNEL_VISIT_FLUSH_SECONDS": 0,
+    }
     try:
-        yield relay, f"http://127.0.0.1:{server.server_port}/p/home-brewing", url
+        with live_site(config) as (_, base):
+            yield relay, base, url
     finally:
-        server.shutdown()
-        thread.join()
         relay.close()
-        with app.app_context():
-            funnel.db.session.remove()
-            funnel.db.engine.dispose()
-
-
-def _contact_form(base: str) -> tuple[requests.Session, dict[str, str]]:
-    browser = requests.Session()
-    started = hidden_fields(browser.get(f"{base}/quiz", timeout=10).text)["started"]
-    params = {f"q_{k}": v for k, v in ANSWERS.items()} | {"step": "4", "started": started}
-    return browser, hidden_fields(browser.get(f"{base}/quiz", params=params, timeout=10).text)
 
 
 def test_a_database_restart_under_load_loses_no_answered_submission(relayed_site):
     relay, base, url = relayed_site
-    forms = [_contact_form(base) for _ in range(60)]  # fetched while the database is up
+    forms = [live_contact_form(base) for _ in range(60)]  # fetched while the database is up
     answered: dict[str, int] = {}
     kept_values = []
 

@@ -10,14 +10,13 @@ import uuid
 
 import pytest
 from conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
     BACKENDS,
     DEMO_PAGES,
     flush_visits,
     hidden_fields,
     make_app,
     parse_page,
+    signed_in_admin,
 )
 from sqlalchemy import func, select
 
@@ -50,17 +49,7 @@ def app(request, module_database, tmp_path_factory):
 @pytest.fixture(scope="module")
 def admin(app):
     """A client signed in to the admin area."""
-    from flask_funnel.auth import accounts
-
-    accounts.create_admin(app.extensions["funnel"].engine, ADMIN_EMAIL, ADMIN_PASSWORD)
-    client = app.test_client()
-    token = hidden_fields(client.get("/p/admin/sign-in").text)["csrf_token"]
-    response = client.post(
-        "/p/admin/sign-in",
-        data={"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
-    )
-    assert response.status_code == 303, response.text
-    return client
+    return signed_in_admin(app)
 
 
 def scalars(app, query) -> list:

@@ -20,7 +20,6 @@ from urllib.parse import quote
 import pytest
 from conftest import (
     ADMIN_EMAIL,
-    ADMIN_PASSWORD,
     ANSWERS,
     BACKENDS,
     DATABASE,
@@ -28,6 +27,7 @@ from conftest import (
     Visitor,
     hidden_fields,
     make_app,
+    signed_in_admin,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -177,17 +177,8 @@ def app(request, module_database, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def admin(app):
-    from flask_funnel.auth import accounts
-
-    accounts.create_admin(app.extensions["funnel"].engine, ADMIN_EMAIL, ADMIN_PASSWORD)
-    client = app.test_client()
-    token = hidden_fields(client.get("/p/admin/sign-in").text)["csrf_token"]
-    response = client.post(
-        "/p/admin/sign-in",
-        data={"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
-    )
-    assert response.status_code == 303, response.text
-    return client
+    """A client signed in to the admin area."""
+    return signed_in_admin(app)
 
 
 @pytest.fixture(scope="module")

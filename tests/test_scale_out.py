@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from conftest import ANSWERS, ROOT, SERVERS, free_port, hidden_fields
+from conftest import ROOT, SERVERS, free_port, hidden_fields, live_contact_form
 
 REDIS_URL = os.environ.get("FUNNEL_TEST_REDIS_URL")
 
@@ -97,14 +97,6 @@ def two_hosts(fresh_database, tmp_path):
             log.close()
 
 
-def _contact_form(browser: requests.Session, base: str) -> dict[str, str]:
-    started = hidden_fields(browser.get(f"{base}/p/home-brewing/quiz", timeout=10).text)
-    params = {f"q_{k}": v for k, v in ANSWERS.items()} | {"step": "4"}
-    params["started"] = started["started"]
-    page = browser.get(f"{base}/p/home-brewing/quiz", params=params, timeout=10)
-    return hidden_fields(page.text)
-
-
 def _submit(browser, base, form, email, address) -> int:
     return browser.post(
         f"{base}/p/home-brewing/quiz",
@@ -121,9 +113,8 @@ def test_two_hosts_behave_as_one_site(two_hosts, tmp_path):
     # The sign-up limit (6 a minute per address) counts both hosts' requests together.
     statuses = []
     for n in range(8):
-        browser = requests.Session()
         base = two_hosts[n % 2]
-        form = _contact_form(browser, base)  # a form from one host ...
+        browser, form = live_contact_form(f"{base}/p/home-brewing")  # a form from one host ...
         other = two_hosts[(n + 1) % 2]  # ... sent to the other (sessions are cookies)
         statuses.append(_submit(browser, other, form, f"p{n}@example.com", "203.0.113.9"))
     assert statuses == [303] * 6 + [429] * 2
@@ -131,9 +122,9 @@ def test_two_hosts_behave_as_one_site(two_hosts, tmp_path):
     # One person racing on both hosts at once is one lead.
     jobs = []
     for n in range(12):
-        browser = requests.Session()
         base = two_hosts[n % 2]
-        jobs.append((browser, base, _contact_form(browser, base), f"198.51.100.{n}"))
+        browser, form = live_contact_form(f"{base}/p/home-brewing")
+        jobs.append((browser, base, form, f"198.51.100.{n}"))
     barrier = threading.Barrier(len(jobs))
 
     def race(job):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 import requests
-from conftest import ANSWERS, BACKENDS, ROOT, free_port, hidden_fields
+from conftest import BACKENDS, ROOT, free_port, live_contact_form
 from sqlalchemy import create_engine, func, select
 
 from flask_funnel.db.models import Answer, Lead, Submission
@@ -67,15 +67,12 @@ def test_a_worker_killed_mid_submission_leaves_nothing_half_written(
     )
     base = f"http://127.0.0.1:{port}/p/home-brewing"
     try:
-        browser = requests.Session()
-        for _ in range(200):
+        for _ in range(200):  # until gunicorn answers
             try:
-                started = hidden_fields(browser.get(f"{base}/quiz", timeout=10).text)["started"]
+                browser, form = live_contact_form(base)
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        params = {f"q_{k}": v for k, v in ANSWERS.items()} | {"step": "4", "started": started}
-        form = hidden_fields(browser.get(f"{base}/quiz", params=params, timeout=10).text)
         data = form | {"email": "ann@example.com", "name": "Ann", "consent": "y"}
         outcome = {}
 

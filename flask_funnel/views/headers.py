@@ -1,4 +1,5 @@
-"""Response headers every funnel page carries."""
+"""Response headers every funnel answer carries, given by one app-wide hook
+(``on_every_funnel_response``)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,7 @@ def apply_security_headers(response):
         return response
     # Pages depend on the visitor's cookie and place: never from a shared cache.
     headers.setdefault("Cache-Control", "private, no-cache")
-    if "Cookie" not in headers.get("Vary", ""):
-        headers.add("Vary", "Cookie")
+    response.vary.add("Cookie")
     return response
 
 

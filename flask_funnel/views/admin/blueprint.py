@@ -16,7 +16,6 @@ from flask_funnel.leads import audit
 from flask_funnel.state import current_funnel
 from flask_funnel.views.admin import locale
 from flask_funnel.views.admin.forms import ActionForm
-from flask_funnel.views.headers import apply_security_headers
 
 admin = Blueprint("funnel_admin", __name__, template_folder="../../templates")
 
@@ -64,7 +63,7 @@ def require_admin():
 @admin.after_request
 def no_store(response):
     response.headers["Cache-Control"] = "no-store"
-    return apply_security_headers(response)
+    return response
 
 
 @admin.context_processor

@@ -44,7 +44,6 @@ from flask_funnel.pages.versions import (
     version_key,
 )
 from flask_funnel.state import current_funnel
-from flask_funnel.views.headers import apply_security_headers
 from flask_funnel.views.preview import PARAM as PREVIEW_PARAM
 from flask_funnel.views.preview import Preview, current_preview
 from flask_funnel.views.public import signed_in
@@ -82,7 +81,6 @@ def _finish(response):
             httponly=True,
             samesite="Lax",
         )
-    response = apply_security_headers(response)
     page = g.get("_funnel_page")
     if page is not None and page.locales:  # its locale may follow the browser's
         response.vary.add("Accept-Language")
