@@ -62,6 +62,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, func, insert, select, text
 
 from flask_funnel.capture.consent import consent_hash
+from flask_funnel.db import daily_counts
 from flask_funnel.db import models as m
 from flask_funnel.leads import stages
 
@@ -428,6 +429,10 @@ def main() -> None:
         if connection.scalar(select(func.count()).select_from(LEADS)):
             sys.exit("the database already holds leads; give an empty one")
 
+    # A bulk load counts the leads once at the end, not one trigger call per row.
+    with engine.begin() as connection:
+        daily_counts.uninstall(connection)
+
     funnel, counts = Funnel(args, datetime.now(UTC)), Counter()
     print(f"migrated in {time.monotonic() - started:.1f} s; generating {args.leads:,} leads")
     for first in range(1, args.leads + 1, args.batch):
@@ -448,6 +453,8 @@ def main() -> None:
             for name in (LEADS.name, SUBMISSIONS.name, IDENTITIES.name):
                 sequence = f"pg_get_serial_sequence('{name}', 'id')"
                 connection.execute(text(f"SELECT setval({sequence}, (SELECT max(id) FROM {name}))"))
+    with engine.begin() as connection:
+        daily_counts.install(connection)
     engine.dispose()  # on SQLite the last connection to close folds the WAL into the file
 
     elapsed, total = time.monotonic() - started, counts.total()

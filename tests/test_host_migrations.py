@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from flask_funnel import Funnel
+from flask_funnel.db import daily_counts
 from flask_funnel.db.migrate import VERSIONS_DIR
 from flask_funnel.db.models import Lead, metadata
 
@@ -167,6 +168,20 @@ def test_a_host_that_generates_the_funnel_tables_itself_gets_runnable_revisions(
         assert "flask_funnel.db.types.UTCDateTime()" in source
         flask_db(app, "upgrade")  # would be a NameError without the import
         assert {"customers", *metadata.tables} <= tables(url)
+
+        # Its revisions have no triggers: the report counts the leads themselves until
+        # `flask funnel recount` installs them.
+        runner = app.test_cli_runner()
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert not daily_counts.installed(connection)
+        assert runner.invoke(args=["funnel", "report", "--json"]).exit_code == 0
+        result = runner.invoke(args=["funnel", "recount"])
+        assert result.exit_code == 0, result.output
+        assert "the triggers keep them from now on" in result.output
+        with engine.connect() as connection:
+            assert daily_counts.installed(connection)
+        engine.dispose()
     finally:
         dispose(app)
 

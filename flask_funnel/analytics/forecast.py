@@ -22,6 +22,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import DateTime
 
+from flask_funnel.analytics import lead_counts
 from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.periods import ReportSettings
 from flask_funnel.db.models import Lead
@@ -86,22 +87,16 @@ def forecast(connection: Connection, settings: ReportSettings, now: datetime | N
     real = _leads.c.quarantined == false()
 
     active_since = now - timedelta(days=settings.active_days)
-    open_leads = {
-        stage: connection.execute(
-            select(func.count()).where(
-                real, _leads.c.stage == stage, _leads.c.stage_changed_at >= active_since
-            )
-        ).scalar()
-        for stage in OPEN_STAGES
-    }
+    since = [(active_since, lead_counts.NO_END)]
+    now_at = lead_counts.count(connection, lead_counts.CURRENT, OPEN_STAGES, since)
+    open_leads = {stage: now_at[0, stage] for stage in OPEN_STAGES}
 
     def in_history(stage):
         return and_(_reached(stage) >= history_start, _reached(stage) < history_end)
 
-    bases = [
-        connection.execute(select(func.count()).where(real, in_history(s))).scalar()
-        for s in OPEN_STAGES
-    ]
+    history = [(history_start, history_end)]
+    reached_in_history = lead_counts.count(connection, lead_counts.ENTERED, OPEN_STAGES, history)
+    bases = [reached_in_history[0, stage] for stage in OPEN_STAGES]
     # Only customers can have converted: read them from the customer index.
     customer = _reached(CUSTOMER)
     converted = connection.execute(
@@ -120,9 +115,8 @@ def forecast(connection: Connection, settings: ReportSettings, now: datetime | N
         }
         for n, stage in enumerate(OPEN_STAGES)
     }
-    recent = connection.execute(
-        select(func.count()).where(real, _leads.c.created_at >= now - timedelta(days=RECENT_DAYS))
-    ).scalar()
+    last_90_days = [(now - timedelta(days=RECENT_DAYS), lead_counts.NO_END)]
+    recent = lead_counts.count(connection, lead_counts.ENTERED, [LEAD], last_90_days)[0, LEAD]
     per_day = recent / RECENT_DAYS
 
     horizons = []

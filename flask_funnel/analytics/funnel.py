@@ -18,14 +18,21 @@ from functools import cache
 from itertools import pairwise
 
 from babel import Locale
-from sqlalchemy import Connection, Select, false, func, literal, select, union_all
+from sqlalchemy import Connection, Select, false, func, select
 
+from flask_funnel.analytics import lead_counts
 from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.periods import Month, Period, ReportSettings, months_until
 from flask_funnel.db.models import Lead, Visitor
 from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, translate
-from flask_funnel.leads.stages import FUNNEL_ORDER, REPEAT_CUSTOMER, reached_column
+from flask_funnel.leads.stages import (
+    FUNNEL_ORDER,
+    LEAD,
+    MILESTONES,
+    REPEAT_CUSTOMER,
+    reached_column,
+)
 
 #: The stages of the report, from ``lead`` (gave an email) to ``repeat_customer``.
 STAGES = FUNNEL_ORDER[1:]
@@ -175,11 +182,11 @@ def biggest_drop(rows: list[dict]) -> dict | None:
 
 
 def funnel(connection: Connection, period: Period) -> dict:
-    counts = connection.execute(
-        select(*_stage_counts()).where(*counted_leads(period.start, period.end))
-    ).one()
+    span = [(period.start, period.end)]
+    reached_by = lead_counts.count(connection, lead_counts.ENTERED, [LEAD], span)
+    reached_by |= lead_counts.count(connection, lead_counts.COHORT, MILESTONES, span)
     visitors = connection.execute(select(func.count()).where(*new_visitors(period))).scalar()
-    rows = stage_rows(visitors, list(counts))
+    rows = stage_rows(visitors, [reached_by[0, stage] for stage in STAGES])
     return {"visitors": visitors, "stages": rows, "biggest_drop": biggest_drop(rows)}
 
 
@@ -196,16 +203,7 @@ def monthly(connection: Connection, months: list[Month], now: datetime | None = 
     last, previous = months[-1], months[-2]
     same_point = min(previous.end, previous.start + (min(now, last.end) - last.start))
     ranges.append((previous.start, same_point))
-    parts = [
-        select(literal(n), literal(stage), func.count()).where(
-            _leads.c.quarantined == false(), reached(stage) >= start, reached(stage) < end
-        )
-        for n, (start, end) in enumerate(ranges)
-        for stage in STAGES
-    ]
-    counts: dict[tuple[int, str], int] = {
-        (n, stage): count for n, stage, count in connection.execute(union_all(*parts))
-    }
+    counts = lead_counts.count(connection, lead_counts.ENTERED, STAGES, ranges)
     rows = [
         {
             "month": m.key,

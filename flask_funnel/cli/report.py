@@ -12,6 +12,8 @@ from flask_funnel.analytics.periods import PeriodError, parse_period
 from flask_funnel.analytics.text_format import report_text
 from flask_funnel.cli.group import funnel_cli
 from flask_funnel.cli.terminal import echo
+from flask_funnel.db import daily_counts
+from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.state import current_funnel
 
 
@@ -38,3 +40,16 @@ def report(as_json: bool, first: str | None, last: str | None, by: str | None) -
         return
     for line in report_text(result):
         echo(line)
+
+
+@funnel_cli.command("recount")
+@with_appcontext
+def recount() -> None:
+    """Install the triggers that keep the daily counts, and count every lead again.
+
+    The shipped migrations do this. Run it once after your own migration created the
+    funnel's tables (FUNNEL_MIGRATIONS = "host"), or after loading leads with the
+    triggers off; until then the report counts the leads themselves (right, but slower)."""
+    with writing(current_funnel().engine) as connection:
+        rows = daily_counts.install(connection)
+    echo(f"Counted every lead again ({rows} daily counts); the triggers keep them from now on.")

@@ -4,11 +4,12 @@ with a host's own tables; times are stored as naive UTC and read back as aware U
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -110,6 +112,25 @@ class Lead(Base):
             for stage in ("mql", "sal", "sql", "customer", "repeat_customer")
         ),
     )
+
+
+class DailyCount(Base):
+    """Real leads counted per UTC day, kept by database triggers on ``funnel_leads``
+    (``db.daily_counts``) in the transaction that changes a lead, so reports add up a
+    few hundred rows instead of counting a million index entries. ``kind`` says what is
+    counted on ``day``:
+
+    - ``entered``: leads that first reached ``stage`` that day (``lead``: were created);
+    - ``cohort``: leads created that day that have reached ``stage`` by now;
+    - ``current``: leads at ``stage`` now whose stage last changed that day.
+    """
+
+    __tablename__ = "funnel_daily_counts"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    leads: Mapped[int] = mapped_column(Integer)
 
 
 class Visit(Base):
@@ -391,3 +412,11 @@ class PendingSignIn(Base):
     key: Mapped[str] = mapped_column(ExactString(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+@event.listens_for(metadata, "after_create")
+def _keep_daily_counts(_metadata, connection, **_kw) -> None:
+    """``create_all`` installs the triggers of ``funnel_daily_counts`` as well."""
+    from flask_funnel.db import daily_counts  # it builds on the tables above
+
+    daily_counts.install(connection)

@@ -1,0 +1,137 @@
+"""How many real leads did something within a time range, read from the daily counts.
+
+A range ``[start, end)`` in any time zone is whole UTC days plus, at either end, part
+of a day. The whole days are added up from ``funnel_daily_counts`` (a row per stage and
+day); the parts are counted from the leads' own indexes, which hold less than a day
+each. Both are exact, so the sum is. Where the triggers that keep the daily counts are
+missing (``daily_counts.installed``), every range is counted from the leads.
+
+The three kinds of count (``models.DailyCount``):
+
+- ``entered``: leads that first reached the stage in the range (``lead``: created);
+- ``cohort``: leads created in the range that have reached the stage by now;
+- ``current``: leads at the stage now whose stage last changed in the range.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate
+
+from sqlalchemy import Connection, false, func, literal, select, union_all
+
+from flask_funnel.db import daily_counts
+from flask_funnel.db.models import DailyCount, Lead
+from flask_funnel.leads.stages import reached_column
+
+ENTERED, COHORT, CURRENT = "entered", "cohort", "current"
+#: A range's end when it has none.
+NO_END = datetime.max.replace(tzinfo=UTC)
+
+_leads = Lead.__table__
+_days = DailyCount.__table__
+
+Range = tuple[datetime, datetime]
+
+
+def count(
+    connection: Connection, kind: str, stages: Sequence[str], ranges: Sequence[Range]
+) -> dict[tuple[int, str], int]:
+    """``{(n, stage): leads}`` for each of ``ranges`` (by position) and ``stages``."""
+    if not daily_counts.installed(connection):
+        return _from_leads(connection, kind, stages, dict(enumerate(ranges)))
+    days: dict[int, tuple[date, date]] = {}
+    edges: list[Range] = []
+    edge_of: list[int] = []
+    for n, (start, end) in enumerate(ranges):
+        first, after = _first_whole_day(start), _day_of(end)
+        if first >= after:
+            edges.append((start, end))
+            edge_of.append(n)
+            continue
+        days[n] = (first, after)
+        for edge in ((start, _midnight(first)), (_midnight(after), end)):
+            if edge[0] < edge[1]:
+                edges.append(edge)
+                edge_of.append(n)
+    counts = dict.fromkeys(((n, s) for n in range(len(ranges)) for s in stages), 0)
+    if days:
+        sums = _day_sums(connection, kind, stages, days.values())
+        for n, (first, after) in days.items():
+            for stage in stages:
+                counts[n, stage] += sums(stage, first, after)
+    for (e, stage), leads in _from_leads(connection, kind, stages, dict(enumerate(edges))).items():
+        counts[edge_of[e], stage] += leads
+    return counts
+
+
+def _day_sums(connection: Connection, kind: str, stages: Sequence[str], spans: Iterable):
+    """A function giving the leads of a stage over whole days ``[first, after)``, from
+    one read of the daily counts the spans need."""
+    spans = list(spans)
+    rows = connection.execute(
+        select(_days.c.stage, _days.c.day, _days.c.leads)
+        .where(
+            _days.c.kind == kind,
+            _days.c.stage.in_(stages),
+            _days.c.day >= min(first for first, _ in spans),
+            _days.c.day < max(after for _, after in spans),
+        )
+        .order_by(_days.c.stage, _days.c.day)
+    )
+    by_stage: dict[str, tuple[list[date], list[int]]] = defaultdict(lambda: ([], []))
+    for stage, day, leads in rows:
+        by_stage[stage][0].append(day)
+        by_stage[stage][1].append(leads)
+    running = {stage: (days, [0, *accumulate(leads)]) for stage, (days, leads) in by_stage.items()}
+
+    def leads_between(stage: str, first: date, after: date) -> int:
+        if stage not in running:
+            return 0
+        days, total = running[stage]
+        return total[bisect_left(days, after)] - total[bisect_left(days, first)]
+
+    return leads_between
+
+
+def _from_leads(
+    connection: Connection, kind: str, stages: Sequence[str], ranges: dict[int, Range]
+) -> dict[tuple[int, str], int]:
+    """The same counts from the leads' indexes, one small count per range and stage."""
+    if not ranges:
+        return {}
+    parts = [
+        select(literal(n), literal(stage), func.count()).where(*_in_range(kind, stage, start, end))
+        for n, (start, end) in ranges.items()
+        for stage in stages
+    ]
+    return {(n, stage): leads for n, stage, leads in connection.execute(union_all(*parts))}
+
+
+def _in_range(kind: str, stage: str, start: datetime, end: datetime) -> list:
+    real = _leads.c.quarantined == false()
+    if kind == ENTERED:
+        moment = _leads.c[reached_column(stage)]
+        return [real, moment >= start, moment < end]
+    if kind == COHORT:
+        created = _leads.c.created_at
+        return [real, created >= start, created < end, _leads.c[reached_column(stage)].is_not(None)]
+    changed = _leads.c.stage_changed_at
+    return [real, _leads.c.stage == stage, changed >= start, changed < end]
+
+
+def _day_of(moment: datetime) -> date:
+    return date.max if moment >= NO_END else moment.astimezone(UTC).date()
+
+
+def _first_whole_day(moment: datetime) -> date:
+    """The first UTC day that begins at or after ``moment``."""
+    day = _day_of(moment)
+    return day if day == date.max or _midnight(day) == moment else day + timedelta(days=1)
+
+
+def _midnight(day: date) -> datetime:
+    return NO_END if day == date.max else datetime.combine(day, time(), UTC)

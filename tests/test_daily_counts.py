@@ -1,0 +1,193 @@
+"""The daily counts (``funnel_daily_counts``) stay equal to a count of the leads through
+every way a lead changes, and the report reads the same numbers with them as without."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import ANSWERS, BACKENDS, sign_up
+from flask_migrate import upgrade
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, delete, insert, select, update
+
+from flask_funnel.analytics.funnel import build_report
+from flask_funnel.analytics.periods import Period, ReportSettings
+from flask_funnel.capture.geo import Place
+from flask_funnel.capture.submissions import QuizEntry, capture
+from flask_funnel.db import daily_counts
+from flask_funnel.db.models import DailyCount, Lead
+from flask_funnel.leads.privacy import erase
+from flask_funnel.leads.purchases import record_purchase
+from flask_funnel.leads.quarantine import release
+from flask_funnel.leads.stages import LEAD_STAGES, MILESTONES, RANK, move_lead, reached_column
+from landing import MIGRATIONS_DIR, create_app, funnel
+
+NOW = datetime(2026, 11, 20, 15, 45, tzinfo=UTC)
+ZONES = ("UTC", "Asia/Tehran", "America/St_Johns", "Asia/Kathmandu", "Pacific/Kiritimati")
+
+
+def kept_counts(connection) -> dict:
+    """What the triggers keep, zero rows left out."""
+    rows = connection.execute(select(DailyCount).where(DailyCount.leads != 0))
+    return {(r.kind, r.stage, r.day): r.leads for r in rows}
+
+
+def assert_counts_match_leads(engine):
+    """What the triggers kept equals the leads counted again (then undone)."""
+    with engine.connect() as connection:
+        kept = kept_counts(connection)
+        daily_counts.rebuild(connection)
+        assert kept_counts(connection) == kept
+        connection.rollback()
+
+
+def test_every_way_a_lead_changes_is_counted(app, runner, tmp_path):
+    state = app.extensions["funnel"]
+    with app.app_context():
+        ann, bob, cara = (sign_up(app, f"{name}@example.com") for name in ("ann", "bob", "cara"))
+        again = sign_up(app, "ann@example.com")  # the same person, a second time
+        assert again == ann
+        bot = capture(
+            state.engine,
+            QuizEntry(
+                page=state.pages.get("home-brewing"),
+                email="bot@example.com",
+                name=None,
+                answers=ANSWERS,
+                idempotency_key="bot-1",
+                visitor_id=None,
+                place=Place(),
+                fill_seconds=0.1,
+                quarantine_reason="too_fast",
+            ),
+        ).lead_id
+        assert_counts_match_leads(state.engine)
+
+        move_lead(state.engine, ann, "sal", actor="admin@example.com")
+        move_lead(state.engine, ann, "mql", actor="admin@example.com")  # back
+        move_lead(state.engine, bob, "lost", actor="admin@example.com")
+        move_lead(state.engine, bot, "sql", actor="admin@example.com")
+        record_purchase(state.engine, lead_id=cara, amount="10", currency="EUR", actor="api")
+        record_purchase(
+            state.engine,
+            lead_id=cara,
+            amount="12",
+            currency="EUR",
+            at="2026-01-05T10:00:00+00:00",
+            actor="api",
+        )
+        record_purchase(state.engine, lead_id=bob, amount="5", currency="EUR", actor="api")
+        assert_counts_match_leads(state.engine)
+
+        release(state.engine, bot, "admin@example.com")
+        erase(state.engine, ann, "admin@example.com")
+        assert_counts_match_leads(state.engine)
+
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "email,name,stage,created_at,mql_at,customer_at\n"
+        "dan@example.com,Dan,customer,2025-01-02,2025-02-01T10:00:00+02:00,2025-03-01\n"
+        "eve@example.com,Eve,lost,2025-01-05,,\n"
+        "bob@example.com,Bob,sql,2024-12-01,,\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["funnel", "import-leads", str(path)])
+    assert result.exit_code == 0, result.output
+    assert_counts_match_leads(state.engine)
+
+    with app.app_context(), funnel.db.engine.begin() as connection:
+        kept = kept_counts(connection)
+    assert kept[("entered", "customer", date(2025, 3, 1))] == 1
+    assert kept[("cohort", "customer", date(2025, 1, 2))] == 1
+    assert ("entered", "lead", date(2025, 1, 5)) in kept
+
+
+# --- the report with and without the counts -------------------------------------------
+
+
+def random_leads(seed: int, count: int) -> list[dict]:
+    """Leads created over 26 months before ``NOW``, some moved on, back, lost, or quarantined."""
+    rng = random.Random(seed)
+    rows = []
+    for n in range(count):
+        created = NOW - timedelta(seconds=rng.randrange(26 * 31 * 86400))
+        stage, at, reached = "lead", created, {}
+        for _ in range(rng.choice((0, 0, 1, 2, 3))):
+            stage = rng.choice(LEAD_STAGES)
+            at = min(NOW, at + timedelta(seconds=rng.randrange(60 * 86400)))
+            for m in MILESTONES:
+                if RANK[m] <= RANK[stage] and stage != "lost":
+                    reached.setdefault(reached_column(m), at)
+        rows.append(
+            {
+                "email": f"lead{n}@example.com",
+                "stage": stage,
+                "stage_changed_at": at,
+                "quarantined": rng.random() < 0.1,
+                "created_at": created,
+                "updated_at": at,
+                **{reached_column(m): reached.get(reached_column(m)) for m in MILESTONES},
+            }
+        )
+    return rows
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def history(request, module_database):
+    """A database of each backend, built by the real migrations, filled once with random
+    leads: inserted, then some changed and some deleted (each trigger has its turn)."""
+    url = module_database(request.param)
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+        funnel.db.engine.dispose()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(insert(Lead), random_leads(seed=7, count=1500))
+        ids = connection.execute(select(Lead.id).order_by(Lead.id)).scalars().all()
+        connection.execute(update(Lead).where(Lead.id.in_(ids[::7])).values(quarantined=False))
+        connection.execute(
+            update(Lead)
+            .where(Lead.id.in_(ids[::11]))
+            .values(stage="lost", stage_changed_at=NOW - timedelta(days=3))
+        )
+        connection.execute(delete(Lead).where(Lead.id.in_(ids[::13])))
+    assert_counts_match_leads(engine)
+    yield engine
+    engine.dispose()
+
+
+def report(connection, zone: str, first: date, last: date, months: int) -> dict:
+    settings_ = ReportSettings(zone=ZoneInfo(zone), months=months, active_days=45)
+    return build_report(connection, Period(first, last, ZoneInfo(zone)), settings_, now=NOW)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    zone=st.sampled_from(ZONES),
+    first=st.dates(date(2024, 8, 1), date(2026, 11, 20)),
+    days=st.integers(1, 400),
+    months=st.integers(2, 26),
+)
+def test_the_report_is_the_same_with_the_daily_counts_as_without(
+    history, zone, first, days, months
+):
+    """Whole days come from the counts, the parts of days at either end of a period or
+    month (local midnight in Tehran is 20:30 UTC) from the leads: the sums are exact."""
+    last = min(first + timedelta(days=days - 1), date(2026, 11, 20))
+    with history.begin() as connection:
+        assert daily_counts.installed(connection)
+        counted = report(connection, zone, first, last, months)
+        daily_counts.uninstall(connection)  # MariaDB commits DDL at once: no rollback
+        try:
+            assert not daily_counts.installed(connection)
+            from_leads = report(connection, zone, first, last, months)
+        finally:
+            daily_counts.install(connection)
+    assert counted == from_leads
