@@ -186,6 +186,7 @@ class Funnel:
         self.submission_ids, self.orders = count(1), count(100_001)
         self.identity_ids = count(1)
         self.stages: Counter[str] = Counter()
+        self.caught: set[str] = set()  # browsers whose submissions were quarantined
 
     def batch(self, first: int, size: int) -> dict:
         rng, self.rows = self.rng, {table: [] for table in TABLES}
@@ -205,7 +206,12 @@ class Funnel:
         for visit in self.rows[VISITS]:
             first_seen.setdefault(visit["visitor_id"], visit)
         self.rows[VISITORS] = [
-            {"first_seen_at": visit["at"], **{key: visit[key] for key in VISITOR_KEYS}}
+            {
+                "first_seen_at": visit["at"],
+                **{key: visit[key] for key in VISITOR_KEYS},
+                "lead_id": visit["lead_id"],  # who signed up (the visits are linked to it)
+                "quarantined": visit["visitor_id"] in self.caught,
+            }
             for visit in first_seen.values()
         ]
         return self.rows
@@ -219,6 +225,8 @@ class Funnel:
         rng, rows, page, created = self.rng, self.rows, self.pages(self.rng), self.created(lead_id)
         quarantine = QUARANTINE(rng) if rng.random() < 0.01 else None
         visitor, linked = self.visitor(page), None if quarantine else lead_id  # as capture links
+        if quarantine:
+            self.caught.add(visitor[0])
         country, city = visitor[3]
         reached = {}  # when the lead first reached each milestone, as capture keeps it
         times = sorted(created - rng.uniform(0.05, 21) * DAY for _ in range(self.geometric(0.5)))

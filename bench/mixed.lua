@@ -109,8 +109,13 @@ local function cookie_header(cookies)
   return table.concat(parts, "; ")
 end
 
+-- A person's browser: the funnel counts scripts' user agents (wrk's is none) as bots.
+local BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
+
 local function get(path, cookies)
-  return wrk.format("GET", path, { Host = wrk.headers["Host"], Cookie = cookie_header(cookies) })
+  return wrk.format("GET", path, {
+    Host = wrk.headers["Host"], Cookie = cookie_header(cookies), ["User-Agent"] = BROWSER,
+  })
 end
 
 -- The query of quiz step `to`: the answers of the steps before it, as its form sends them.
@@ -166,6 +171,7 @@ function request()
     Host = wrk.headers["Host"],
     Cookie = cookie_header(jar),
     ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["User-Agent"] = BROWSER,
   }, body)
 end
 

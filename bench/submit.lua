@@ -13,6 +13,8 @@ local n = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Cookie"] = os.getenv("BENCH_COOKIE")
+-- A person's browser: the funnel counts scripts' user agents (wrk's is none) as bots.
+wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
 
 function request()
   n = n + 1

@@ -117,6 +117,9 @@ DEFAULTS: dict[str, object] = {
     # many days before the last 90.
     "FUNNEL_FORECAST_ACTIVE_DAYS": 90,
     "FUNNEL_FORECAST_HISTORY_DAYS": 180,
+    # Below this many leads to learn a stage's conversion from, the forecast says it
+    # has not enough history yet rather than guess.
+    "FUNNEL_FORECAST_MIN_HISTORY": 30,
 }
 
 
@@ -327,6 +330,7 @@ def _report(config: Mapping) -> ReportSettings:
         months=_number(config, "FUNNEL_REPORT_MONTHS", int, 2),
         active_days=_number(config, "FUNNEL_FORECAST_ACTIVE_DAYS", int, 1),
         history_days=_number(config, "FUNNEL_FORECAST_HISTORY_DAYS", int, 30),
+        min_history=_number(config, "FUNNEL_FORECAST_MIN_HISTORY", int, 1),
     )
 
 

@@ -34,6 +34,13 @@ def shows_hero(html: str) -> bool:
     return any(headline in html for headline in HEADLINES)
 
 
+#: A person's browser. The funnel takes scripts' user agents (``python-requests``,
+#: HeadlessChrome) for bots, so tests that play a person send this one.
+PHONE_BROWSER = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+
 #: Answers of the demo page that score 2 + 2 + 3 = 7 ("pour-over").
 ANSWERS = {"style": "black", "time": "5min", "gear": "grinder"}
 
@@ -450,7 +457,9 @@ def live_contact_form(page: str, browser=None) -> tuple:
     hidden fields of its contact step."""
     import requests
 
-    browser = browser or requests.Session()
+    if browser is None:
+        browser = requests.Session()
+        browser.headers["User-Agent"] = PHONE_BROWSER
     started = hidden_fields(browser.get(f"{page}/quiz", timeout=10).text)["started"]
     params = {f"q_{k}": v for k, v in ANSWERS.items()} | {"step": "4", "started": started}
     return browser, hidden_fields(browser.get(f"{page}/quiz", params=params, timeout=10).text)

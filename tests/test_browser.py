@@ -11,12 +11,17 @@ import os
 import threading
 
 import pytest
-from conftest import DATABASE
+from conftest import DATABASE, PHONE_BROWSER
 from werkzeug.serving import make_server
 
 from landing import create_app, funnel
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": PHONE_BROWSER,  # Chromium's own says HeadlessChrome: a bot's
+}
 
 
 @pytest.fixture

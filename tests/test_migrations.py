@@ -193,8 +193,67 @@ def test_the_place_version_migration_keeps_existing_rows_on_the_default(database
     assert cohort[-1] == "place_version"
 
 
+def test_the_visitor_migration_marks_who_signed_up_and_who_was_suspected(database_at):
+    from sqlalchemy import text
+
+    app, engine = database_at("0010")
+    at = {"t": "2026-01-01 00:00:00.000000"}
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO funnel_leads (id, email, stage, stage_changed_at, quarantined,"
+                " landing_page, created_at, updated_at) VALUES"
+                " (1, 'ann@example.com', 'lead', :t, FALSE, 'home-brewing', :t, :t),"
+                " (2, 'bot@example.com', 'lead', :t, TRUE, 'home-brewing', :t, :t)"
+            ),
+            at,
+        )
+        for visitor in "abc":  # a signs up (after a caught try), b is caught, c only looks
+            connection.execute(
+                text(
+                    "INSERT INTO funnel_visitors (visitor_id, first_seen_at, page_slug, source,"
+                    " device) VALUES (:v, :t, 'home-brewing', 'direct', 'mobile')"
+                ),
+                {"v": visitor * 32, **at},
+            )
+        for n, (lead, visitor, caught) in enumerate(
+            [(2, "a", True), (1, "a", False), (2, "b", True)]
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO funnel_submissions (id, idempotency_key, lead_id, visitor_id,"
+                    " page_slug, score, quarantined, created_at)"
+                    " VALUES (:n, :key, :lead, :v, 'home-brewing', 0, :caught, :t)"
+                ),
+                {
+                    "n": n + 1,
+                    "key": f"k{n}",
+                    "lead": lead,
+                    "v": visitor * 32,
+                    "caught": caught,
+                    **at,
+                },
+            )
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    with engine.connect() as connection:
+        visitors = connection.execute(
+            text("SELECT visitor_id, lead_id, quarantined FROM funnel_visitors ORDER BY visitor_id")
+        ).all()
+    engine.dispose()
+    assert [(v[0][0], v[1], bool(v[2])) for v in visitors] == [
+        ("a", 1, False),
+        ("b", None, True),
+        ("c", None, False),
+    ]
+
+
 # The newest revisions, each with the column its downgrade must take away again.
-DOWNGRADES = [("0006", "funnel_leads", "place_version"), ("0007", "funnel_admins", "locale")]
+DOWNGRADES = [
+    ("0006", "funnel_leads", "place_version"),
+    ("0007", "funnel_admins", "locale"),
+    ("0011", "funnel_visitors", "lead_id"),
+]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import BACKENDS, make_app
 from flask_migrate import upgrade
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from flask_funnel.analytics.calendars import (
     GREGORIAN,
@@ -32,7 +32,7 @@ from flask_funnel.analytics.periods import (
     preset_period,
 )
 from flask_funnel.capture.visits import record_visits
-from flask_funnel.db.models import Lead
+from flask_funnel.db.models import Lead, Visitor
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import stages
 from landing import MIGRATIONS_DIR, create_app, funnel
@@ -260,14 +260,21 @@ def test_visitors_stand_on_top_of_the_funnel(app):
             ]
             + [{**visit, "visitor_id": "f" * 32, "device": "bot", "at": NOW}],
         )
-    add(engine, 1, at=NOW - timedelta(hours=1), country="DE", landing_page="home-brewing")
+    [lead] = add(engine, 1, at=NOW - timedelta(hours=1), country="DE", landing_page="home-brewing")
     result = report(app)
     assert result["visitors"] == 4  # unique, bots left out
-    assert result["stages"][0]["step_rate"] == 0.25
+    # A lead that is not one of the visitors (imported, say) is no visitor's conversion.
+    assert (result["signed_up"], result["stages"][0]["step_rate"]) == (0, 0.0)
+    with writing(engine) as connection:  # one of them signs up (as capture records it)
+        connection.execute(
+            update(Visitor).where(Visitor.visitor_id == f"{0:032x}").values(lead_id=lead)
+        )
+    result = report(app)
+    assert (result["signed_up"], result["stages"][0]["step_rate"]) == (1, 0.25)
     [group] = report(app, by="landing_page", settings=ReportSettings(ZoneInfo("UTC"), min_group=1))[
         "breakdown"
     ]["groups"]
-    assert (group["label"], group["visitors"]) == ("home-brewing", 4)
+    assert (group["label"], group["visitors"], group["signed_up"]) == ("home-brewing", 4, 1)
 
 
 def test_the_forecast_multiplies_open_leads_by_past_conversion(app):
@@ -281,7 +288,7 @@ def test_the_forecast_multiplies_open_leads_by_past_conversion(app):
     open_now = add(engine, 5, at=now - timedelta(days=20))
     move(engine, open_now, stages.SQL, now - timedelta(days=10))
     with engine.connect() as connection:
-        result = forecast(connection, UTC_ZONE, now)
+        result = forecast(connection, replace(UTC_ZONE, min_history=5), now)
     sql = next(c for c in result["inputs"]["conversion_to_customer"] if c["stage"] == "sql")
     assert sql["leads"] == 10
     assert sql["within_days"]["30"] == 0.4 and sql["within_days"]["60"] == 0.5
@@ -295,6 +302,48 @@ def test_the_forecast_multiplies_open_leads_by_past_conversion(app):
     lead = next(c for c in result["inputs"]["conversion_to_customer"] if c["stage"] == "lead")
     assert lead["within_days"]["15"] == 0.0 and lead["within_days"]["30"] == 0.4
     assert two["from_new_leads"] == round(5 / 90 * 60 * 0.4, 1)
+
+
+def _history(engine, now: datetime, leads: int, customers: int) -> None:
+    """``leads`` leads created in the forecast's history, ``customers`` of them buying
+    within 20 days; and as many new leads in the last 90 days."""
+    past = now - timedelta(days=200)
+    history = add(engine, leads, at=past)
+    move(engine, history[:customers], stages.CUSTOMER, past + timedelta(days=20))
+    add(engine, leads, at=now - timedelta(days=30))
+
+
+def test_the_forecast_says_when_it_has_too_little_history(app, admin_client, runner):
+    engine = app.extensions["funnel"].engine
+    now = datetime.now(UTC)
+    _history(engine, now, 4, 2)  # four contacts imported, two of them bought
+    with engine.connect() as connection:
+        result = forecast(connection, UTC_ZONE, now)
+    assert not result["enough_history"]
+    assert [h["customers"] for h in result["horizons"]] == [None, None, None]
+    assert result["horizons"][0]["lacking_history"] == ["lead"]
+    page = admin_client.get("/p/admin/").text
+    assert "Not enough history yet" in page and "Needs 30 past leads at each of: lead." in page
+    printed = runner.invoke(args=["funnel", "report"]).output
+    assert "next 30 days: not enough history yet (needs 30 past leads at each of: lead)" in printed
+
+
+def test_the_forecast_gives_a_range_that_narrows_with_more_history(app):
+    engine = app.extensions["funnel"].engine
+    now = datetime.now(UTC)
+    settings = replace(UTC_ZONE, min_history=30)
+    _history(engine, now, 40, 10)
+    with engine.connect() as connection:
+        small = forecast(connection, settings, now)["horizons"][0]
+    _history(engine, now, 4000, 1000)  # the same share, a hundred times the leads
+    with engine.connect() as connection:
+        large = forecast(connection, settings, now)["horizons"][0]
+    for horizon in (small, large):
+        assert horizon["low"] <= horizon["customers"] <= horizon["high"]
+    assert small["low"] < small["customers"] < small["high"]
+    small_width = (small["high"] - small["low"]) / small["customers"]
+    large_width = (large["high"] - large["low"]) / large["customers"]
+    assert large_width < small_width / 3
 
 
 def test_a_bad_period_is_explained_beside_the_field(admin_client):

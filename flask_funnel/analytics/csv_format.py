@@ -19,7 +19,12 @@ COLUMNS = (
     "drop_off",
     "drop_off_rate",
     "visitors",
+    # Of the visitors, how many have signed up (the lead row's step_rate is their share).
+    "signed_up",
     "partial",
+    # A forecast's 80% interval (empty, like reached, without enough history).
+    "low",
+    "high",
     # The days of the row (ISO dates), and their names in each calendar.
     "from",
     "to",
@@ -42,7 +47,14 @@ def report_csv(report: dict) -> str:
     days = _days(report["period"])
     for row in report["stages"]:
         writer.writerow(
-            {"section": "funnel", "group": period, "visitors": report["visitors"], **row, **days}
+            {
+                "section": "funnel",
+                "group": period,
+                "visitors": report["visitors"],
+                "signed_up": report["signed_up"],
+                **row,
+                **days,
+            }
         )
     for month in report["months"]["rows"]:
         for stage, count in month["counts"].items():
@@ -65,6 +77,7 @@ def report_csv(report: dict) -> str:
                         "section": f"by {by}",
                         "group": neutralize(group["label"]),
                         "visitors": group["visitors"],
+                        "signed_up": group["signed_up"],
                         **row,
                         **days,
                     }
@@ -73,9 +86,11 @@ def report_csv(report: dict) -> str:
         writer.writerow(
             {
                 "section": "forecast",
-                "month": f"next {horizon['months']}",
+                "month": f"next {horizon['days']} days",
                 "stage": "customer",
                 "reached": horizon["customers"],
+                "low": horizon["low"],
+                "high": horizon["high"],
             }
         )
     return out.getvalue()

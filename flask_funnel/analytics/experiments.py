@@ -5,48 +5,34 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, false, func, select
 
-from flask_funnel.analytics.funnel import counted_leads, rate, reached
+from flask_funnel.analytics.funnel import new_visitors, rate, reached
 from flask_funnel.analytics.periods import Period
 from flask_funnel.analytics.significance import Arm, compare
-from flask_funnel.db.models import Lead, Visit
+from flask_funnel.db.models import Lead, Visitor
 from flask_funnel.pages.model import Page
-
-_leads = Lead.__table__
 
 
 def variant_test(connection: Connection, page: Page, period: Period, stage: str) -> dict | None:
-    """None when the page runs no test. Visitors are the unique visitors shown each
-    variant in the period; conversions, the leads of that variant created in the
-    period that reached ``stage`` by now."""
+    """None when the page runs no test. Each variant's visitors are the page's visitors
+    (first seen on it in the period, not suspected bots) shown that variant; its
+    conversions, how many of them have signed up and reached ``stage`` by now."""
     if not page.variants:
         return None
-    visitors = dict(
-        connection.execute(
-            select(Visit.variant, func.count(Visit.visitor_id.distinct()))
-            .where(
-                Visit.page_slug == page.slug,
-                Visit.at >= period.start,
-                Visit.at < period.end,
-                Visit.device != "bot",
+    visitors, leads = Visitor.__table__, Lead.__table__
+    counts = connection.execute(
+        select(visitors.c.variant, func.count(), func.count(reached(stage)))
+        .select_from(
+            visitors.outerjoin(
+                leads, and_(leads.c.id == visitors.c.lead_id, leads.c.quarantined == false())
             )
-            .group_by(Visit.variant)
-        ).all()
+        )
+        .where(*new_visitors(period), visitors.c.page_slug == page.slug)
+        .group_by(visitors.c.variant)
     )
-    conversions = dict(
-        connection.execute(
-            select(_leads.c.variant, func.count(reached(stage)))
-            .where(*counted_leads(period.start, period.end), _leads.c.landing_page == page.slug)
-            .group_by(_leads.c.variant)
-        ).all()
-    )
-    arms = []
-    for variant in page.variants:
-        converted = conversions.get(variant.id, 0)
-        # A lead may have come from a visit before the period: it still saw the page.
-        seen = max(visitors.get(variant.id, 0), converted)
-        arms.append(Arm(variant.id, seen, converted))
+    seen = {variant: (shown, converted) for variant, shown, converted in counts}
+    arms = [Arm(variant.id, *seen.get(variant.id, (0, 0))) for variant in page.variants]
     comparison = compare(arms)
     return {
         "page": page.slug,

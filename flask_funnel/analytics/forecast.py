@@ -11,10 +11,19 @@ Two parts, both learnt from the site's own history:
 
 The shares come from leads that reached the stage in the ``history_days`` before the
 last 90 days, so every one of them has had the full 90 days to convert.
+
+A forecast is only as good as its history: a horizon says "not enough history yet"
+(``customers`` None) while a stage it needs was learnt from fewer than
+``min_history`` leads. Each forecast comes with an 80% interval (``low`` to ``high``):
+the uncertainty of every learnt share (a binomial proportion, with Jeffreys' prior so
+that 0 of 40 is not taken as certainly 0), of the new-lead rate (Poisson), and of
+which leads convert, added up as variances, the normal approximation.
+``bench/forecast_backtest.py`` checks it against what then happened.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, and_, case, false, func, literal_column, select
@@ -33,6 +42,8 @@ HORIZONS = (1, 2, 3)  # months
 DAYS_PER_MONTH = 30
 RECENT_DAYS = 90  # the window of the new-lead rate, and the longest horizon
 WITHIN = sorted({m * DAYS_PER_MONTH for m in HORIZONS} | {m * 15 for m in HORIZONS})
+#: The normal quantile of an 80% two-sided interval.
+Z_80 = 1.2816
 
 _leads = Lead.__table__
 
@@ -80,16 +91,27 @@ def _days(first: date, last: date, settings: ReportSettings) -> dict:
     }
 
 
-def forecast(connection: Connection, settings: ReportSettings, now: datetime | None = None):
+def open_leads_now(connection: Connection, settings: ReportSettings, now: datetime) -> dict:
+    """The leads at each open stage now that entered it within ``active_days``."""
+    since = [(now - timedelta(days=settings.active_days), lead_counts.NO_END)]
+    now_at = lead_counts.count(connection, lead_counts.CURRENT, OPEN_STAGES, since)
+    return {stage: now_at[0, stage] for stage in OPEN_STAGES}
+
+
+def forecast(
+    connection: Connection,
+    settings: ReportSettings,
+    now: datetime | None = None,
+    open_leads: dict[str, int] | None = None,
+):
+    """The forecast made at ``now``; ``open_leads`` as they were then, when ``now`` is
+    in the past (a backtest): the leads' stages today are not theirs of then."""
     now = now or datetime.now(UTC)
     history_end = now - timedelta(days=RECENT_DAYS)
     history_start = history_end - timedelta(days=settings.history_days)
     real = _leads.c.quarantined == false()
-
-    active_since = now - timedelta(days=settings.active_days)
-    since = [(active_since, lead_counts.NO_END)]
-    now_at = lead_counts.count(connection, lead_counts.CURRENT, OPEN_STAGES, since)
-    open_leads = {stage: now_at[0, stage] for stage in OPEN_STAGES}
+    if open_leads is None:
+        open_leads = open_leads_now(connection, settings, now)
 
     def in_history(stage):
         return and_(_reached(stage) >= history_start, _reached(stage) < history_end)
@@ -115,21 +137,42 @@ def forecast(connection: Connection, settings: ReportSettings, now: datetime | N
         }
         for n, stage in enumerate(OPEN_STAGES)
     }
-    last_90_days = [(now - timedelta(days=RECENT_DAYS), lead_counts.NO_END)]
+    last_90_days = [(now - timedelta(days=RECENT_DAYS), now)]
     recent = lead_counts.count(connection, lead_counts.ENTERED, [LEAD], last_90_days)[0, LEAD]
     per_day = recent / RECENT_DAYS
+    learnt = {stage: bases[n] for n, stage in enumerate(OPEN_STAGES)}
+    converted_within = {
+        (stage, days): converted[n * len(WITHIN) + k]
+        for n, stage in enumerate(OPEN_STAGES)
+        for k, days in enumerate(WITHIN)
+    }
 
     horizons = []
     for months in HORIZONS:
         days = months * DAYS_PER_MONTH
-        from_open = sum(open_leads[s] * shares[s][days] for s in OPEN_STAGES)
         new_leads = per_day * days
+        # (how many, the stage they convert like, within how many days, extra variance)
+        parts = [(open_leads[s], s, days, 0.0) for s in OPEN_STAGES if open_leads[s]]
+        # A rate learnt from ``recent`` leads is uncertain by 1/recent of itself, squared.
+        parts.append((new_leads, LEAD, days // 2, new_leads + new_leads**2 / max(recent, 1)))
+        lacking = list(dict.fromkeys(s for _, s, _, _ in parts if learnt[s] < settings.min_history))
+        from_open = sum(open_leads[s] * shares[s][days] for s in OPEN_STAGES)
         from_new = new_leads * shares[LEAD][days // 2]
+        variance = sum(
+            _variance(leads, learnt[s], converted_within[s, within], extra)
+            for leads, s, within, extra in parts
+        )
+        expected = from_open + from_new
+        spread = Z_80 * math.sqrt(variance)
         horizons.append(
             {
                 "months": months,
                 "days": days,
-                "customers": round(from_open + from_new, 1),
+                "enough_history": not lacking,
+                "lacking_history": lacking,
+                "customers": None if lacking else round(expected, 1),
+                "low": None if lacking else math.floor(max(0.0, expected - spread)),
+                "high": None if lacking else math.ceil(expected + spread),
                 "from_open_leads": round(from_open, 1),
                 "from_new_leads": round(from_new, 1),
                 "new_leads": round(new_leads),
@@ -137,13 +180,16 @@ def forecast(connection: Connection, settings: ReportSettings, now: datetime | N
         )
     return {
         "horizons": horizons,
+        "enough_history": all(h["enough_history"] for h in horizons),
         "inputs": {
+            "min_history": settings.min_history,
             "open_leads": open_leads,
             "active_days": settings.active_days,
             "conversion_to_customer": [
                 {
                     "stage": stage,
                     "leads": bases[n],
+                    "enough": bases[n] >= settings.min_history,
                     "within_days": {str(d): round(shares[stage][d], 6) for d in WITHIN},
                 }
                 for n, stage in enumerate(OPEN_STAGES)
@@ -153,3 +199,16 @@ def forecast(connection: Connection, settings: ReportSettings, now: datetime | N
             "new_leads_per_month": round(per_day * DAYS_PER_MONTH, 1),
         },
     }
+
+
+def _variance(leads: float, learnt: int, converted: int, leads_variance: float) -> float:
+    """The variance of the customers among ``leads`` converting like ``converted`` of
+    ``learnt`` did: the share's own (Jeffreys), each lead's chance, and the number of
+    leads' when it is itself a forecast (``leads_variance``)."""
+    share = (converted + 0.5) / (learnt + 1)
+    share_variance = share * (1 - share) / (learnt + 2)
+    return (
+        leads**2 * share_variance
+        + leads * share * (1 - share)
+        + leads_variance * (share**2 + share_variance)
+    )

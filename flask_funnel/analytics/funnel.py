@@ -3,7 +3,15 @@
 A period's funnel is a cohort: the leads created in it, and how far each has got by
 now. A lead reached a stage when it moved there or to any later stage (skipping
 counts as passing); moving back never takes that away, so every lead is counted
-once per stage. Suspected bots (quarantined leads, bot visits) are never counted.
+once per stage.
+
+Visitors are a cohort too: the browsers first seen in the period (by a landing view,
+a quiz step or a submission), of whom ``signed_up`` have sent a real quiz since. The
+visitor → lead rate is their share, never the period's leads (which include imports
+and visitors first seen earlier) over its visitors. Suspected bots are left out of
+every count by one rule: a bot's user agent, or a submission caught by the honeypot
+or the time trap (its lead is quarantined, its browser with it) until an admin
+releases the lead.
 
 All counting happens in the database, over the ``reached_<stage>_at`` columns and
 their indexes (see ``models.Lead``); Python only shapes the few numbers that return.
@@ -24,6 +32,7 @@ from flask_funnel.analytics import lead_counts
 from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.periods import Month, Period, ReportSettings, months_until
+from flask_funnel.capture.attribution import BOT
 from flask_funnel.db.models import Lead, Visitor
 from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, translate
 from flask_funnel.leads.stages import (
@@ -130,13 +139,19 @@ def _stage_counts():
 
 
 def new_visitors(period: Period) -> list:
-    """Conditions for the visitors (not bots) first seen in the period: the cohort of
-    visitors, as the period's leads are the cohort of leads."""
+    """Conditions for the visitors (not suspected bots) first seen in the period: the
+    cohort of visitors, as the period's leads are the cohort of leads."""
     return [
         _visitors.c.first_seen_at >= period.start,
         _visitors.c.first_seen_at < period.end,
-        _visitors.c.device != "bot",
+        _visitors.c.device != BOT,
+        _visitors.c.quarantined == false(),
     ]
+
+
+def visitor_counts() -> list:
+    """The visitors, and how many of them have signed up."""
+    return [func.count(), func.count(_visitors.c.lead_id)]
 
 
 # --- the funnel -------------------------------------------------------------------
@@ -148,18 +163,19 @@ def rate(part: int | None, whole: int | None) -> float | None:
     return round(part / whole, 6)
 
 
-def stage_rows(visitors: int | None, counts: Sequence[int]) -> list[dict]:
-    """Each stage with the leads that reached it, the conversion from the step before
-    (from visitors, for ``lead``), from ``lead``, and how many dropped out on the way."""
+def stage_rows(visitors: int | None, signed_up: int | None, counts: Sequence[int]) -> list[dict]:
+    """Each stage with the leads that reached it, the conversion from the step before,
+    from ``lead``, and how many dropped out on the way. For ``lead``, the step before
+    is the visitors, and its conversion the share of them who ``signed_up``."""
     rows = []
     for n, stage in enumerate(STAGES):
-        before = visitors if n == 0 else counts[n - 1]
-        drop_off = None if before is None else max(before - counts[n], 0)
+        before, after = (visitors, signed_up) if n == 0 else (counts[n - 1], counts[n])
+        drop_off = None if before is None or after is None else max(before - after, 0)
         rows.append(
             {
                 "stage": stage,
                 "reached": counts[n],
-                "step_rate": rate(counts[n], before),
+                "step_rate": rate(after, before),
                 "cumulative_rate": rate(counts[n], counts[0]),
                 "drop_off": drop_off,
                 "drop_off_rate": rate(drop_off, before),
@@ -185,9 +201,16 @@ def funnel(connection: Connection, period: Period) -> dict:
     span = [(period.start, period.end)]
     reached_by = lead_counts.count(connection, lead_counts.ENTERED, [LEAD], span)
     reached_by |= lead_counts.count(connection, lead_counts.COHORT, MILESTONES, span)
-    visitors = connection.execute(select(func.count()).where(*new_visitors(period))).scalar()
-    rows = stage_rows(visitors, [reached_by[0, stage] for stage in STAGES])
-    return {"visitors": visitors, "stages": rows, "biggest_drop": biggest_drop(rows)}
+    visitors, signed_up = connection.execute(
+        select(*visitor_counts()).where(*new_visitors(period))
+    ).one()
+    rows = stage_rows(visitors, signed_up, [reached_by[0, stage] for stage in STAGES])
+    return {
+        "visitors": visitors,
+        "signed_up": signed_up,
+        "stages": rows,
+        "biggest_drop": biggest_drop(rows),
+    }
 
 
 # --- month over month -----------------------------------------------------------
@@ -267,21 +290,25 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
     dimension = BREAKDOWNS[by]
     width = len(dimension.lead_columns)
     no_visitors = 0 if dimension.visitor_columns else None
+
+    def empty() -> dict:
+        return {"visitors": no_visitors, "signed_up": no_visitors, "counts": [0] * len(STAGES)}
+
     groups: dict[tuple, dict] = {}
     for row in connection.execute(breakdown_query(by, period)):
-        groups[tuple(row[:width])] = {"visitors": no_visitors, "counts": list(row[width:])}
+        groups[tuple(row[:width])] = empty() | {"counts": list(row[width:])}
     if dimension.visitor_columns:
         visitor_keys = [_visitors.c[c] for c in dimension.visitor_columns]
         visitor_rows = connection.execute(
-            select(*visitor_keys, func.count()).where(*new_visitors(period)).group_by(*visitor_keys)
+            select(*visitor_keys, *visitor_counts())
+            .where(*new_visitors(period))
+            .group_by(*visitor_keys)
         )
-        for row in visitor_rows:
-            group = groups.setdefault(
-                tuple(row[:width]), {"visitors": 0, "counts": [0] * len(STAGES)}
-            )
-            group["visitors"] = row[width]
+        for *key, visitors, signed_up in visitor_rows:
+            group = groups.setdefault(tuple(key), empty())
+            group["visitors"], group["signed_up"] = visitors, signed_up
 
-    kept, other = [], {"visitors": no_visitors, "counts": [0] * len(STAGES), "groups": 0}
+    kept, other = [], empty() | {"groups": 0}
     for key, group in groups.items():
         if group["counts"][0] >= min_group:
             kept.append((key, group))
@@ -289,6 +316,7 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
         other["groups"] += 1
         if group["visitors"] is not None:
             other["visitors"] += group["visitors"]
+            other["signed_up"] += group["signed_up"]
         other["counts"] = [a + b for a, b in zip(other["counts"], group["counts"], strict=True)]
     kept.sort(key=lambda item: (-item[1]["counts"][0], dimension.label(item[0])))
     result = [
@@ -296,7 +324,8 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
             "key": list(key),
             "label": dimension.label(key),
             "visitors": group["visitors"],
-            "stages": stage_rows(group["visitors"], group["counts"]),
+            "signed_up": group["signed_up"],
+            "stages": stage_rows(group["visitors"], group["signed_up"], group["counts"]),
         }
         for key, group in kept
     ]
@@ -307,7 +336,8 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
                 "label": OTHER,
                 "folded_groups": other["groups"],
                 "visitors": other["visitors"],
-                "stages": stage_rows(other["visitors"], other["counts"]),
+                "signed_up": other["signed_up"],
+                "stages": stage_rows(other["visitors"], other["signed_up"], other["counts"]),
             }
         )
     return {"by": by, "title": dimension.title, "min_group": min_group, "groups": result}

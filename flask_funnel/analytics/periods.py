@@ -41,6 +41,8 @@ class ReportSettings:
     active_days: int = 90
     history_days: int = 180
     calendar: Calendar = GREGORIAN
+    #: The fewest leads a forecast's share may be learnt from.
+    min_history: int = 30
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, case, false, func, select
 
-from flask_funnel.analytics.funnel import rate, reached
+from flask_funnel.analytics.funnel import new_visitors, rate, reached
 from flask_funnel.analytics.periods import Period
-from flask_funnel.db.models import Answer, Lead, StepView, Submission, Visit
+from flask_funnel.db.models import Answer, Lead, StepView, Submission, Visitor
 from flask_funnel.leads.stages import CUSTOMER, MQL
 from flask_funnel.pages.model import Page
 
@@ -18,34 +18,26 @@ _leads = Lead.__table__
 
 
 def quiz_dropoff(connection: Connection, page: Page, period: Period) -> dict:
-    visitors = connection.execute(
-        select(func.count(Visit.visitor_id.distinct())).where(
-            Visit.page_slug == page.slug,
-            Visit.at >= period.start,
-            Visit.at < period.end,
-            Visit.device != "bot",
-        )
-    ).scalar()
+    """The page's visitors (first seen on it in the period, not suspected bots), and how
+    many of them reached each step and sent the quiz, by now: each step's visitors are
+    among the step before's (reaching a step records the ones passed)."""
+    visitors = Visitor.__table__
+    of_page = [*new_visitors(period), visitors.c.page_slug == page.slug]
+    landed = connection.execute(select(func.count()).where(*of_page)).scalar()
     reached_step = dict(
         connection.execute(
             select(StepView.step, func.count())
-            .where(
-                StepView.page_slug == page.slug,
-                StepView.at >= period.start,
-                StepView.at < period.end,
-            )
+            .join(visitors, visitors.c.visitor_id == StepView.visitor_id)
+            .where(*of_page, StepView.page_slug == page.slug)
             .group_by(StepView.step)
         ).all()
     )
     sent = connection.execute(
-        select(func.count(Submission.visitor_id.distinct())).where(
-            Submission.page_slug == page.slug,
-            Submission.created_at >= period.start,
-            Submission.created_at < period.end,
-            Submission.quarantined == false(),
-        )
+        select(func.count(Submission.visitor_id.distinct()))
+        .join(visitors, visitors.c.visitor_id == Submission.visitor_id)
+        .where(*of_page, Submission.page_slug == page.slug, Submission.quarantined == false())
     ).scalar()
-    labels = [("landing", "Landing page", visitors)]
+    labels = [("landing", "Landing page", landed)]
     labels += [
         (f"question_{n}", f"Question {n}: {q.text}", reached_step.get(n, 0))
         for n, q in enumerate(page.questions, start=1)
@@ -61,7 +53,7 @@ def quiz_dropoff(connection: Connection, page: Page, period: Period) -> dict:
                 "step": key,
                 "label": label,
                 "visitors": count,
-                "share_of_landing": rate(count, visitors),
+                "share_of_landing": rate(count, landed),
                 "left": None if before is None else max(before - count, 0),
                 "left_rate": None if before is None else rate(max(before - count, 0), before),
             }

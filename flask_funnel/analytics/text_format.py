@@ -37,7 +37,7 @@ def report_text(report: dict) -> Iterator[str]:
         f"Funnel {period['label']} ({period['from']} to {period['to']}, "
         f"{period['time_zone']}{calendar})"
     )
-    yield f"  visitors {report['visitors']:,}"
+    yield f"  visitors {report['visitors']:,}, of whom {report['signed_up']:,} signed up"
     yield from _stage_table(report["stages"])
 
     months = report["months"]
@@ -66,15 +66,29 @@ def report_text(report: dict) -> Iterator[str]:
         yield f"By {title} (groups under {least} leads are folded into other)"
         for group in breakdown["groups"]:
             visitors = group["visitors"]
-            counted = "" if visitors is None else f"  visitors {visitors:,}"
+            counted = (
+                ""
+                if visitors is None
+                else f"  visitors {visitors:,} ({group['signed_up']:,} signed up)"
+            )
             yield f" {group['label']}{counted}"
             yield from _stage_table(group["stages"])
 
     yield ""
     yield "Forecast of new customers"
-    for horizon in report["forecast"]["horizons"]:
+    forecast = report["forecast"]
+    for horizon in forecast["horizons"]:
+        if horizon["customers"] is None:
+            lacking = ", ".join(horizon["lacking_history"])
+            least = forecast["inputs"]["min_history"]
+            yield (
+                f"  next {horizon['days']} days: not enough history yet "
+                f"(needs {least:,} past leads at each of: {lacking})"
+            )
+            continue
         yield (
-            f"  next {horizon['months']} month(s): {horizon['customers']:,} "
-            f"({horizon['from_open_leads']:,} from open leads, "
+            f"  next {horizon['days']} days: {horizon['customers']:,} "
+            f"(likely {horizon['low']:,} to {horizon['high']:,}, 80%; "
+            f"{horizon['from_open_leads']:,} from open leads, "
             f"{horizon['from_new_leads']:,} from new ones)"
         )

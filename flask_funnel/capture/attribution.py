@@ -7,8 +7,17 @@ from urllib.parse import urlsplit
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 DIRECT = "direct"
+BOT = "bot"
 
-_BOT = re.compile(r"bot|crawl|spider|slurp|facebookexternalhit|headless|preview", re.I)
+#: User agents that are not a person's browser: crawlers, link previews, headless
+#: browsers, and the HTTP libraries and command-line tools scripts are written with.
+_BOT = re.compile(
+    r"bot|crawl|spider|slurp|facebookexternalhit|headless|preview|scrap|"
+    r"^(curl|wget|httpie|python|aiohttp|go-http-client|java|okhttp|apache-httpclient|"
+    r"libwww|lwp|node|axios|undici|got|ruby|php|perl|guzzle|postmanruntime|insomnia|"
+    r"rest-client|dart|reqwest|hyper|http\.rb|k6|wrk|ab|siege|locust|jmeter)\b",
+    re.I,
+)
 _TABLET = re.compile(r"ipad|tablet|kindle|silk|playbook|(android(?!.*mobile))", re.I)
 _MOBILE = re.compile(r"mobi|iphone|ipod|android|blackberry|opera mini|iemobile|windows phone", re.I)
 
@@ -16,8 +25,8 @@ _MOBILE = re.compile(r"mobi|iphone|ipod|android|blackberry|opera mini|iemobile|w
 def device_class(user_agent: str | None) -> str:
     """``bot``, ``tablet``, ``mobile`` or ``desktop`` from a User-Agent header."""
     ua = user_agent or ""
-    if not ua or _BOT.search(ua):
-        return "bot"
+    if not ua or _BOT.search(ua.strip()):
+        return BOT
     if _TABLET.search(ua):
         return "tablet"
     if _MOBILE.search(ua):

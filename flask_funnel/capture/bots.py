@@ -1,5 +1,6 @@
-"""Bot checks: a hidden honeypot field and a minimum fill time, measured from a start
-stamp the server signed when the quiz began. A submission that trips one is answered
+"""Bot checks: a hidden honeypot field, the user agent (``attribution.device_class``)
+and a minimum fill time, measured from a start stamp the server signed when the quiz
+began. A submission that trips one is answered
 like any other and stored quarantined, out of the exports and the funnel.
 
 The stamp names the visitor it was made for (their visitor cookie), so one stamp
@@ -49,11 +50,15 @@ def check_start(stamp: str | None, secret_key: str, visitor_id: str) -> StartChe
     return StartCheck(seconds)
 
 
-def quarantine_reason(*, honeypot: str | None, start: StartCheck, min_seconds: float):
-    """Why a submission looks automated (``honeypot``, ``foreign_start``,
-    ``no_start_time``, ``too_fast``), or None."""
+def quarantine_reason(
+    *, honeypot: str | None, start: StartCheck, min_seconds: float, agent_is_bot: bool = False
+):
+    """Why a submission looks automated (``honeypot``, ``bot_agent``: sent by a crawler
+    or an HTTP library, ``foreign_start``, ``no_start_time``, ``too_fast``), or None."""
     if honeypot:
         return "honeypot"
+    if agent_is_bot:
+        return "bot_agent"
     if start.foreign:
         return "foreign_start"
     if start.seconds is None:

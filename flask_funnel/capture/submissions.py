@@ -1,6 +1,7 @@
 """Completed quizzes: one transaction stores the lead (one per normalised email, by
 upsert), the submission (one per idempotency key), its answers, the consent record,
-the first stage changes and the link from the visitor's earlier visits.
+the first stage changes, the link from the visitor's earlier visits, and the visitor
+(first seen now if not before, having passed every quiz step, signed up or suspected).
 
 Statements are built once per database dialect and executed with parameters, so a
 request spends its time in the database rather than in building SQL.
@@ -21,7 +22,8 @@ from flask_funnel.capture import identities
 from flask_funnel.capture.attribution import DIRECT
 from flask_funnel.capture.consent import consent_hash
 from flask_funnel.capture.geo import Place
-from flask_funnel.db.models import Answer, Consent, Lead, Submission, Visit
+from flask_funnel.capture.visits import record_steps, record_visitors
+from flask_funnel.db.models import Answer, Consent, Lead, Submission, Visit, Visitor
 from flask_funnel.db.retry import write_retrying
 from flask_funnel.db.types import utcnow
 from flask_funnel.db.upserts import supports_returning, upsert
@@ -29,22 +31,12 @@ from flask_funnel.leads import stages
 from flask_funnel.leads.name_terms import add_terms
 from flask_funnel.pages.model import Page
 
-"""The write side: visits, quiz steps reached and completed submissions.
-
-A submission is written in one transaction: the lead (one per normalised email,
-by upsert), the submission (one per idempotency key), its answers, the consent
-record, the first stage change, and the link from the visitor's earlier visits.
-
-Statements are built once per database dialect and executed with parameters, so a
-request spends its time in the database rather than in building SQL.
-"""
-
-
 log = logging.getLogger("flask_funnel.capture.submissions")
 
 
 _leads = Lead.__table__
 _visits = Visit.__table__
+_visitors = Visitor.__table__
 
 
 _submissions = Submission.__table__
@@ -78,6 +70,8 @@ class QuizEntry:
     quarantine_reason: str | None = None
     #: The sign-in that vouched for ``email`` (then ``email`` is the identity's).
     identity: VerifiedIdentity | None = None
+    #: The visitor's ``visits.first_seen`` row, stored if the browser is new.
+    arrival: dict | None = None
 
     @property
     def signup_method(self) -> str:
@@ -125,6 +119,20 @@ _LINK_VISITS = (
     update(_visits)
     .where(_visits.c.visitor_id == bindparam("known_visitor"), _visits.c.lead_id.is_(None))
     .values(lead_id=bindparam("new_lead_id"))
+)
+
+
+# A browser becomes one of the visitors who signed up with its first real submission;
+# it is a suspected bot while all of its submissions were quarantined.
+_VISITOR_SIGNED_UP = (
+    update(_visitors)
+    .where(_visitors.c.visitor_id == bindparam("known_visitor"))
+    .values(lead_id=func.coalesce(_visitors.c.lead_id, bindparam("new_lead_id")), quarantined=False)
+)
+_VISITOR_SUSPECTED = (
+    update(_visitors)
+    .where(_visitors.c.visitor_id == bindparam("known_visitor"), _visitors.c.lead_id.is_(None))
+    .values(quarantined=True)
 )
 
 
@@ -333,4 +341,18 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         connection.execute(
             _LINK_VISITS, {"known_visitor": entry.visitor_id, "new_lead_id": lead_id}
         )
+    if entry.visitor_id:
+        _record_visitor(connection, entry, lead_id, quarantined)
     return Captured(submission_id, lead_id, created, False, quarantined, tuple(changes))
+
+
+def _record_visitor(connection: Connection, entry: QuizEntry, lead_id: int, quarantined: bool):
+    """The browser that sent the quiz: a visitor of the page (even if this is the first
+    of it seen), past every step, and now signed up or suspected."""
+    if entry.arrival:
+        record_visitors(connection, [entry.arrival])
+    record_steps(
+        connection, entry.visitor_id, entry.page.slug, range(1, entry.page.contact_step + 1)
+    )
+    marking = _VISITOR_SUSPECTED if quarantined else _VISITOR_SIGNED_UP
+    connection.execute(marking, {"known_visitor": entry.visitor_id, "new_lead_id": lead_id})

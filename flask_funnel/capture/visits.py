@@ -1,5 +1,9 @@
 """Page views and quiz steps reached: the anonymous side of the funnel, written in
-batches by the visit buffer (views) or at once (steps, once per visitor and step)."""
+batches by the visit buffer (views) or at once (steps, once per visitor and step).
+
+Whatever comes first of a browser (a landing view, a quiz step, a submission) makes
+its ``funnel_visitors`` row: someone who follows a link straight to a quiz is a
+visitor of that page like any other."""
 
 from __future__ import annotations
 
@@ -76,35 +80,48 @@ def visit_row(visit: VisitRecord) -> dict:
     return {key: storable(value) if isinstance(value, str) else value for key, value in row.items()}
 
 
+def first_seen(row: dict) -> dict:
+    """The ``funnel_visitors`` row of a visitor first seen by a ``visit_row``."""
+    return {
+        "visitor_id": row["visitor_id"],
+        "first_seen_at": row["at"],
+        "page_slug": row["page_slug"],
+        "variant": row["variant"],
+        "source": row["source"],
+        "country": row["country"],
+        "city": row["city"],
+        "device": row["device"],
+        "place_version": row.get("place_version"),
+    }
+
+
+def record_visitors(connection: Connection, rows: list[dict]) -> None:
+    """Store ``first_seen`` rows of visitors not seen before (the others are kept)."""
+    connection.execute(_insert_visitor(connection.dialect.name), rows)
+
+
 def record_visits(connection: Connection, rows: list[dict]) -> None:
     """Store page views (``visit_row`` parameters), and each visitor's first one."""
     connection.execute(INSERT_VISIT, rows)
-    first_seen = {}
+    firsts: dict[str, dict] = {}
     for row in rows:
-        first_seen.setdefault(row["visitor_id"], row)
+        firsts.setdefault(row["visitor_id"], row)
+    record_visitors(connection, [first_seen(row) for row in firsts.values()])
+
+
+def record_steps(connection: Connection, visitor_id: str, page_slug: str, steps: range) -> None:
+    """Remember that a visitor reached quiz ``steps`` (once per visitor, page and step)."""
+    now = utcnow()
     connection.execute(
-        _insert_visitor(connection.dialect.name),
-        [
-            {
-                "visitor_id": row["visitor_id"],
-                "first_seen_at": row["at"],
-                "page_slug": row["page_slug"],
-                "variant": row["variant"],
-                "source": row["source"],
-                "country": row["country"],
-                "city": row["city"],
-                "device": row["device"],
-                "place_version": row.get("place_version"),
-            }
-            for row in first_seen.values()
-        ],
+        _insert_step(connection.dialect.name),
+        [{"visitor_id": visitor_id, "page_slug": page_slug, "step": n, "at": now} for n in steps],
     )
 
 
-def record_step(engine: Engine, visitor_id: str, page_slug: str, step: int) -> None:
-    """Remember that a visitor reached a quiz step (once per visitor, page and step)."""
+def record_step(engine: Engine, visit: VisitRecord, step: int) -> None:
+    """A visitor reached a quiz step, having passed the ones before it (their answers
+    were checked); they are a visitor of the page even with no landing view."""
+    row = visit_row(visit)
     with writing(engine) as connection:
-        connection.execute(
-            _insert_step(connection.dialect.name),
-            {"visitor_id": visitor_id, "page_slug": page_slug, "step": step, "at": utcnow()},
-        )
+        record_visitors(connection, [first_seen(row)])
+        record_steps(connection, visit.visitor_id, visit.page_slug, range(1, step + 1))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -165,11 +166,15 @@ class Visit(Base):
 
 
 class Visitor(Base):
-    """An anonymous visitor as first seen: when, on which page, variant and place version,
-    from where.
+    """A browser (its visitor cookie) as first seen: when, on which page, variant and
+    place version, from where; first seen by a landing view, a quiz step or a
+    submission, whichever came first.
 
     The report's visitors are the ones first seen in a period, counted from this
-    table's index rather than by finding the distinct ids among all visits."""
+    table's index rather than by finding the distinct ids among all visits. Left out
+    of every count: a bot's user agent (``device = "bot"``) and a browser whose
+    submissions were all quarantined (``quarantined``). ``lead_id`` is the lead of its
+    first real submission: how many of a period's visitors signed up."""
 
     __tablename__ = "funnel_visitors"
 
@@ -182,24 +187,30 @@ class Visitor(Base):
     city: Mapped[str | None] = mapped_column(String(128))
     device: Mapped[str] = mapped_column(String(10))
     place_version: Mapped[str | None] = mapped_column(String(40))
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_leads.id"))
 
     __table_args__ = (
         Index(
             "ix_funnel_visitors_report",
             "first_seen_at",
             "device",
+            "quarantined",
             "page_slug",
             "variant",
             "source",
             "country",
             "city",
             "place_version",
+            "lead_id",
         ),
+        Index("ix_funnel_visitors_lead_id", "lead_id"),
     )
 
 
 class StepView(Base):
-    """First time a visitor reached a quiz step (1..questions, then the contact step)."""
+    """First time a visitor reached a quiz step (1..questions, then the contact step).
+    Reaching a step means passing the ones before it: they are recorded too."""
 
     __tablename__ = "funnel_step_views"
 
@@ -211,7 +222,8 @@ class StepView(Base):
 
     __table_args__ = (
         UniqueConstraint("page_slug", "step", "visitor_id", name="uq_funnel_step_views_visit"),
-        Index("ix_funnel_step_views_page_at", "page_slug", "at", "step"),
+        # A page's visitors' steps, found from the visitors (analytics.quiz_dropoff).
+        Index("ix_funnel_step_views_visitor", "visitor_id", "page_slug", "step"),
     )
 
 

@@ -18,6 +18,7 @@ from flask_funnel.db.models import (
     StepView,
     Submission,
     Visit,
+    Visitor,
 )
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import audit
@@ -34,6 +35,9 @@ def erase(engine: Engine, lead_id: int, actor: str) -> bool:
             Submission.lead_id == lead_id, Submission.visitor_id.is_not(None)
         )
         connection.execute(delete(StepView).where(StepView.visitor_id.in_(visitors)))
+        connection.execute(
+            delete(Visitor).where(or_(Visitor.lead_id == lead_id, Visitor.visitor_id.in_(visitors)))
+        )
         connection.execute(
             delete(Visit).where(or_(Visit.lead_id == lead_id, Visit.visitor_id.in_(visitors)))
         )

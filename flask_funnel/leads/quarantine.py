@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select, true, update
+from sqlalchemy import Connection, Engine, func, select, true, update
 
-from flask_funnel.db.models import Lead
+from flask_funnel.db.models import Lead, Submission, Visit, Visitor
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import audit
 from flask_funnel.leads.name_terms import add_terms
@@ -23,5 +23,26 @@ def release(engine: Engine, lead_id: int, actor: str) -> bool:
                 select(Lead.name, Lead.created_at).where(Lead.id == lead_id)
             ).one()
             add_terms(connection, [(lead_id, lead.name, lead.created_at)])
+            _count_as_a_person(connection, lead_id)
             audit.record(connection, actor, audit.RELEASE, lead_id=lead_id)
     return bool(released)
+
+
+def _count_as_a_person(connection: Connection, lead_id: int) -> None:
+    """What the bot checks kept out of the counts with the lead comes back with it: its
+    submissions (the reason they were caught stays on record), its browsers as
+    visitors who signed up, and their page views linked to it, as capture links them."""
+    connection.execute(
+        update(Submission).where(Submission.lead_id == lead_id).values(quarantined=False)
+    )
+    browsers = select(Submission.visitor_id).where(Submission.lead_id == lead_id)
+    connection.execute(
+        update(Visitor)
+        .where(Visitor.visitor_id.in_(browsers))
+        .values(quarantined=False, lead_id=func.coalesce(Visitor.lead_id, lead_id))
+    )
+    connection.execute(
+        update(Visit)
+        .where(Visit.visitor_id.in_(browsers), Visit.lead_id.is_(None))
+        .values(lead_id=lead_id)
+    )

@@ -70,6 +70,7 @@ SYSTEM_ACTORS = {SYSTEM: N_("system"), IMPORT_ACTOR: N_("CSV import")}
 #: Why a submission was quarantined (``Submission.quarantine_reason``).
 QUARANTINE_REASONS = {
     "honeypot": N_("the hidden field was filled in"),
+    "bot_agent": N_("sent by a bot or script (its user agent)"),
     "no_start_time": N_("no start time"),
     "foreign_start": N_("started in another browser"),
     "too_fast": N_("sent too fast"),
@@ -89,6 +90,7 @@ def helpers(locale: str, calendar: Calendar) -> dict:
         "digits": partial(digits, locale),
         "when": partial(when, locale),
         "stage_name": partial(stage_name, locale),
+        "stage_list": partial(stage_list, locale),
         "days": partial(days, locale, calendar),
         "month": partial(month, locale, calendar),
         "verdict": partial(verdict, locale),
@@ -133,6 +135,11 @@ def when(locale: str, moment: date | datetime | None, pattern: str = "%Y-%m-%d %
 
 def stage_name(locale: str, stage: str | None) -> str:
     return "" if stage is None else translate(locale, STAGE_NAMES.get(stage, stage))
+
+
+def stage_list(locale: str, stages: list[str]) -> str:
+    """``lead, mql`` (``سرنخ، mql`` in Persian): stages named in a sentence."""
+    return ("، " if locale == "fa" else ", ").join(stage_name(locale, s) for s in stages)
 
 
 def days(locale: str, calendar: Calendar, first: date | str, last: date | str) -> str:

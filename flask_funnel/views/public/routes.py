@@ -22,12 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from flask_funnel.capture.attribution import device_class, traffic_source, utm_tags
+from flask_funnel.capture.attribution import BOT, device_class, traffic_source, utm_tags
 from flask_funnel.capture.bots import check_start, quarantine_reason, start_stamp
 from flask_funnel.capture.consent import consent_withdrawn, withdraw_consent
 from flask_funnel.capture.geo import Place, request_address, request_place, truncate_address
 from flask_funnel.capture.submissions import QuizEntry, capture
-from flask_funnel.capture.visits import VisitRecord, record_step, visit_row
+from flask_funnel.capture.visits import VisitRecord, first_seen, record_step, visit_row
 from flask_funnel.db.models import Submission
 from flask_funnel.i18n.messages import (
     N_,
@@ -231,6 +231,24 @@ def _serializer(purpose: str) -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key, salt=f"flask-funnel-{purpose}")
 
 
+def _visit_record(page: Page) -> VisitRecord:
+    """This request as a view of ``page``: who, where from, on what, shown which version."""
+    utm = utm_tags(request.args)
+    variant = page.variant_for(_visitor_id())
+    return VisitRecord(
+        visitor_id=_visitor_id(),
+        page_slug=page.slug,
+        variant=variant.id if variant else None,
+        referrer=request.referrer,
+        source=traffic_source(utm["utm_source"], request.referrer, request.host),
+        utm=utm,
+        device=device_class(request.user_agent.string),
+        place=_visitor_place(),
+        ip=truncate_address(request_address(), current_funnel().settings.store_full_ip),
+        place_version=page.place_version,
+    )
+
+
 # --- landing page -----------------------------------------------------------------
 
 
@@ -240,25 +258,8 @@ def landing(slug: str):
     if _preview() is not None:  # an admin looking as someone else: no visit, no variant
         body, status = _render("flask_funnel/landing.html", page, hero=page.hero)
         return body, status, {"Cache-Control": "no-store"}
-    utm = utm_tags(request.args)
-    address = request_address()
+    current_funnel().visits.add(visit_row(_visit_record(page)))
     variant = page.variant_for(_visitor_id())
-    current_funnel().visits.add(
-        visit_row(
-            VisitRecord(
-                visitor_id=_visitor_id(),
-                page_slug=page.slug,
-                variant=variant.id if variant else None,
-                referrer=request.referrer,
-                source=traffic_source(utm["utm_source"], request.referrer, request.host),
-                utm=utm,
-                device=device_class(request.user_agent.string),
-                place=_visitor_place(),
-                ip=truncate_address(address, current_funnel().settings.store_full_ip),
-                place_version=page.place_version,
-            )
-        )
-    )
     hero = variant.hero if variant else page.hero
     body, status = _render("flask_funnel/landing.html", page, hero=hero)
     return body, status, {"Cache-Control": "private, no-cache"}
@@ -287,7 +288,7 @@ def quiz(slug: str):
         if invalid is not None:
             return _render_step(page, form, invalid, status=422)
     if _preview() is None:
-        record_step(current_funnel().engine, _visitor_id(), page.slug, step)
+        record_step(current_funnel().engine, _visit_record(page), step)
     return _render_step(page, form, step)
 
 
@@ -360,6 +361,7 @@ def _submit(page: Page, form: QuizForm):
     if _preview() is not None:  # an admin's preview stores nothing
         return _render_step(page, form, page.contact_step, preview_only=True)
     key = form.idempotency_key() or uuid.uuid4().hex
+    visit = _visit_record(page)
     entry = QuizEntry(
         page=page,
         email=identity.email if identity else form.normalized_email,
@@ -367,13 +369,15 @@ def _submit(page: Page, form: QuizForm):
         identity=identity,
         answers=form.answers(),
         idempotency_key=key,
-        visitor_id=_visitor_id(),
-        place=_visitor_place(),
+        visitor_id=visit.visitor_id,
+        arrival=first_seen(visit_row(visit)),
+        place=visit.place,
         fill_seconds=start.seconds,
         quarantine_reason=quarantine_reason(
             honeypot=form.website.data,
             start=start,
             min_seconds=current_funnel().settings.min_fill_seconds,
+            agent_is_bot=visit.device == BOT,
         ),
     )
     try:
