@@ -29,20 +29,22 @@ from sqlalchemy import create_engine, false, func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_funnel.analytics.forecast import OPEN_STAGES, forecast  # noqa: E402
+from flask_funnel.analytics.forecast import OPEN_STAGES, age_groups, forecast  # noqa: E402
 from flask_funnel.analytics.periods import ReportSettings  # noqa: E402
 from flask_funnel.db.models import Lead, StageChange  # noqa: E402
 
 _leads, _changes = Lead.__table__, StageChange.__table__
 
 
-def open_leads_at(connection, when: datetime, active_days: int) -> dict[str, int]:
+def open_leads_at(connection, when: datetime, settings: ReportSettings) -> dict:
     """The real leads whose last stage change before ``when`` took them to an open
-    stage within the ``active_days`` before it: the forecast's open leads, back then."""
+    stage within the ``active_days`` before it, per age group: the forecast's open
+    leads, back then."""
     last = (
         select(
             _changes.c.lead_id,
             _changes.c.to_stage,
+            _changes.c.at,
             func.row_number()
             .over(
                 partition_by=_changes.c.lead_id,
@@ -50,18 +52,23 @@ def open_leads_at(connection, when: datetime, active_days: int) -> dict[str, int
             )
             .label("newest"),
         )
-        .where(_changes.c.at >= when - timedelta(days=active_days), _changes.c.at < when)
+        .where(_changes.c.at >= when - timedelta(days=settings.active_days), _changes.c.at < when)
         .subquery()
     )
+    groups = age_groups(settings.active_days)
+    opened = {stage: [0] * len(groups) for stage in OPEN_STAGES}
     rows = connection.execute(
-        select(last.c.to_stage, func.count())
+        select(last.c.to_stage, last.c.at)
         .join(_leads, _leads.c.id == last.c.lead_id)
         .where(
             last.c.newest == 1, last.c.to_stage.in_(OPEN_STAGES), _leads.c.quarantined == false()
         )
-        .group_by(last.c.to_stage)
     )
-    return {stage: 0 for stage in OPEN_STAGES} | dict(rows.all())
+    for stage, at in rows:
+        waited = (when - (at.replace(tzinfo=UTC) if at.tzinfo is None else at)).days
+        group = next(g for g, (_, oldest) in enumerate(groups) if waited < oldest)
+        opened[stage][group] += 1
+    return opened
 
 
 def customers_between(connection, start: datetime, end: datetime) -> int:
@@ -90,7 +97,7 @@ def main() -> None:
         print(f"{'split':<12}{'days':>6}{'forecast':>10}{'80% range':>16}{'actual':>8}{'error':>9}")
         for n in range(args.splits):
             when = end - timedelta(days=90 + 60 * n)
-            opened = open_leads_at(connection, when, settings.active_days)
+            opened = open_leads_at(connection, when, settings)
             made = forecast(connection, settings, when, open_leads=opened)
             for horizon in made["horizons"]:
                 days = horizon["days"]

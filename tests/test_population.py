@@ -5,6 +5,7 @@ no conversion rate on any screen or export can pass 100%."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -279,3 +280,19 @@ def test_no_rate_passes_100_percent_on_any_mix_of_traffic(mix_app, tmp_path, act
             for place, value in _rates(found):
                 if not _is_growth(place):
                     assert 0 <= value <= 1, f"{place} = {value} in {period}"
+
+
+def test_the_dashboard_shows_each_group_s_visitors_and_how_many_signed_up(app, admin_client):
+    person, looker = browser(app), browser(app, DESKTOP)
+    person.land("?utm_source=ads")
+    looker.land("?utm_source=ads")
+    person.submit()
+    page = admin_client.get("/p/admin/?by=source").text
+    table = page[page.index('id="breakdown-heading"') :]
+    headers = re.findall(r'<th scope="col">([^<]*)</th>', table[: table.index("</thead>")])
+    cells = re.findall(
+        r"<td>([^<]*)</td>",
+        table[table.index("<tbody>") : table.index("</tr>", table.index("<tbody>"))],
+    )
+    row = dict(zip(headers[1:], cells, strict=False))
+    assert (row["Visitors"], row["Signed up"], row["Visit → lead"]) == ("2", "1", "50%")

@@ -306,10 +306,10 @@ def test_the_forecast_multiplies_open_leads_by_past_conversion(app):
 
 def _history(engine, now: datetime, leads: int, customers: int) -> None:
     """``leads`` leads created in the forecast's history, ``customers`` of them buying
-    within 20 days; and as many new leads in the last 90 days."""
+    within 10 days; and as many new leads in the last 90 days."""
     past = now - timedelta(days=200)
     history = add(engine, leads, at=past)
-    move(engine, history[:customers], stages.CUSTOMER, past + timedelta(days=20))
+    move(engine, history[:customers], stages.CUSTOMER, past + timedelta(days=10))
     add(engine, leads, at=now - timedelta(days=30))
 
 
@@ -344,6 +344,29 @@ def test_the_forecast_gives_a_range_that_narrows_with_more_history(app):
     small_width = (small["high"] - small["low"]) / small["customers"]
     large_width = (large["high"] - large["low"]) / large["customers"]
     assert large_width < small_width / 3
+
+
+def test_the_forecast_judges_a_lead_that_has_waited_by_those_who_waited_as_long(app):
+    """Half the past sql leads bought within five days, the rest never: a lead new at
+    sql is a coin toss, one that has sat there for six weeks is not."""
+    engine = app.extensions["funnel"].engine
+    now = datetime.now(UTC)
+    past = now - timedelta(days=200)
+    history = add(engine, 100, at=past)
+    move(engine, history, stages.SQL, past)
+    move(engine, history[:50], stages.CUSTOMER, past + timedelta(days=5))
+    settings = replace(UTC_ZONE, min_history=30)
+
+    def from_open_leads(entered_days_ago: int) -> float:
+        waiting = add(engine, 10, at=now - timedelta(days=entered_days_ago))
+        move(engine, waiting, stages.SQL, now - timedelta(days=entered_days_ago))
+        with engine.connect() as connection:
+            result = forecast(connection, settings, now)["horizons"][0]["from_open_leads"]
+        move(engine, waiting, stages.LOST, now)  # out of the next forecast
+        return result
+
+    assert from_open_leads(2) == 5.0  # 10 leads x 50%
+    assert from_open_leads(42) == 0.0
 
 
 def test_a_bad_period_is_explained_beside_the_field(admin_client):

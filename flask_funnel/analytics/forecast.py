@@ -3,14 +3,17 @@
 Two parts, both learnt from the site's own history:
 
 - **open leads**: the leads now at ``lead``, ``mql``, ``sal`` or ``sql`` that entered
-  that stage within the last ``active_days``, each times the share of earlier leads
-  that reached the same stage and became a customer within the horizon;
+  that stage within the last ``active_days``, grouped by how long they have waited
+  there, each times the share of earlier leads that reached the same stage, were not
+  customers after waiting as long, and became customers within the horizon after
+  that (a lead that has waited two months is less likely to buy than a new one);
 - **new leads**: the recent daily rate of new leads, times the days of the horizon,
   times the share of new leads that became a customer within half of it (a lead
   arriving during the horizon has, on average, half of it left).
 
 The shares come from leads that reached the stage in the ``history_days`` before the
-last 90 days, so every one of them has had the full 90 days to convert.
+last 90 days (for a share over more than 90 days, before that many days), so every
+one of them has been watched for as long as the share says.
 
 A forecast is only as good as its history: a horizon says "not enough history yet"
 (``customers`` None) while a stage it needs was learnt from fewer than
@@ -24,9 +27,11 @@ which leads convert, added up as variances, the normal approximation.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
-from sqlalchemy import Connection, and_, case, false, func, literal_column, select
+from sqlalchemy import Connection, and_, case, false, func, literal_column, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import DateTime
@@ -44,6 +49,8 @@ RECENT_DAYS = 90  # the window of the new-lead rate, and the longest horizon
 WITHIN = sorted({m * DAYS_PER_MONTH for m in HORIZONS} | {m * 15 for m in HORIZONS})
 #: The normal quantile of an 80% two-sided interval.
 Z_80 = 1.2816
+#: Where the age groups of open leads (days at their stage) begin and end.
+AGE_EDGES = (0, 3, 7, 15, 30, 60, 90, 180, 365)
 
 _leads = Lead.__table__
 
@@ -91,77 +98,155 @@ def _days(first: date, last: date, settings: ReportSettings) -> dict:
     }
 
 
+def age_groups(active_days: int) -> list[tuple[int, int]]:
+    """The ages (days at their stage, ``[from, to)``) open leads are grouped by."""
+    edges = [edge for edge in AGE_EDGES if edge < active_days] + [active_days]
+    return list(pairwise(edges))
+
+
 def open_leads_now(connection: Connection, settings: ReportSettings, now: datetime) -> dict:
-    """The leads at each open stage now that entered it within ``active_days``."""
-    since = [(now - timedelta(days=settings.active_days), lead_counts.NO_END)]
-    now_at = lead_counts.count(connection, lead_counts.CURRENT, OPEN_STAGES, since)
-    return {stage: now_at[0, stage] for stage in OPEN_STAGES}
+    """``{stage: [leads per age group]}``: the leads at each open stage now, by how
+    long they have been there (within ``active_days``)."""
+    groups = age_groups(settings.active_days)
+    ranges = [
+        (
+            now - timedelta(days=oldest),
+            lead_counts.NO_END if not newest else now - timedelta(days=newest),
+        )
+        for newest, oldest in groups
+    ]
+    now_at = lead_counts.count(connection, lead_counts.CURRENT, OPEN_STAGES, ranges)
+    return {stage: [now_at[n, stage] for n in range(len(groups))] for stage in OPEN_STAGES}
+
+
+@dataclass(frozen=True)
+class _Learnt:
+    """What the history says of one stage: of the leads that reached it (early enough
+    to have been watched for ``x`` days), how many became customers within ``x``."""
+
+    reached: dict[int, int]
+    converted: dict[int, int]
+
+    def share(self, days: int) -> float:
+        return self.converted[days] / self.reached[days] if self.reached[days] else 0.0
+
+
+def _learn(connection: Connection, now: datetime, settings: ReportSettings, thresholds):
+    """``{stage: _Learnt}`` from the leads that reached each open stage in the history
+    window; for ``x`` days the window ends ``x`` days before now at the latest, so each
+    lead counted has been watched that long."""
+    history_end = now - timedelta(days=RECENT_DAYS)
+    history_start = history_end - timedelta(days=settings.history_days)
+    ends = {x: min(history_end, now - timedelta(days=x)) for x in thresholds}
+    windows = [(history_start, max(history_start, ends[x])) for x in thresholds]
+    reached = lead_counts.count(connection, lead_counts.ENTERED, OPEN_STAGES, windows)
+    customer = _reached(CUSTOMER)
+    # Only customers can have converted: read them from the customer index.
+    converted = connection.execute(
+        select(
+            *(
+                func.count(
+                    case(
+                        (
+                            and_(
+                                _reached(s) >= history_start,
+                                _reached(s) < ends[x],
+                                customer < days_after(_reached(s), x),
+                            ),
+                            1,
+                        )
+                    )
+                )
+                for s in OPEN_STAGES
+                for x in thresholds
+            )
+        ).where(_leads.c.quarantined == false(), customer >= history_start)
+    ).one()
+    return {
+        stage: _Learnt(
+            reached={x: reached[k, stage] for k, x in enumerate(thresholds)},
+            converted={x: converted[n * len(thresholds) + k] for k, x in enumerate(thresholds)},
+        )
+        for n, stage in enumerate(OPEN_STAGES)
+    }
+
+
+def _still_waiting(connection, now, settings, ages, horizon_days) -> dict:
+    """``{(stage, age, days): (waiting, converted)}``: of the leads that reached each
+    open stage in the history window (early enough to be watched ``age + days``), how
+    many were still at it ``age`` days later (not on to the next stage), and how many
+    of those became customers in the ``days`` after. One read per stage, through the
+    stage's index."""
+    history_end = now - timedelta(days=RECENT_DAYS)
+    history_start = history_end - timedelta(days=settings.history_days)
+    customer = _reached(CUSTOMER)
+    found = {}
+    for stage, next_stage in pairwise((*OPEN_STAGES, CUSTOMER)):
+        reached, moved_on = _reached(stage), _reached(next_stage)
+        pairs = [(age, days) for age in ages for days in horizon_days]
+        columns = []
+        for age, days in pairs:
+            end = min(history_end, now - timedelta(days=age + days))
+            waiting = and_(
+                reached < end,
+                or_(moved_on.is_(None), moved_on >= days_after(reached, age)),
+            )
+            converted = and_(waiting, customer < days_after(reached, age + days))
+            columns += [func.count(case((waiting, 1))), func.count(case((converted, 1)))]
+        row = connection.execute(
+            select(*columns).where(
+                _leads.c.quarantined == false(), reached >= history_start, reached < history_end
+            )
+        ).one()
+        for n, (age, days) in enumerate(pairs):
+            found[stage, age, days] = (row[2 * n], row[2 * n + 1])
+    return found
 
 
 def forecast(
     connection: Connection,
     settings: ReportSettings,
     now: datetime | None = None,
-    open_leads: dict[str, int] | None = None,
+    open_leads: dict[str, list[int]] | None = None,
 ):
-    """The forecast made at ``now``; ``open_leads`` as they were then, when ``now`` is
-    in the past (a backtest): the leads' stages today are not theirs of then."""
+    """The forecast made at ``now``; ``open_leads`` (per ``age_groups``) as they were
+    then, when ``now`` is in the past (a backtest): today's stages are not theirs."""
     now = now or datetime.now(UTC)
     history_end = now - timedelta(days=RECENT_DAYS)
     history_start = history_end - timedelta(days=settings.history_days)
-    real = _leads.c.quarantined == false()
+    groups = age_groups(settings.active_days)
     if open_leads is None:
         open_leads = open_leads_now(connection, settings, now)
-
-    def in_history(stage):
-        return and_(_reached(stage) >= history_start, _reached(stage) < history_end)
-
-    history = [(history_start, history_end)]
-    reached_in_history = lead_counts.count(connection, lead_counts.ENTERED, OPEN_STAGES, history)
-    bases = [reached_in_history[0, stage] for stage in OPEN_STAGES]
-    # Only customers can have converted: read them from the customer index.
-    customer = _reached(CUSTOMER)
-    converted = connection.execute(
-        select(
-            *(
-                func.count(case((and_(in_history(s), customer < days_after(_reached(s), d)), 1)))
-                for s in OPEN_STAGES
-                for d in WITHIN
-            )
-        ).where(real, customer >= history_start)
-    ).one()
-    shares = {
-        stage: {
-            days: (converted[n * len(WITHIN) + k] / bases[n]) if bases[n] else 0.0
-            for k, days in enumerate(WITHIN)
-        }
-        for n, stage in enumerate(OPEN_STAGES)
-    }
+    # A lead that has waited ``age`` days at its stage is judged by the earlier leads
+    # that were not customers after as long.
+    ages = [(newest + oldest) // 2 for newest, oldest in groups]
+    horizon_days = [months * DAYS_PER_MONTH for months in HORIZONS]
+    thresholds = sorted(set(WITHIN) | {days // 2 for days in horizon_days})
+    learnt = _learn(connection, now, settings, thresholds)
+    waited = _still_waiting(connection, now, settings, ages, horizon_days)
     last_90_days = [(now - timedelta(days=RECENT_DAYS), now)]
     recent = lead_counts.count(connection, lead_counts.ENTERED, [LEAD], last_90_days)[0, LEAD]
     per_day = recent / RECENT_DAYS
-    learnt = {stage: bases[n] for n, stage in enumerate(OPEN_STAGES)}
-    converted_within = {
-        (stage, days): converted[n * len(WITHIN) + k]
-        for n, stage in enumerate(OPEN_STAGES)
-        for k, days in enumerate(WITHIN)
-    }
 
     horizons = []
-    for months in HORIZONS:
-        days = months * DAYS_PER_MONTH
+    for months, days in zip(HORIZONS, horizon_days, strict=True):
         new_leads = per_day * days
-        # (how many, the stage they convert like, within how many days, extra variance)
-        parts = [(open_leads[s], s, days, 0.0) for s in OPEN_STAGES if open_leads[s]]
+        # (stage, leads, the share that will convert, leads it is learnt from, and the
+        # variance of the number of leads when that is itself a forecast)
+        parts = []
+        for s in OPEN_STAGES:
+            for g, age in enumerate(ages):
+                if open_leads[s][g]:
+                    waiting, converted = waited[s, age, days]
+                    share = converted / waiting if waiting else 0.0
+                    parts.append((s, open_leads[s][g], share, waiting, 0.0))
         # A rate learnt from ``recent`` leads is uncertain by 1/recent of itself, squared.
-        parts.append((new_leads, LEAD, days // 2, new_leads + new_leads**2 / max(recent, 1)))
-        lacking = list(dict.fromkeys(s for _, s, _, _ in parts if learnt[s] < settings.min_history))
-        from_open = sum(open_leads[s] * shares[s][days] for s in OPEN_STAGES)
-        from_new = new_leads * shares[LEAD][days // 2]
-        variance = sum(
-            _variance(leads, learnt[s], converted_within[s, within], extra)
-            for leads, s, within, extra in parts
-        )
+        new_share = learnt[LEAD].share(days // 2), learnt[LEAD].reached[days // 2]
+        parts.append((LEAD, new_leads, *new_share, new_leads + new_leads**2 / max(recent, 1)))
+        lacking = list(dict.fromkeys(p[0] for p in parts if p[3] < settings.min_history))
+        from_open = sum(leads * share for _, leads, share, _, _ in parts[:-1])
+        from_new = new_leads * new_share[0]
+        variance = sum(_variance(leads, n, share * n, extra) for _, leads, share, n, extra in parts)
         expected = from_open + from_new
         spread = Z_80 * math.sqrt(variance)
         horizons.append(
@@ -183,16 +268,23 @@ def forecast(
         "enough_history": all(h["enough_history"] for h in horizons),
         "inputs": {
             "min_history": settings.min_history,
-            "open_leads": open_leads,
+            "open_leads": {stage: sum(by_age) for stage, by_age in open_leads.items()},
+            "open_leads_by_age": [
+                {
+                    "days_at_stage": [newest, oldest],
+                    "leads": {stage: open_leads[stage][g] for stage in OPEN_STAGES},
+                }
+                for g, (newest, oldest) in enumerate(groups)
+            ],
             "active_days": settings.active_days,
             "conversion_to_customer": [
                 {
                     "stage": stage,
-                    "leads": bases[n],
-                    "enough": bases[n] >= settings.min_history,
-                    "within_days": {str(d): round(shares[stage][d], 6) for d in WITHIN},
+                    "leads": learnt[stage].reached[max(WITHIN)],
+                    "enough": learnt[stage].reached[max(WITHIN)] >= settings.min_history,
+                    "within_days": {str(d): round(learnt[stage].share(d), 6) for d in WITHIN},
                 }
-                for n, stage in enumerate(OPEN_STAGES)
+                for stage in OPEN_STAGES
             ],
             "history": _days(history_start.date(), history_end.date(), settings),
             "new_leads_last_90_days": recent,
