@@ -32,6 +32,7 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from flask_funnel.analytics import forecast as forecast_module  # noqa: E402
 from flask_funnel.analytics.calendars import CALENDARS  # noqa: E402
 from flask_funnel.analytics.forecast import forecast  # noqa: E402
 from flask_funnel.analytics.funnel import (  # noqa: E402
@@ -87,6 +88,13 @@ class Explain(Executable, ClauseElement):
 def _explain(element: Explain, compiler, **kw) -> str:
     verb = "EXPLAIN QUERY PLAN" if compiler.dialect.name == "sqlite" else "EXPLAIN"
     return f"{verb} {compiler.process(element.query, **kw)}"
+
+
+def forecast_anew(connection, settings):
+    """The forecast as the first one of a day, or after a change to old history: what
+    the history taught is forgotten first (see ``forecast._history_lessons``)."""
+    forecast_module._LESSONS.clear()
+    return forecast(connection, settings)
 
 
 def timed(run, repeat: int, warm: int = 3) -> tuple[float, float]:
@@ -154,6 +162,10 @@ def main() -> None:
                 lambda: breakdown(connection, period, "signup_method", 10),
             ),
             ("forecast", lambda: forecast(connection, settings)),
+            (
+                "forecast, learning from the history anew",
+                lambda: forecast_anew(connection, settings),
+            ),
             ("dashboard: funnel + 24 months + breakdown", dashboard),
             ("... the same as JSON", lambda: json.dumps(dashboard())),
             (

@@ -14,12 +14,14 @@ from conftest import ANSWERS, Visitor, flush_visits, make_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
+from test_daily_counts import assert_counts_match_leads
 
 from flask_funnel.analytics.experiments import variant_test
 from flask_funnel.analytics.funnel import BREAKDOWNS, build_report
 from flask_funnel.analytics.periods import Period, ReportSettings
 from flask_funnel.analytics.quiz_dropoff import quiz_dropoff
 from flask_funnel.db.models import (
+    DailyCount,
     Lead,
     StageChange,
     StepView,
@@ -192,6 +194,7 @@ def _empty(app) -> None:
     with writing(app.extensions["funnel"].engine) as connection:
         for table in reversed(metadata.sorted_tables):
             connection.execute(delete(table))
+        connection.execute(delete(DailyCount))  # last: the deletions fire its triggers
 
 
 def _a_day_passes(app) -> None:
@@ -269,6 +272,7 @@ def test_no_rate_passes_100_percent_on_any_mix_of_traffic(mix_app, tmp_path, act
     app, state = mix_app, mix_app.extensions["funnel"]
     _empty(app)
     _run(app, tmp_path, actions)
+    assert_counts_match_leads(state.engine)  # the daily counts kept every visitor too
     day = datetime.now(UTC).date()
     periods = [today(), Period(day - timedelta(days=6), day, ZoneInfo("UTC"))]
     with state.engine.connect() as connection:

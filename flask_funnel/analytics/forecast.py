@@ -34,12 +34,13 @@ from itertools import pairwise
 from sqlalchemy import Connection, and_, case, false, func, literal_column, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
-from sqlalchemy.types import DateTime
+from sqlalchemy.types import DateTime, Integer
 
 from flask_funnel.analytics import lead_counts
 from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.periods import ReportSettings
-from flask_funnel.db.models import Lead
+from flask_funnel.db import daily_counts
+from flask_funnel.db.models import DailyCount, Lead
 from flask_funnel.leads.stages import CUSTOMER, LEAD, MQL, SAL, SQL, reached_column
 
 OPEN_STAGES = (LEAD, MQL, SAL, SQL)
@@ -85,6 +86,61 @@ def _days_after_mysql(element, compiler, **kw):
     return f"DATE_ADD({compiler.process(moment, **kw)}, INTERVAL {days.name} DAY)"
 
 
+class _whole_days(FunctionElement):
+    type = Integer()
+    inherit_cache = True
+
+
+def whole_days(later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
+    """The whole days from ``earlier`` to ``later`` (rounded down; NULL if either is)."""
+    return _whole_days(later, earlier)
+
+
+@compiles(_whole_days)
+def _whole_days_sqlite(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+@compiles(_whole_days, "postgresql")
+def _whole_days_postgresql(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400) AS INTEGER)"
+
+
+@compiles(_whole_days, "mysql")
+@compiles(_whole_days, "mariadb")
+def _whole_days_mysql(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"FLOOR(TIMESTAMPDIFF(MICROSECOND, {earlier}, {later}) / 86400000000)"
+
+
+class _day_number(FunctionElement):
+    type = Integer()
+    inherit_cache = True
+
+
+def day_number(day: ColumnElement) -> ColumnElement:
+    """A date as a count of days (from some day of each database's choosing)."""
+    return _day_number(day)
+
+
+@compiles(_day_number)
+def _day_number_sqlite(element, compiler, **kw):
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(_day_number, "postgresql")
+def _day_number_postgresql(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)} - DATE '2000-01-01')"
+
+
+@compiles(_day_number, "mysql")
+@compiles(_day_number, "mariadb")
+def _day_number_mysql(element, compiler, **kw):
+    return f"TO_DAYS({compiler.process(element.clauses, **kw)})"
+
+
 def _reached(stage: str) -> ColumnElement:
     return _leads.c[reached_column(stage)]
 
@@ -98,6 +154,19 @@ def _days(first: date, last: date, settings: ReportSettings) -> dict:
     }
 
 
+def days_before(now: datetime, days: int) -> datetime:
+    """The UTC midnight that begins the day ``days`` days before ``now``'s: what is
+    learnt from the history is counted in whole days, from the daily counts."""
+    day = (now.astimezone(UTC) - timedelta(days=days)).date()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def history_window(now: datetime, settings: ReportSettings) -> tuple[datetime, datetime]:
+    """The days the shares are learnt from: ``history_days`` ending 90 days ago."""
+    end = days_before(now, RECENT_DAYS)
+    return end - timedelta(days=settings.history_days), end
+
+
 def age_groups(active_days: int) -> list[tuple[int, int]]:
     """The ages (days at their stage, ``[from, to)``) open leads are grouped by."""
     edges = [edge for edge in AGE_EDGES if edge < active_days] + [active_days]
@@ -106,13 +175,10 @@ def age_groups(active_days: int) -> list[tuple[int, int]]:
 
 def open_leads_now(connection: Connection, settings: ReportSettings, now: datetime) -> dict:
     """``{stage: [leads per age group]}``: the leads at each open stage now, by how
-    long they have been there (within ``active_days``)."""
+    many whole UTC days ago they got there (within ``active_days``)."""
     groups = age_groups(settings.active_days)
     ranges = [
-        (
-            now - timedelta(days=oldest),
-            lead_counts.NO_END if not newest else now - timedelta(days=newest),
-        )
+        (days_before(now, oldest), days_before(now, newest) if newest else lead_counts.NO_END)
         for newest, oldest in groups
     ]
     now_at = lead_counts.count(connection, lead_counts.CURRENT, OPEN_STAGES, ranges)
@@ -135,9 +201,8 @@ def _learn(connection: Connection, now: datetime, settings: ReportSettings, thre
     """``{stage: _Learnt}`` from the leads that reached each open stage in the history
     window; for ``x`` days the window ends ``x`` days before now at the latest, so each
     lead counted has been watched that long."""
-    history_end = now - timedelta(days=RECENT_DAYS)
-    history_start = history_end - timedelta(days=settings.history_days)
-    ends = {x: min(history_end, now - timedelta(days=x)) for x in thresholds}
+    history_start, history_end = history_window(now, settings)
+    ends = {x: min(history_end, days_before(now, x)) for x in thresholds}
     windows = [(history_start, max(history_start, ends[x])) for x in thresholds]
     reached = lead_counts.count(connection, lead_counts.ENTERED, OPEN_STAGES, windows)
     customer = _reached(CUSTOMER)
@@ -175,32 +240,85 @@ def _still_waiting(connection, now, settings, ages, horizon_days) -> dict:
     """``{(stage, age, days): (waiting, converted)}``: of the leads that reached each
     open stage in the history window (early enough to be watched ``age + days``), how
     many were still at it ``age`` days later (not on to the next stage), and how many
-    of those became customers in the ``days`` after. One read per stage, through the
-    stage's index."""
-    history_end = now - timedelta(days=RECENT_DAYS)
-    history_start = history_end - timedelta(days=settings.history_days)
+    of those became customers in the ``days`` after.
+
+    Most leads never move on: they are counted from the daily counts. Only the few that
+    moved on are read (through the next stage's index), grouped by the window they fall
+    in and the whole days they took to move on and to buy: ages are whole days, so
+    whole days decide alike."""
+    history_start, history_end = history_window(now, settings)
+    pairs = [(age, days) for age in ages for days in horizon_days]
+    ends = [min(history_end, days_before(now, age + days)) for age, days in pairs]
+    windows = [(history_start, max(history_start, end)) for end in ends]
+    reached_in = lead_counts.count(connection, lead_counts.ENTERED, OPEN_STAGES, windows)
+    cut = sorted(set(ends))  # a row reached before cut[k] is in every window ending there
     customer = _reached(CUSTOMER)
     found = {}
     for stage, next_stage in pairwise((*OPEN_STAGES, CUSTOMER)):
         reached, moved_on = _reached(stage), _reached(next_stage)
-        pairs = [(age, days) for age in ages for days in horizon_days]
-        columns = []
-        for age, days in pairs:
-            end = min(history_end, now - timedelta(days=age + days))
-            waiting = and_(
-                reached < end,
-                or_(moved_on.is_(None), moved_on >= days_after(reached, age)),
+        window = case(*((reached < end, k) for k, end in enumerate(cut)), else_=len(cut))
+        took, bought = whole_days(moved_on, reached), whole_days(customer, reached)
+        groups = connection.execute(
+            select(window, took, bought, func.count())
+            .where(
+                _leads.c.quarantined == false(),
+                moved_on >= history_start,
+                reached >= history_start,
+                reached < history_end,
             )
-            converted = and_(waiting, customer < days_after(reached, age + days))
-            columns += [func.count(case((waiting, 1))), func.count(case((converted, 1)))]
-        row = connection.execute(
-            select(*columns).where(
-                _leads.c.quarantined == false(), reached >= history_start, reached < history_end
+            .group_by(window, took, bought)
+        ).all()
+        for n, (age, days) in enumerate(pairs):
+            last = cut.index(ends[n])
+            waiting, converted = reached_in[n, stage], 0
+            for k, took_days, bought_days, leads in groups:
+                if k > last:
+                    continue
+                if took_days < age:
+                    waiting -= leads
+                elif bought_days is not None and bought_days < age + days:
+                    converted += leads
+            found[stage, age, days] = (waiting, converted)
+    return found
+
+
+#: What the history taught, per database and day: ``{key: (fingerprint, lessons)}``.
+_LESSONS: dict = {}
+_LESSONS_KEPT = 16
+
+
+def _history_lessons(connection: Connection, key: tuple, learn):
+    """``learn()`` once per database, day and settings while the history it reads is
+    unchanged. It reads leads that reached a stage at least 90 days ago and when they
+    became customers; new leads, and moves of recent ones, leave it as it was. What
+    would change it changes the daily counts of those old days or of customers, a few
+    thousand rows at most: they are read and compared (without the triggers that keep
+    them, it learns every time)."""
+    if not daily_counts.installed(connection):
+        return learn()
+    old_days = key[0] - timedelta(days=RECENT_DAYS)
+    kept = DailyCount.__table__.c
+    fingerprint = tuple(
+        connection.execute(
+            select(
+                func.count(),
+                func.sum(kept.leads),
+                func.sum(kept.leads * day_number(kept.day)),
+            ).where(
+                kept.kind == lead_counts.ENTERED,
+                or_(kept.day < old_days, kept.stage == CUSTOMER),
             )
         ).one()
-        for n, (age, days) in enumerate(pairs):
-            found[stage, age, days] = (row[2 * n], row[2 * n + 1])
-    return found
+    )
+    key = (connection.engine.url.render_as_string(), *key)
+    known = _LESSONS.get(key)
+    if known and known[0] == fingerprint:
+        return known[1]
+    lessons = learn()
+    if len(_LESSONS) >= _LESSONS_KEPT:
+        _LESSONS.pop(next(iter(_LESSONS)))
+    _LESSONS[key] = (fingerprint, lessons)
+    return lessons
 
 
 def forecast(
@@ -212,8 +330,7 @@ def forecast(
     """The forecast made at ``now``; ``open_leads`` (per ``age_groups``) as they were
     then, when ``now`` is in the past (a backtest): today's stages are not theirs."""
     now = now or datetime.now(UTC)
-    history_end = now - timedelta(days=RECENT_DAYS)
-    history_start = history_end - timedelta(days=settings.history_days)
+    history_start, history_end = history_window(now, settings)
     groups = age_groups(settings.active_days)
     if open_leads is None:
         open_leads = open_leads_now(connection, settings, now)
@@ -222,8 +339,14 @@ def forecast(
     ages = [(newest + oldest) // 2 for newest, oldest in groups]
     horizon_days = [months * DAYS_PER_MONTH for months in HORIZONS]
     thresholds = sorted(set(WITHIN) | {days // 2 for days in horizon_days})
-    learnt = _learn(connection, now, settings, thresholds)
-    waited = _still_waiting(connection, now, settings, ages, horizon_days)
+    learnt, waited = _history_lessons(
+        connection,
+        (now.astimezone(UTC).date(), settings, tuple(ages), tuple(horizon_days)),
+        lambda: (
+            _learn(connection, now, settings, thresholds),
+            _still_waiting(connection, now, settings, ages, horizon_days),
+        ),
+    )
     last_90_days = [(now - timedelta(days=RECENT_DAYS), now)]
     recent = lead_counts.count(connection, lead_counts.ENTERED, [LEAD], last_90_days)[0, LEAD]
     per_day = recent / RECENT_DAYS

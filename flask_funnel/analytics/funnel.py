@@ -201,9 +201,10 @@ def funnel(connection: Connection, period: Period) -> dict:
     span = [(period.start, period.end)]
     reached_by = lead_counts.count(connection, lead_counts.ENTERED, [LEAD], span)
     reached_by |= lead_counts.count(connection, lead_counts.COHORT, MILESTONES, span)
-    visitors, signed_up = connection.execute(
-        select(*visitor_counts()).where(*new_visitors(period))
-    ).one()
+    visitors, signed_up = (
+        lead_counts.count(connection, kind, [lead_counts.ANY_STAGE], span)[0, lead_counts.ANY_STAGE]
+        for kind in (lead_counts.VISITOR, lead_counts.SIGNED_UP)
+    )
     rows = stage_rows(visitors, signed_up, [reached_by[0, stage] for stage in STAGES])
     return {
         "visitors": visitors,

@@ -10,28 +10,33 @@ The three kinds of count (``models.DailyCount``):
 
 - ``entered``: leads that first reached the stage in the range (``lead``: created);
 - ``cohort``: leads created in the range that have reached the stage by now;
-- ``current``: leads at the stage now whose stage last changed in the range.
+- ``current``: leads at the stage now whose stage last changed in the range;
+
+and two of visitors (their only stage is ``ANY_STAGE``), suspected bots left out:
+
+- ``visitor``: visitors first seen in the range;
+- ``signedup``: visitors first seen in the range who have signed up by now.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import accumulate
 
-from sqlalchemy import Connection, false, func, literal, select, union_all
+from sqlalchemy import Connection, and_, case, false, func, literal, select, union_all
 
 from flask_funnel.db import daily_counts
-from flask_funnel.db.models import DailyCount, Lead
+from flask_funnel.db.models import DailyCount, Lead, Visitor
 from flask_funnel.leads.stages import reached_column
 
 ENTERED, COHORT, CURRENT = "entered", "cohort", "current"
+VISITOR, SIGNED_UP = daily_counts.VISITOR_KINDS
+ANY_STAGE = daily_counts.ANY_STAGE
 #: A range's end when it has none.
 NO_END = datetime.max.replace(tzinfo=UTC)
 
 _leads = Lead.__table__
+_visitors = Visitor.__table__
 _days = DailyCount.__table__
 
 Range = tuple[datetime, datetime]
@@ -41,7 +46,8 @@ def count(
     connection: Connection, kind: str, stages: Sequence[str], ranges: Sequence[Range]
 ) -> dict[tuple[int, str], int]:
     """``{(n, stage): leads}`` for each of ``ranges`` (by position) and ``stages``."""
-    if not daily_counts.installed(connection):
+    source = daily_counts.VISITOR_SOURCE if kind in daily_counts.VISITOR_KINDS else None
+    if not daily_counts.installed(connection, source):
         return _from_leads(connection, kind, stages, dict(enumerate(ranges)))
     days: dict[int, tuple[date, date]] = {}
     edges: list[Range] = []
@@ -69,30 +75,31 @@ def count(
 
 
 def _day_sums(connection: Connection, kind: str, stages: Sequence[str], spans: Iterable):
-    """A function giving the leads of a stage over whole days ``[first, after)``, from
-    one read of the daily counts the spans need."""
+    """A function giving the leads of a stage over whole days ``[first, after)``, for
+    each of ``spans``: the database adds up the days of each span, a row per stage."""
     spans = list(spans)
+    sums = [
+        func.sum(case((and_(_days.c.day >= first, _days.c.day < after), _days.c.leads), else_=0))
+        for first, after in spans
+    ]
     rows = connection.execute(
-        select(_days.c.stage, _days.c.day, _days.c.leads)
+        select(_days.c.stage, *sums)
         .where(
             _days.c.kind == kind,
             _days.c.stage.in_(stages),
             _days.c.day >= min(first for first, _ in spans),
             _days.c.day < max(after for _, after in spans),
         )
-        .order_by(_days.c.stage, _days.c.day)
+        .group_by(_days.c.stage)
     )
-    by_stage: dict[str, tuple[list[date], list[int]]] = defaultdict(lambda: ([], []))
-    for stage, day, leads in rows:
-        by_stage[stage][0].append(day)
-        by_stage[stage][1].append(leads)
-    running = {stage: (days, [0, *accumulate(leads)]) for stage, (days, leads) in by_stage.items()}
+    found = {
+        (stage, span): int(total or 0)
+        for stage, *totals in rows
+        for span, total in zip(spans, totals, strict=True)
+    }
 
     def leads_between(stage: str, first: date, after: date) -> int:
-        if stage not in running:
-            return 0
-        days, total = running[stage]
-        return total[bisect_left(days, after)] - total[bisect_left(days, first)]
+        return found.get((stage, (first, after)), 0)
 
     return leads_between
 
@@ -112,6 +119,16 @@ def _from_leads(
 
 
 def _in_range(kind: str, stage: str, start: datetime, end: datetime) -> list:
+    if kind in daily_counts.VISITOR_KINDS:
+        seen = _visitors.c.first_seen_at
+        signed_up = [_visitors.c.lead_id.is_not(None)] if kind == SIGNED_UP else []
+        return [
+            seen >= start,
+            seen < end,
+            _visitors.c.device != "bot",
+            _visitors.c.quarantined == false(),
+            *signed_up,
+        ]
     real = _leads.c.quarantined == false()
     if kind == ENTERED:
         moment = _leads.c[reached_column(stage)]

@@ -52,4 +52,7 @@ def recount() -> None:
     triggers off; until then the report counts the leads themselves (right, but slower)."""
     with writing(current_funnel().engine) as connection:
         rows = daily_counts.install(connection)
-    echo(f"Counted every lead again ({rows} daily counts); the triggers keep them from now on.")
+    echo(
+        f"Counted every lead and visitor again ({rows} daily counts); "
+        "the triggers keep them from now on."
+    )

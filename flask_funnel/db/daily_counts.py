@@ -1,5 +1,5 @@
 """Keeping ``funnel_daily_counts`` (``models.DailyCount``) true: database triggers on
-``funnel_leads``, and a rebuild from the leads themselves.
+``funnel_leads`` and ``funnel_visitors``, and a rebuild from the rows themselves.
 
 Triggers, not application code, because every way a lead changes must count: the
 capture upsert, stage moves, purchases, imports, quarantine and release, erasure, and
@@ -17,12 +17,19 @@ that way calls ``install`` again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Connection, text
 
-from flask_funnel.db.models import DailyCount, Lead
+from flask_funnel.db.models import DailyCount, Lead, Visitor
 
 TABLE = DailyCount.__tablename__
 LEADS = Lead.__tablename__
+VISITORS = Visitor.__tablename__
+#: The kinds counted from the visitors (``stage`` is ``ANY_STAGE``): visitors first seen
+#: that day, and how many of them have signed up; suspected bots are in neither.
+VISITOR_KINDS = ("visitor", "signedup")
+ANY_STAGE = "-"
 #: The stages after ``lead`` a lead remembers reaching, from its ``reached_<stage>_at``.
 MILESTONES = tuple(
     column.name[len("reached_") : -len("_at")]
@@ -66,26 +73,80 @@ def _counted(dialect: str, row: str, milestones: tuple[str, ...]) -> list[tuple[
     return counted
 
 
-def _changes(dialect: str, rows: dict[str, int], milestones: tuple[str, ...]) -> str:
-    """The upsert adding ``sign`` for each count of each row in ``rows``
-    (``{"OLD": -1, "NEW": 1}``): quarantined rows count nothing."""
-    deltas = "\n  UNION ALL ".join(
-        f"SELECT {kind} AS kind, {stage} AS stage, {day} AS day, "
-        f"CASE WHEN {row}.quarantined THEN 0 ELSE {sign} END AS delta"
-        for row, sign in rows.items()
-        for kind, stage, day in _counted(dialect, row, milestones)
+@dataclass(frozen=True)
+class _Source:
+    """A table whose rows are counted: the triggers' names, the columns an update
+    changes the counts through, and what a row (``NEW`` or ``OLD``) counts towards."""
+
+    table: str
+    prefix: str
+    columns: tuple[str, ...]
+    #: A condition on the row under which it counts nothing.
+    excluded: str
+    #: (kind, stage, day) of what the row counts towards: ``counted(dialect, row)``.
+    counted: object
+
+    def changes(self, dialect: str, rows: dict[str, int]) -> str:
+        """The upsert adding ``sign`` for each count of each row in ``rows``
+        (``{"OLD": -1, "NEW": 1}``)."""
+        deltas = "\n  UNION ALL ".join(
+            f"SELECT {kind} AS kind, {stage} AS stage, {day} AS day, "
+            f"CASE WHEN {self.excluded.format(row=row)} THEN 0 ELSE {sign} END AS delta"
+            for row, sign in rows.items()
+            for kind, stage, day in self.counted(dialect, row)
+        )
+        select = (
+            f"SELECT kind, stage, day, SUM(delta) FROM (\n  {deltas}\n) AS deltas\n"
+            "WHERE day IS NOT NULL GROUP BY kind, stage, day HAVING SUM(delta) <> 0\n"
+            "ORDER BY kind, stage, day"
+        )
+        insert = f"INSERT INTO {TABLE} (kind, stage, day, leads)\n{select}\n"
+        if dialect in ("mysql", "mariadb"):
+            return insert + "ON DUPLICATE KEY UPDATE leads = leads + VALUES(leads)"
+        return insert + (
+            f"ON CONFLICT (kind, stage, day) DO UPDATE SET leads = {TABLE}.leads + excluded.leads"
+        )
+
+    def recount(self, dialect: str) -> str:
+        """Everything the table's rows count towards, counted again."""
+        counted = "\n  UNION ALL ".join(
+            f"SELECT {kind} AS kind, {stage} AS stage, {day} AS day FROM {self.table} AS r "
+            f"WHERE NOT ({self.excluded.format(row='r')})"
+            for kind, stage, day in self.counted(dialect, "r")
+        )
+        return (
+            f"INSERT INTO {TABLE} (kind, stage, day, leads)\n"
+            f"SELECT kind, stage, day, COUNT(*) FROM (\n  {counted}\n) AS counted_days\n"
+            "WHERE day IS NOT NULL GROUP BY kind, stage, day"
+        )
+
+
+def _leads(milestones: tuple[str, ...]) -> _Source:
+    return _Source(
+        table=LEADS,
+        prefix=_PREFIX,
+        columns=_counted_columns(milestones),
+        excluded="{row}.quarantined",
+        counted=lambda dialect, row: _counted(dialect, row, milestones),
     )
-    select = (
-        f"SELECT kind, stage, day, SUM(delta) FROM (\n  {deltas}\n) AS deltas\n"
-        "WHERE day IS NOT NULL GROUP BY kind, stage, day HAVING SUM(delta) <> 0\n"
-        "ORDER BY kind, stage, day"
-    )
-    insert = f"INSERT INTO {TABLE} (kind, stage, day, leads)\n{select}\n"
-    if dialect in ("mysql", "mariadb"):
-        return insert + "ON DUPLICATE KEY UPDATE leads = leads + VALUES(leads)"
-    return insert + (
-        f"ON CONFLICT (kind, stage, day) DO UPDATE SET leads = {TABLE}.leads + excluded.leads"
-    )
+
+
+def _visitors_counted(dialect: str, row: str) -> list[tuple[str, str, str]]:
+    seen = _day(dialect, f"{row}.first_seen_at")
+    visitor, signed_up = (f"'{kind}'" for kind in VISITOR_KINDS)
+    return [
+        (visitor, f"'{ANY_STAGE}'", seen),
+        (signed_up, f"'{ANY_STAGE}'", f"CASE WHEN {row}.lead_id IS NULL THEN NULL ELSE {seen} END"),
+    ]
+
+
+VISITOR_SOURCE = _Source(
+    table=VISITORS,
+    prefix="funnel_visitors_count",
+    columns=("first_seen_at", "device", "quarantined", "lead_id"),
+    excluded="({row}.quarantined OR {row}.device = 'bot')",
+    counted=_visitors_counted,
+)
 
 
 _EVENTS = {
@@ -95,106 +156,116 @@ _EVENTS = {
 }
 
 
-def trigger_statements(dialect: str, milestones: tuple[str, ...] = MILESTONES) -> list[str]:
-    """The statements that (re)create the triggers on ``dialect``; a revision passes the
-    ``milestones`` of its time, so it installs the same triggers whatever came later."""
-    columns = ", ".join(_counted_columns(milestones))
+def trigger_statements(dialect: str, source: _Source) -> list[str]:
+    """The statements that (re)create the triggers of ``source`` on ``dialect``."""
+    columns = ", ".join(source.columns)
+    name, table = source.prefix, source.table
     if dialect == "postgresql":
         body = "\n".join(
-            f"{'ELSIF' if n else 'IF'} TG_OP = '{op}' THEN\n{_changes(dialect, rows, milestones)};"
+            f"{'ELSIF' if n else 'IF'} TG_OP = '{op}' THEN\n{source.changes(dialect, rows)};"
             for n, (op, rows) in enumerate(_EVENTS.values())
         )
         return [
-            f"CREATE OR REPLACE FUNCTION {_PREFIX}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
             f"BEGIN\n{body}\nEND IF;\nRETURN NULL;\nEND $$",
-            f"DROP TRIGGER IF EXISTS {_PREFIX} ON {LEADS}",
-            f"CREATE TRIGGER {_PREFIX} AFTER INSERT OR DELETE OR UPDATE OF {columns} ON {LEADS} "
-            f"FOR EACH ROW EXECUTE FUNCTION {_PREFIX}()",
+            f"DROP TRIGGER IF EXISTS {name} ON {table}",
+            f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE OF {columns} ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {name}()",
         ]
     statements = []
-    for name, (op, rows) in _EVENTS.items():
+    for event_name, (op, rows) in _EVENTS.items():
         event_ = f"UPDATE OF {columns}" if op == "UPDATE" else op
         if dialect == "sqlite":
             statements += [
-                f"DROP TRIGGER IF EXISTS {_PREFIX}_{name}",
-                f"CREATE TRIGGER {_PREFIX}_{name} AFTER {event_} ON {LEADS}\n"
-                f"BEGIN\n{_changes(dialect, rows, milestones)};\nEND",
+                f"DROP TRIGGER IF EXISTS {name}_{event_name}",
+                f"CREATE TRIGGER {name}_{event_name} AFTER {event_} ON {table}\n"
+                f"BEGIN\n{source.changes(dialect, rows)};\nEND",
             ]
         else:  # MariaDB and MySQL: no column list, and the statement is the body
             statements += [
-                f"DROP TRIGGER IF EXISTS {_PREFIX}_{name}",
-                f"CREATE TRIGGER {_PREFIX}_{name} AFTER {op} ON {LEADS} FOR EACH ROW\n"
-                f"{_changes(dialect, rows, milestones)}",
+                f"DROP TRIGGER IF EXISTS {name}_{event_name}",
+                f"CREATE TRIGGER {name}_{event_name} AFTER {op} ON {table} FOR EACH ROW\n"
+                f"{source.changes(dialect, rows)}",
             ]
     return statements
 
 
-def drop_statements(dialect: str) -> list[str]:
+def drop_statements(dialect: str, source: _Source) -> list[str]:
     if dialect == "postgresql":
         return [
-            f"DROP TRIGGER IF EXISTS {_PREFIX} ON {LEADS}",
-            f"DROP FUNCTION IF EXISTS {_PREFIX}()",
+            f"DROP TRIGGER IF EXISTS {source.prefix} ON {source.table}",
+            f"DROP FUNCTION IF EXISTS {source.prefix}()",
         ]
-    return [f"DROP TRIGGER IF EXISTS {_PREFIX}_{name}" for name in _EVENTS]
+    return [f"DROP TRIGGER IF EXISTS {source.prefix}_{name}" for name in _EVENTS]
 
 
 _TRIGGERS_FOUND = {
     "sqlite": (
         "SELECT count(*) FROM sqlite_master "
-        "WHERE type = 'trigger' AND tbl_name = :leads AND name LIKE :names"
+        "WHERE type = 'trigger' AND tbl_name = :table AND name LIKE :names"
     ),
     "postgresql": (
         "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        "WHERE c.relname = :leads AND t.tgname LIKE :names "
+        "WHERE c.relname = :table AND t.tgname LIKE :names "
         "AND c.relnamespace = to_regnamespace(current_schema())"
     ),
     "mysql": (
         "SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = DATABASE() "
-        "AND event_object_table = :leads AND trigger_name LIKE :names"
+        "AND event_object_table = :table AND trigger_name LIKE :names"
     ),
 }
 
 
-def installed(connection: Connection) -> bool:
-    """Whether the triggers keep the counts on this database."""
+def installed(connection: Connection, source: _Source | None = None) -> bool:
+    """Whether the triggers keep the counts of ``source`` (the leads' by default)."""
+    source = source or _leads(MILESTONES)
     dialect = _name(connection)
     expected = 1 if dialect == "postgresql" else len(_EVENTS)
     found = connection.execute(
-        text(_TRIGGERS_FOUND[dialect]).bindparams(leads=LEADS, names=f"{_PREFIX}%")
+        text(_TRIGGERS_FOUND[dialect]).bindparams(table=source.table, names=f"{source.prefix}%")
     )
     return found.scalar() == expected
 
 
-def rebuild(connection: Connection, milestones: tuple[str, ...] = MILESTONES) -> int:
-    """Count every lead again from scratch; returns the rows written. PostgreSQL holds
-    new writes to the leads until the transaction ends; elsewhere run it when the site
-    is quiet (a migration, ``flask funnel recount``)."""
+def rebuild(
+    connection: Connection, milestones: tuple[str, ...] = MILESTONES, visitors: bool = True
+) -> int:
+    """Count every lead (and visitor) again from scratch; returns the rows written.
+    PostgreSQL holds new writes to the counted tables until the transaction ends;
+    elsewhere run it when the site is quiet (a migration, ``flask funnel recount``)."""
     dialect = _name(connection)
+    sources = [_leads(milestones), *([VISITOR_SOURCE] if visitors else [])]
     if dialect == "postgresql":  # writers wait: none is counted twice or missed
-        connection.exec_driver_sql(f"LOCK TABLE {LEADS} IN SHARE ROW EXCLUSIVE MODE")
-    counted = "\n  UNION ALL ".join(
-        f"SELECT {kind} AS kind, {stage} AS stage, {day} AS day FROM {LEADS} AS lead_row "
-        f"WHERE NOT lead_row.quarantined"
-        for kind, stage, day in _counted(dialect, "lead_row", milestones)
-    )
+        tables = ", ".join(source.table for source in sources)
+        connection.exec_driver_sql(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
     connection.exec_driver_sql(f"DELETE FROM {TABLE}")
-    return connection.exec_driver_sql(
-        f"INSERT INTO {TABLE} (kind, stage, day, leads)\n"
-        f"SELECT kind, stage, day, COUNT(*) FROM (\n  {counted}\n) AS lead_days\n"
-        "WHERE day IS NOT NULL GROUP BY kind, stage, day"
-    ).rowcount
+    return sum(connection.exec_driver_sql(source.recount(dialect)).rowcount for source in sources)
 
 
 def install(connection: Connection, milestones: tuple[str, ...] = MILESTONES) -> int:
-    """Create (or replace) the triggers and count the leads there are."""
-    for statement in trigger_statements(_name(connection), milestones):
-        connection.exec_driver_sql(statement)
+    """Create (or replace) the triggers of the leads and the visitors, and count them."""
+    dialect = _name(connection)
+    for source in (_leads(milestones), VISITOR_SOURCE):
+        for statement in trigger_statements(dialect, source):
+            connection.exec_driver_sql(statement)
     return rebuild(connection, milestones)
 
 
-def uninstall(connection: Connection) -> None:
-    for statement in drop_statements(_name(connection)):
+def install_lead_counts(connection: Connection, milestones: tuple[str, ...]) -> int:
+    """The leads' triggers alone, as revision 0010 installed them (the visitors' columns
+    they need came in 0011)."""
+    for statement in trigger_statements(_name(connection), _leads(milestones)):
         connection.exec_driver_sql(statement)
+    return rebuild(connection, milestones, visitors=False)
+
+
+def uninstall(connection: Connection, leads: bool = True, visitors: bool = True) -> None:
+    """Drop the triggers (the counts they kept stay, and go stale)."""
+    dialect = _name(connection)
+    sources = [*([_leads(MILESTONES)] if leads else []), *([VISITOR_SOURCE] if visitors else [])]
+    for source in sources:
+        for statement in drop_statements(dialect, source):
+            connection.exec_driver_sql(statement)
 
 
 def _name(connection: Connection) -> str:

@@ -33,9 +33,9 @@ def upgrade():
         sa.Column('leads', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('kind', 'stage', 'day', name=op.f('pk_funnel_daily_counts')),
     )
-    daily_counts.install(op.get_bind(), MILESTONES)
+    daily_counts.install_lead_counts(op.get_bind(), MILESTONES)
 
 
 def downgrade():
-    daily_counts.uninstall(op.get_bind())
+    daily_counts.uninstall(op.get_bind(), visitors=False)
     op.drop_table('funnel_daily_counts')

@@ -6,7 +6,8 @@ keeps the lead of its first real submission (``lead_id``) and whether all its
 submissions were quarantined (``quarantined``), so that the visitor → lead rate is
 the share of a period's visitors who signed up, and a suspected bot is left out of
 visitors, quiz steps and leads alike. Quiz steps are counted from a page's visitors:
-a new index finds a visitor's steps.
+a new index finds a visitor's steps. The daily counts now count visitors too, kept by
+triggers on funnel_visitors like those on funnel_leads.
 
 Revision ID: 0011
 Revises: 0010
@@ -16,6 +17,7 @@ Create Date: 2026-12-07
 import sqlalchemy as sa
 from alembic import op
 
+from flask_funnel.db import daily_counts
 from flask_funnel.db.types import Id
 
 # revision identifiers, used by Alembic.
@@ -24,6 +26,7 @@ down_revision = '0010'
 branch_labels = None
 depends_on = None
 
+MILESTONES = ('mql', 'sal', 'sql', 'customer', 'repeat_customer')
 REPORT_COLUMNS = ['first_seen_at', 'device', 'page_slug', 'variant', 'source', 'country', 'city', 'place_version']
 
 
@@ -69,9 +72,13 @@ def upgrade():
         batch_op.create_index(
             'ix_funnel_step_views_visitor', ['visitor_id', 'page_slug', 'step'], unique=False
         )
+    daily_counts.install(op.get_bind(), MILESTONES)
 
 
 def downgrade():
+    daily_counts.uninstall(op.get_bind(), leads=False)
+    counts = sa.table('funnel_daily_counts', sa.column('kind'))
+    op.execute(counts.delete().where(counts.c.kind.in_(daily_counts.VISITOR_KINDS)))
     with op.batch_alter_table('funnel_step_views', schema=None) as batch_op:
         batch_op.drop_index('ix_funnel_step_views_visitor')
         batch_op.create_index('ix_funnel_step_views_page_at', ['page_slug', 'at', 'step'], unique=False)
