@@ -213,18 +213,18 @@ def test_a_file_with_bad_rows_writes_nothing_and_reports_every_bad_line(
 ):
     path = csv_file(
         tmp_path,
-        "email,name,stage,created_at,mql_at,country\n"
-        "ok@example.com,Ok,,,,\n"
-        "bob@,Bob,,,,\n"
-        "carl@example.com,Carl,won,,,\n"
-        "dora@example.com,Dora,mql,,12/05/2026,\n"
-        "eve@example.com,Eve,,,,Germany\n"
-        "fay@example.com,Fay,sql,2026-03-01,2026-02-01,\n"
-        "gus@example.com,Gus,lead,,2026-02-01,\n"
-        "hal@example.com,Hal,,2999-01-01,,\n"
-        f"ivy@example.com,{'x' * 201},,,,\n"
-        ",No Email,,,,\n"
-        "joe@,Joe,nope,,,\n",
+        "email,name,stage,created_at,mql_at,country,lost_at\n"
+        "ok@example.com,Ok,,,,,\n"
+        "bob@,Bob,,,,,\n"
+        "carl@example.com,Carl,won,,,,\n"
+        "dora@example.com,Dora,mql,,12/05/2026,,\n"
+        "eve@example.com,Eve,,,,Germany,\n"
+        "fay@example.com,Fay,sql,2026-03-01,2026-02-01,,\n"
+        "gus@example.com,Gus,sal,,2026-02-01,,2026-03-01\n"
+        "hal@example.com,Hal,,2999-01-01,,,\n"
+        f"ivy@example.com,{'x' * 201},,,,,\n"
+        ",No Email,,,,,\n"
+        "joe@,Joe,nope,,,,\n",
     )
     result = import_file(runner, path)
     assert result.exit_code == 1
@@ -235,7 +235,7 @@ def test_a_file_with_bad_rows_writes_nothing_and_reports_every_bad_line(
         "line 5: mql_at: '12/05/2026' is not a date",
         "line 6: country: 'Germany' is not a two-letter country code",
         "line 7: mql_at: '2026-02-01' is earlier than created_at '2026-03-01'",
-        "line 8: mql_at: is given, but the stage is lead",
+        "line 8: lost_at: is given, but the stage is sal",
         "line 9: created_at: '2999-01-01' is in the future",
         "line 10: name: is longer than 200 characters",
         "line 11: email: is required",
@@ -447,3 +447,139 @@ def test_an_export_imports_into_another_database_as_it_was(client, runner, tmp_p
     assert ("ann@example.com", '\'=HYPERLINK("http://x","y")', "mql") in [
         r[:3] for r in leads(again)
     ]
+
+
+def test_a_lost_lead_imports_with_the_stages_it_reached_before(runner, db_session, tmp_path):
+    path = csv_file(
+        tmp_path,
+        "email,stage,created_at,mql_at,sal_at,lost_at\n"
+        "lou@example.com,lost,2026-01-02,2026-01-05,2026-01-09,2026-02-01\n"
+        "max@example.com,lost,2026-01-02,,,\n",
+    )
+    result = import_file(runner, path)
+    assert result.exit_code == 0, result.output
+    lou, max_ = leads(db_session)["lou@example.com"], leads(db_session)["max@example.com"]
+    assert (lou.stage, lou.stage_changed_at) == ("lost", at("2026-02-01"))
+    assert (lou.reached_mql_at, lou.reached_sal_at, lou.reached_sql_at) == (
+        at("2026-01-05"),
+        at("2026-01-09"),
+        None,
+    )
+    assert [(f, t) for f, t, _ in history(db_session, "lou@example.com")] == [
+        ("visitor", "lead"),
+        ("lead", "mql"),
+        ("mql", "sal"),
+        ("sal", "lost"),
+    ]
+    assert (max_.stage, max_.reached_mql_at) == ("lost", None)
+
+
+def test_a_lead_that_came_back_imports_with_its_return(runner, db_session, tmp_path):
+    path = csv_file(
+        tmp_path,
+        "email,stage,created_at,mql_at,sal_at,stage_changed_at\n"
+        "kim@example.com,mql,2026-01-02,2026-01-05,2026-01-09,2026-03-01\n",
+    )
+    assert import_file(runner, path).exit_code == 0
+    kim = leads(db_session)["kim@example.com"]
+    assert (kim.stage, kim.stage_changed_at, kim.reached_sal_at) == (
+        "mql",
+        at("2026-03-01"),
+        at("2026-01-09"),
+    )
+    assert [t for _, t, _ in history(db_session, "kim@example.com")] == [
+        "lead",
+        "mql",
+        "sal",
+        "mql",
+    ]
+
+
+def test_times_out_of_order_or_a_loss_before_the_lead_are_named(runner, db_session, tmp_path):
+    path = csv_file(
+        tmp_path,
+        "email,stage,created_at,mql_at,sal_at,lost_at\n"
+        "a@example.com,lost,2026-02-01,,,2026-01-01\n"
+        "b@example.com,lost,2026-01-01,2026-01-09,2026-01-05,2026-02-01\n",
+    )
+    result = import_file(runner, path)
+    assert result.exit_code == 1
+    assert "line 2: lost_at: '2026-01-01' is earlier than created_at '2026-02-01'" in result.output
+    assert "line 3: sal_at: '2026-01-05' is earlier than mql_at '2026-01-09'" in result.output
+    assert counts(db_session) == (0, 0, 0)
+
+
+def test_an_export_imported_into_an_empty_database_gives_the_same_report(app, tmp_path):
+    """A two-year history (lost leads that had gone on first, leads that came back,
+    customers and repeat customers, places, pages and sources) round-trips through
+    ``export`` and ``import-leads``: the report is the same, month by month."""
+    import random
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from conftest import make_app
+    from test_report import add, move
+
+    from flask_funnel.analytics.funnel import build_report
+    from flask_funnel.analytics.periods import Period, ReportSettings
+    from flask_funnel.leads.stages import FUNNEL_ORDER, LOST
+
+    rng = random.Random(12)
+    now = datetime.now(UTC)
+    engine = app.extensions["funnel"].engine
+    for n in range(400):
+        created = now - timedelta(days=rng.uniform(1, 700))
+        [lead] = add(
+            engine,
+            1,
+            at=created,
+            country=rng.choice(["DE", "IR", "US", None]),
+            landing_page=rng.choice(["home-brewing", "qahve-dam"]),
+            source=rng.choice(["google.com", "direct", "newsletter"]),
+            name="مریم" if n % 7 == 0 else None,
+        )
+        moment, journey = created, FUNNEL_ORDER[2 : 2 + rng.choice([0, 0, 1, 2, 3, 4, 5])]
+        for stage in journey:
+            moment = min(now, moment + timedelta(days=rng.uniform(0.5, 40)))
+            move(engine, [lead], stage, moment)
+        if rng.random() < 0.3:  # lost, or back a stage, some time later
+            moment = min(now, moment + timedelta(days=rng.uniform(0.5, 40)))
+            back = journey[-2] if len(journey) > 1 and rng.random() < 0.4 else LOST
+            move(engine, [lead], back, moment)
+
+    exported = tmp_path / "leads.csv"
+    result = app.test_cli_runner().invoke(args=["funnel", "export", "-o", str(exported)])
+    assert result.exit_code == 0, result.output
+    assert exported.read_bytes().startswith(b"\xef\xbb\xbf")  # opens in spreadsheets
+    assert "مریم" in exported.read_text(encoding="utf-8-sig")
+    (tmp_path / "empty").mkdir()
+    empty = make_app(tmp_path / "empty")
+    result = empty.test_cli_runner().invoke(args=["funnel", "import-leads", str(exported)])
+    assert result.exit_code == 0, result.output
+
+    settings = ReportSettings(ZoneInfo("Asia/Tehran"), min_group=1, min_history=1)
+    period = Period((now - timedelta(days=365)).date(), now.date(), settings.zone)
+
+    def leads_report(which) -> dict:
+        with which.extensions["funnel"].engine.connect() as connection:
+            report = {
+                by: build_report(connection, period, settings, by=by, now=now)
+                for by in ("country", "landing_page", "source")
+            }
+        first = report["country"]
+        return {
+            "stages": [(row["stage"], row["reached"]) for row in first["stages"]],
+            "months": [row["counts"] for row in first["months"]["rows"]],
+            "forecast": first["forecast"]["inputs"] | {"history": None},
+            **{
+                by: sorted(
+                    (g["label"], [row["reached"] for row in g["stages"]])
+                    for g in r["breakdown"]["groups"]
+                )
+                for by, r in report.items()
+            },
+        }
+
+    original = leads_report(app)
+    assert dict(original["stages"])["lead"] > 100 and dict(original["stages"])["customer"] > 5
+    assert leads_report(empty) == original

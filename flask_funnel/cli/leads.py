@@ -31,12 +31,22 @@ from flask_funnel.values import FieldError, email_key
     help="File to write (default: standard output).",
 )
 @click.option("--include-quarantined", is_flag=True, help="Also export suspected bot entries.")
+@click.option(
+    "--bom/--no-bom",
+    default=True,
+    show_default=True,
+    help="Start a CSV with a byte order mark (spreadsheet programs need it for UTF-8).",
+)
 @with_appcontext
-def export_leads(fmt: str, output, include_quarantined: bool) -> None:
-    """Write every captured lead (email, name, stage, page, answers, score, source, time)."""
+def export_leads(fmt: str, output, include_quarantined: bool, bom: bool) -> None:
+    """Write every captured lead (email, name, stage, page, answers, score, source, the
+    time of each stage) in a form `import-leads` reads back."""
     rows = lead_rows(current_funnel().session, include_quarantined=include_quarantined)
     stream = PrintableStream(output) if output.isatty() else output
-    count = (write_json if fmt == "json" else write_csv)(rows, stream)
+    if fmt == "json":
+        count = write_json(rows, stream)
+    else:
+        count = write_csv(rows, stream, bom=bom and not output.isatty())
     click.echo(f"Exported {count} leads.", err=True)
 
 

@@ -8,8 +8,10 @@ exactly as it is, so importing the same file twice changes nothing.
 A lead imported at a later stage is taken to have passed the earlier ones. Each stage it
 passed gets a stage-change row at the file's ``<stage>_at`` time when one is given, else
 at the time of the stage before it (``created_at`` for the first), so times never go
-backwards. A ``lost`` lead became a lead and was lost, both at its ``lead_at`` time or
-``created_at``.
+backwards. A ``lost`` lead went as far as the furthest stage given a time, then was
+lost at ``lost_at`` (else at its last time). A lead whose ``stage`` is behind a stage
+given a time came back to it at ``stage_changed_at`` (else at its last time): a
+history exported by ``flask funnel export`` imports as it was.
 """
 
 from __future__ import annotations
@@ -49,8 +51,11 @@ SOURCE = "import"
 #: ``signup_method`` of every imported lead: its email came from a file, whatever the
 #: file says (an export's ``signup_method`` column is passed over).
 SIGNUP_METHOD = "import"
-#: The optional time columns, one per stage a lead passes on its way up the funnel.
-STAGE_TIME_COLUMNS = {f"{stage}_at": stage for stage in FUNNEL_ORDER[1:]}
+#: The optional time columns, one per stage a lead passes on its way up the funnel,
+#: and when it was lost.
+STAGE_TIME_COLUMNS = {f"{stage}_at": stage for stage in (*FUNNEL_ORDER[1:], LOST)}
+#: When a lead that came back (or was lost) reached the stage it is at.
+BACK_COLUMN = "stage_changed_at"
 #: Every column a file may have; only ``email`` is required.
 COLUMNS = (
     "email",
@@ -63,6 +68,7 @@ COLUMNS = (
     "utm_source",
     "source",
     *STAGE_TIME_COLUMNS,
+    BACK_COLUMN,
 )
 #: Columns of ``flask funnel export`` that an import passes over, so an export
 #: imports as it is (answers and scores belong to quiz submissions, not to leads; an
@@ -108,7 +114,8 @@ class LeadRow:
     name: str | None
     stage: str
     created_at: datetime
-    #: When the lead reached each stage of ``stage_path(stage)``, in order.
+    #: The stages the lead went through (``stage_path``) and when, in order.
+    path: tuple[str, ...]
     times: tuple[datetime, ...]
     landing_page: str | None
     country: str | None
@@ -225,11 +232,13 @@ def parse_time(column: str, value: str, now: datetime) -> datetime | None:
 
 
 @cache
-def stage_path(stage: str) -> tuple[str, ...]:
-    """The stages a lead imported at ``stage`` went through, from ``lead`` on."""
-    if stage == LOST:
-        return (LEAD, LOST)
-    return FUNNEL_ORDER[1 : RANK[stage] + 1]
+def stage_path(stage: str, furthest: str = LEAD) -> tuple[str, ...]:
+    """The stages a lead now at ``stage`` went through, from ``lead`` on, having gone
+    as far as ``furthest``: up to the further of the two, then lost or back to
+    ``stage`` when that is behind."""
+    top = furthest if stage == LOST or RANK[furthest] > RANK[stage] else stage
+    path = FUNNEL_ORDER[1 : RANK[top] + 1]
+    return path if path[-1] == stage else (*path, stage)
 
 
 def origin_key(email: str) -> str:
@@ -367,15 +376,21 @@ def _check_row(
         moment = check(parse_time, column, values.get(column, ""), now)
         if moment is not None:
             given[passed] = (column, values[column].strip(), moment)
+    back = check(parse_time, BACK_COLUMN, values.get(BACK_COLUMN, ""), now)
+    path = ()
     if stage is not None:
-        path = stage_path(stage)
-        for passed, (column, _, _) in given.items():
-            if passed not in path:
-                errors.append(RowError(line, column, f"is given, but the stage is {stage}"))
+        reached = [s for s in FUNNEL_ORDER[1:] if s in given]
+        path = stage_path(stage, reached[-1] if reached else LEAD)
+        if LOST in given and stage != LOST:
+            errors.append(RowError(line, "lost_at", f"is given, but the stage is {stage}"))
     if errors:
         result.errors.extend(errors)
         return
-    times = _stage_times(line, stage_path(stage), values, created_at, given, now, errors)
+    # A lead that came back got to its stage a second time: at ``stage_changed_at``.
+    final = None
+    if path.count(stage) > 1 and back is not None:
+        final = (BACK_COLUMN, values[BACK_COLUMN].strip(), back)
+    times = _stage_times(line, path, values, created_at, given, now, errors, final)
     if errors:
         result.errors.extend(errors)
         return
@@ -386,6 +401,7 @@ def _check_row(
             name=text["name"],
             stage=stage,
             created_at=created_at or times[0],
+            path=path,
             times=times,
             landing_page=text["landing_page"],
             country=country,
@@ -396,19 +412,24 @@ def _check_row(
     )
 
 
-def _stage_times(line, path, values, created_at, given, now, errors) -> tuple[datetime, ...]:
+def _stage_times(
+    line, path, values, created_at, given, now, errors, final=None
+) -> tuple[datetime, ...]:
     """When each stage of ``path`` was reached: its own time if given, else the time of
-    the stage before it. Without ``created_at`` the first given time starts the lead
-    (or ``now`` when there is none)."""
+    the stage before it; ``final`` is the last stage's when the lead came back to it.
+    Without ``created_at`` the first given time starts the lead (or ``now`` when there
+    is none)."""
     if created_at is not None:
         moment, since = created_at, ("created_at", values["created_at"].strip())
     else:
         first = next((given[stage] for stage in path if stage in given), None)
         moment, since = (first[2], first[:2]) if first else (now, None)
     times = []
-    for stage in path:
-        if stage in given:
-            column, raw, at = given[stage]
+    for n, stage in enumerate(path):
+        again = stage in path[:n]
+        this = final if again else given.get(stage)
+        if this is not None:
+            column, raw, at = this
             if at < moment:
                 errors.append(
                     RowError(line, column, f"{shown(raw)} is earlier than {since[0]} {since[1]!r}")
@@ -561,9 +582,9 @@ def _lead_values(row: LeadRow) -> dict:
         "updated_at": last,
         # Every row of an executemany needs the same keys.
         **{stages.reached_column(m): None for m in stages.MILESTONES},
-        **{
+        **{  # the first time: a lead that came back reached its stage before
             stages.reached_column(stage): at
-            for stage, at in zip(stage_path(row.stage), row.times, strict=True)
+            for stage, at in reversed(list(zip(row.path, row.times, strict=True)))
             if stage in stages.MILESTONES
         },
     }
@@ -571,7 +592,7 @@ def _lead_values(row: LeadRow) -> dict:
 
 def _history(lead_id: int, row: LeadRow, reason: str) -> Iterator[dict]:
     previous = VISITOR
-    for stage, at in zip(stage_path(row.stage), row.times, strict=True):
+    for stage, at in zip(row.path, row.times, strict=True):
         yield {
             "lead_id": lead_id,
             "from_stage": previous,

@@ -6,12 +6,14 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import IO
 
 from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from flask_funnel.db.models import Answer, Lead, Submission
+from flask_funnel.leads.stages import LOST, MILESTONES, reached_column
 
 EXPORT_FIELDS = (
     "id",
@@ -28,6 +30,11 @@ EXPORT_FIELDS = (
     "city",
     "quarantined",
     "created_at",
+    # When it first reached each stage after lead, and when it got to the stage it is at
+    # (lost_at, for a lost lead): an export imports as the same history.
+    *(f"{stage}_at" for stage in MILESTONES),
+    "lost_at",
+    "stage_changed_at",
 )
 _BATCH = 1000
 # A spreadsheet treats a cell starting with one of these as a formula.
@@ -81,8 +88,18 @@ def lead_rows(
                 "city": lead.city,
                 "quarantined": lead.quarantined,
                 "created_at": lead.created_at.isoformat(),
+                **{
+                    f"{stage}_at": _iso(getattr(lead, reached_column(stage)))
+                    for stage in MILESTONES
+                },
+                "lost_at": _iso(lead.stage_changed_at) if lead.stage == LOST else None,
+                "stage_changed_at": _iso(lead.stage_changed_at),
             }
         last_id = batch[-1].id
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _answers_of(session: Session, submission_ids: list[int]) -> dict[int, dict[str, str]]:
@@ -106,9 +123,10 @@ def neutralize(value: object) -> object:
     return value
 
 
-def csv_chunks(rows: Iterator[dict], counter: list[int]) -> Iterator[str]:
+def csv_chunks(rows: Iterator[dict], counter: list[int], bom: bool = True) -> Iterator[str]:
     """The CSV text piece by piece (a web response can send it while it is made);
-    ``counter[0]`` holds how many rows went out."""
+    ``counter[0]`` holds how many rows went out. It starts with a byte order mark unless
+    ``bom`` is false: spreadsheet programs read UTF-8 (Persian names) only with it."""
     line = io.StringIO()
     writer = csv.writer(line)
 
@@ -119,7 +137,7 @@ def csv_chunks(rows: Iterator[dict], counter: list[int]) -> Iterator[str]:
         return text
 
     writer.writerow(EXPORT_FIELDS)
-    yield take()
+    yield ("\ufeff" if bom else "") + take()
     for row in rows:
         cells = dict(row, answers=json.dumps(row["answers"], ensure_ascii=False, sort_keys=True))
         writer.writerow([neutralize(cells[name]) for name in EXPORT_FIELDS])
@@ -136,8 +154,8 @@ def json_chunks(rows: Iterator[dict], counter: list[int]) -> Iterator[str]:
     yield "\n]\n" if counter[0] else "]\n"
 
 
-def write_csv(rows: Iterator[dict], stream: IO[str]) -> int:
-    return _write(csv_chunks, rows, stream)
+def write_csv(rows: Iterator[dict], stream: IO[str], bom: bool = True) -> int:
+    return _write(partial(csv_chunks, bom=bom), rows, stream)
 
 
 def write_json(rows: Iterator[dict], stream: IO[str]) -> int:
