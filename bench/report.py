@@ -43,6 +43,7 @@ from flask_funnel.analytics.funnel import (  # noqa: E402
     funnel,
     monthly,
 )
+from flask_funnel.analytics.losses import durations, losses  # noqa: E402
 from flask_funnel.analytics.periods import ReportSettings, months_until, parse_period  # noqa: E402
 from flask_funnel.db.models import Lead, StageChange  # noqa: E402
 
@@ -173,6 +174,8 @@ def main() -> None:
                 lambda: json.dumps(build_report(connection, period, settings, by=args.by)),
             ),
             ("funnel, last 365 days", lambda: funnel(connection, year)),
+            ("lost leads by reason, stage and month", lambda: losses(connection, period, months)),
+            ("time from each stage to the next", lambda: durations(connection, period)),
         ]
         for label, run in rows:
             median, worst = timed(run, args.repeat)

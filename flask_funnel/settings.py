@@ -120,6 +120,16 @@ DEFAULTS: dict[str, object] = {
     # Below this many leads to learn a stage's conversion from, the forecast says it
     # has not enough history yet rather than guess.
     "FUNNEL_FORECAST_MIN_HISTORY": 30,
+    # Why a lead is lost: an admin moving a lead to lost picks one (and may add words
+    # of their own); the dashboard counts lost leads by them.
+    "FUNNEL_LOST_REASONS": (
+        "no budget",
+        "chose another offer",
+        "no answer",
+        "not a fit",
+        "bad timing",
+        "other",
+    ),
 }
 
 
@@ -183,6 +193,7 @@ class Settings:
     migrations: str
     google: GoogleSettings | None
     report: ReportSettings
+    lost_reasons: tuple[str, ...]
 
     @classmethod
     def from_config(cls, config: Mapping, root_path: str | Path) -> Settings:
@@ -218,7 +229,20 @@ class Settings:
             migrations=_choice(config, "FUNNEL_MIGRATIONS", ("shipped", "host")),
             google=_google(config),
             report=_report(config),
+            lost_reasons=_lost_reasons(config),
         )
+
+
+def _lost_reasons(config: Mapping) -> tuple[str, ...]:
+    key, value = "FUNNEL_LOST_REASONS", config["FUNNEL_LOST_REASONS"]
+    reasons = tuple(value) if isinstance(value, (list, tuple)) else ()
+    if not reasons or not all(isinstance(r, str) and 0 < len(r.strip()) <= 60 for r in reasons):
+        raise SettingsError(
+            f"{key}: must be a list of reasons of 1 to 60 characters, not {value!r}"
+        )
+    if len(set(reasons)) != len(reasons):
+        raise SettingsError(f"{key}: {value!r} names a reason twice")
+    return tuple(r.strip() for r in reasons)
 
 
 def _optional_path(config: Mapping, key: str) -> Path | None:

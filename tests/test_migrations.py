@@ -253,6 +253,7 @@ DOWNGRADES = [
     ("0006", "funnel_leads", "place_version"),
     ("0007", "funnel_admins", "locale"),
     ("0011", "funnel_visitors", "lead_id"),
+    ("0012", "funnel_stage_changes", "lost_reason"),
 ]
 
 

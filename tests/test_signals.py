@@ -128,6 +128,7 @@ def test_an_admin_stage_move_sends_stage_changed(app, admin_client, buyer, liste
                 "to_stage": "sal",
                 "actor": ADMIN_EMAIL,
                 "reason": "call went well",
+                "lost_reason": None,
                 "at": heard[0][1]["at"],
             },
         )
@@ -137,7 +138,16 @@ def test_an_admin_stage_move_sends_stage_changed(app, admin_client, buyer, liste
 def test_the_stage_command_sends_stage_changed(app, runner, buyer, listen):
     heard = listen(app)
     result = runner.invoke(
-        args=["funnel", "stage", "buyer@example.com", "lost", "--reason", "chose a rival"]
+        args=[
+            "funnel",
+            "stage",
+            "buyer@example.com",
+            "lost",
+            "--reason",
+            "chose a rival",
+            "--lost-reason",
+            "chose another offer",
+        ]
     )
     assert result.exit_code == 0, result.output
     assert moves(heard) == [("lead", "lost", "cli")]

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Select, false, func, select
 from flask_funnel.analytics import lead_counts
 from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.forecast import forecast
+from flask_funnel.analytics.losses import durations, losses
 from flask_funnel.analytics.periods import Month, Period, ReportSettings, months_until
 from flask_funnel.capture.attribution import BOT
 from flask_funnel.db.models import Lead, Visitor
@@ -372,5 +373,7 @@ def build_report(
         "months": monthly(connection, months, now),
         "breakdown": breakdown(connection, period, by, settings.min_group) if by else None,
         "forecast": forecast(connection, settings, now),
+        "losses": losses(connection, period, months),
+        "durations": durations(connection, period),
     }
     return report

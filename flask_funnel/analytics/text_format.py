@@ -74,6 +74,22 @@ def report_text(report: dict) -> Iterator[str]:
             yield f" {group['label']}{counted}"
             yield from _stage_table(group["stages"])
 
+    losses = report["losses"]
+    yield ""
+    yield f"Lost in the period: {losses['lost']:,}"
+    for row in losses["by_reason"]:
+        reason = row["reason"] or "(no reason given)"
+        yield f"  {reason:<28}{row['lost']:>8,}{percent(row['share']):>8}"
+    for row in losses["by_stage"]:
+        yield f"  from {row['stage']:<23}{row['lost']:>8,}{percent(row['share']):>8}"
+    yield ""
+    yield "Time from each stage to the next (median, 80% within, in days)"
+    for step in report["durations"]:
+        if step["leads"]:
+            yield (
+                f"  {step['from'] + ' -> ' + step['to']:<28}{step['leads']:>8,} leads"
+                f"{step['median_days']:>9}{step['p80_days']:>9}"
+            )
     yield ""
     yield "Forecast of new customers"
     forecast = report["forecast"]

@@ -118,11 +118,21 @@ def _lead_id(email: str) -> int:
 @click.argument("email")
 @click.argument("stage", type=click.Choice(stages.LEAD_STAGES))
 @click.option("--reason", required=True, help="Why (kept in the lead's history).")
+@click.option("--lost-reason", default=None, help="With lost: one of FUNNEL_LOST_REASONS.")
 @with_appcontext
-def move_stage(email: str, stage: str, reason: str) -> None:
+def move_stage(email: str, stage: str, reason: str, lost_reason: str | None) -> None:
     """Move a lead to STAGE (forwards, back or to lost)."""
+    reasons = current_funnel().settings.lost_reasons
+    if stage == stages.LOST and lost_reason not in reasons:
+        given = f"{lost_reason!r} is not one of" if lost_reason else "is required with lost:"
+        raise click.UsageError(f"--lost-reason {given} {', '.join(map(repr, reasons))}")
     change = stages.move_lead(
-        current_funnel().engine, _lead_id(email), stage, actor="cli", reason=reason
+        current_funnel().engine,
+        _lead_id(email),
+        stage,
+        actor="cli",
+        reason=reason,
+        lost_reason=lost_reason if stage == stages.LOST else None,
     )
     click.echo(f"Moved from {change['from_stage']} to {stage}." if change else f"Already {stage}.")
 

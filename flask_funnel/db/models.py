@@ -298,6 +298,8 @@ class StageChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(String(500))
+    # Why a lead was lost, one of FUNNEL_LOST_REASONS (moves to lost only).
+    lost_reason: Mapped[str | None] = mapped_column(String(60))
 
     __table_args__ = (Index("ix_funnel_stage_changes_to_stage_at", "to_stage", "at"),)
 

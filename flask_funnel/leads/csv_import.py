@@ -600,5 +600,6 @@ def _history(lead_id: int, row: LeadRow, reason: str) -> Iterator[dict]:
             "at": at,
             "actor": ACTOR,
             "reason": reason,
+            "lost_reason": None,
         }
         previous = stage

@@ -78,10 +78,12 @@ def log_changes(
     *,
     actor: str = SYSTEM,
     at: datetime,
+    lost_reason: str | None = None,
 ) -> list[dict]:
     """History rows of several moves at once (``(from, to, reason)`` each), for a lead
-    whose stage (and ``reached_values``) the caller has set already. Returns the rows,
-    which are also the keyword arguments of ``signals.stage_changed``."""
+    whose stage (and ``reached_values``) the caller has set already; a move to ``lost``
+    keeps ``lost_reason``. Returns the rows, which are also the keyword arguments of
+    ``signals.stage_changed``."""
     changes = [
         {
             "lead_id": lead_id,
@@ -89,6 +91,7 @@ def log_changes(
             "to_stage": b,
             "actor": actor,
             "reason": why,
+            "lost_reason": lost_reason if b == LOST else None,
             "at": at,
         }
         for a, b, why in moves
@@ -106,8 +109,10 @@ def move(
     reason: str | None = None,
     at: datetime | None = None,
     current: str | None = None,
+    lost_reason: str | None = None,
 ) -> dict | None:
-    """Move a lead to any other stage: forwards, back, skipping, or to ``lost``.
+    """Move a lead to any other stage: forwards, back, skipping, or to ``lost`` (why,
+    from ``FUNNEL_LOST_REASONS``, in ``lost_reason``).
 
     Returns the change (None when the lead is already there). A move by a person is
     also written to the audit trail. ``current`` saves a query when the caller has
@@ -120,7 +125,14 @@ def move(
     if current == to_stage:
         return None
     at = at or utcnow()
-    [change] = log_changes(connection, lead_id, [(current, to_stage, reason)], actor=actor, at=at)
+    [change] = log_changes(
+        connection,
+        lead_id,
+        [(current, to_stage, reason)],
+        actor=actor,
+        at=at,
+        lost_reason=lost_reason,
+    )
     connection.execute(
         update(Lead)
         .where(Lead.id == lead_id)
@@ -132,7 +144,9 @@ def move(
             actor,
             audit.STAGE_CHANGE,
             lead_id=lead_id,
-            detail=f"{current} -> {to_stage}" + (f": {reason}" if reason else ""),
+            detail=f"{current} -> {to_stage}"
+            + (f" ({lost_reason})" if lost_reason and to_stage == LOST else "")
+            + (f": {reason}" if reason else ""),
         )
     return change
 
@@ -144,11 +158,15 @@ def move_lead(
     *,
     actor: str,
     reason: str | None = None,
+    lost_reason: str | None = None,
 ) -> dict | None:
     """``move`` in a transaction of its own, then ``stage_changed`` once it committed:
     a person moving a lead from the admin or the command line."""
     change = write_retrying(
-        engine, lambda connection: move(connection, lead_id, to_stage, actor=actor, reason=reason)
+        engine,
+        lambda connection: move(
+            connection, lead_id, to_stage, actor=actor, reason=reason, lost_reason=lost_reason
+        ),
     )
     if change is not None:
         signals.send_stage_changes([change])

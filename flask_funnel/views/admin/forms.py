@@ -28,7 +28,8 @@ from flask_funnel.analytics.periods import (
 )
 from flask_funnel.auth import admin_session
 from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, translate
-from flask_funnel.leads.stages import LEAD, LEAD_STAGES
+from flask_funnel.leads.stages import LEAD, LEAD_STAGES, LOST
+from flask_funnel.state import current_funnel
 from flask_funnel.values import FIRST_DAY, LAST_DAY
 from flask_funnel.views.admin.locale import ADMIN_LANGUAGES, STAGE_NAMES, form_translations
 from flask_funnel.views.form_data import FunnelForm
@@ -107,7 +108,20 @@ class LanguageForm(FunnelForm):
 
 class StageForm(AdminForm):
     stage = SelectField(N_("Move to"), choices=[stage_choice(s) for s in LEAD_STAGES])
+    # The site's FUNNEL_LOST_REASONS, in the site owner's words.
+    lost_reason = SelectField(N_("Why lost"), default="", choices=[])
     reason = StringField(N_("Reason"), validators=[DataRequired(), Length(max=500)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        reasons = current_funnel().settings.lost_reasons
+        self.lost_reason.choices = [("", self._t(N_("(not lost)")))] + [(r, r) for r in reasons]
+
+    def validate_lost_reason(self, field) -> None:
+        if self.stage.data == LOST and not field.data:
+            raise ValidationError(self._t(N_("Pick why the lead was lost.")))
+        if self.stage.data != LOST:
+            field.data = ""
 
 
 class NoteForm(AdminForm):

@@ -215,6 +215,7 @@ def move_stage(lead_id: int):
             form.stage.data,
             actor=current_actor(),
             reason=form.reason.data,
+            lost_reason=form.lost_reason.data or None,
         )
     except stages.LeadNotFound:
         abort(404)

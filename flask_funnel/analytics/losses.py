@@ -1,0 +1,116 @@
+"""Why leads are lost, and how long each step of the funnel takes.
+
+Lost leads are counted from their moves to ``lost`` in the period (a lead lost twice
+counts twice: each loss is an event with its own reason), by the reason an admin
+picked (``FUNNEL_LOST_REASONS``) and by the stage the lead was lost from. The time
+from a stage to the next is measured over the real leads that reached the next one
+in the period, from the ``reached_<stage>_at`` times (a skipped stage takes no time).
+"""
+
+from __future__ import annotations
+
+import statistics
+from itertools import pairwise
+
+from sqlalchemy import Connection, false, func, select
+
+from flask_funnel.analytics.periods import Month, Period
+from flask_funnel.db.models import Lead, StageChange
+from flask_funnel.leads.stages import FUNNEL_ORDER, LOST, reached_column
+
+_leads, _changes = Lead.__table__, StageChange.__table__
+
+
+def _lost_between(connection: Connection, start, end, *group) -> list:
+    return connection.execute(
+        select(*group, func.count())
+        .join(_leads, _leads.c.id == _changes.c.lead_id)
+        .where(
+            _changes.c.to_stage == LOST,
+            _changes.c.at >= start,
+            _changes.c.at < end,
+            _leads.c.quarantined == false(),
+        )
+        .group_by(*group)
+    ).all()
+
+
+def losses(connection: Connection, period: Period, months: list[Month]) -> dict:
+    """Leads lost in the period by reason and by stage, and per reason the last month
+    against the one before. A reason of None: lost without one (before the site had
+    reasons, or by a rule)."""
+    reason, stage = _changes.c.lost_reason, _changes.c.from_stage
+    by_both = _lost_between(connection, period.start, period.end, reason, stage)
+    by_reason: dict = {}
+    by_stage: dict = {}
+    for why, where, count in by_both:
+        by_reason[why] = by_reason.get(why, 0) + count
+        by_stage[where] = by_stage.get(where, 0) + count
+    total = sum(by_reason.values())
+    last, previous = months[-1], months[-2]
+    this_month = dict(_lost_between(connection, last.start, last.end, reason))
+    month_before = dict(_lost_between(connection, previous.start, previous.end, reason))
+    reasons = sorted(set(this_month) | set(month_before), key=lambda r: (r is None, r or ""))
+    return {
+        "lost": total,
+        "by_reason": [
+            {"reason": why, "lost": count, "share": round(count / total, 6)}
+            for why, count in sorted(by_reason.items(), key=lambda item: (-item[1], item[0] or ""))
+        ],
+        "by_stage": [
+            {"stage": where, "lost": count, "share": round(count / total, 6)}
+            for where, count in sorted(
+                by_stage.items(), key=lambda item: FUNNEL_ORDER.index(item[0] or FUNNEL_ORDER[0])
+            )
+        ],
+        "months": {
+            "this_month": last.key,
+            "previous_month": previous.key,
+            "by_reason": [
+                {
+                    "reason": why,
+                    "this_month": this_month.get(why, 0),
+                    "previous_month": month_before.get(why, 0),
+                    "change": this_month.get(why, 0) - month_before.get(why, 0),
+                }
+                for why in reasons
+            ],
+        },
+    }
+
+
+def durations(connection: Connection, period: Period) -> list[dict]:
+    """For each stage and the next, over the leads that reached the next in the
+    period: how many, and the median and 80th percentile of the days it took."""
+    steps = []
+    for before, after in pairwise(FUNNEL_ORDER[1:]):
+        since, until = _leads.c[reached_column(before)], _leads.c[reached_column(after)]
+        rows = connection.execute(
+            select(since, until).where(
+                _leads.c.quarantined == false(),
+                until >= period.start,
+                until < period.end,
+                since.is_not(None),
+            )
+        ).all()
+        days = sorted(max(0.0, (b - a).total_seconds() / 86400) for a, b in rows)
+        steps.append(
+            {
+                "from": before,
+                "to": after,
+                "leads": len(days),
+                "median_days": round(statistics.median(days), 2) if days else None,
+                "p80_days": round(_percentile(days, 0.8), 2) if days else None,
+            }
+        )
+    return steps
+
+
+def _percentile(ordered: list[float], share: float) -> float:
+    """The value below which ``share`` of ``ordered`` lies (linear between neighbours)."""
+    if len(ordered) == 1:
+        return ordered[0]
+    position = share * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
