@@ -50,7 +50,8 @@ def test_an_admin_moving_a_lead_to_lost_is_asked_why(admin_client, ann, db_sessi
     )
     assert moved.status_code == 303
     db_session.rollback()
-    assert db_session.scalars(select(StageChange.lost_reason)).all()[-1] == "no budget"
+    lost = select(StageChange.lost_reason).where(StageChange.to_stage == "lost")
+    assert db_session.scalars(lost).all() == ["no budget"]
     assert "no budget" in admin_client.get("/p/admin/").text
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from itertools import pairwise
 
-from sqlalchemy import Connection, false, func, select
+from sqlalchemy import Connection, false, func, select, true
 
 from flask_funnel.analytics.periods import Month, Period
 from flask_funnel.db.models import Lead, StageChange
@@ -22,14 +22,16 @@ _leads, _changes = Lead.__table__, StageChange.__table__
 
 
 def _lost_between(connection: Connection, start, end, *group) -> list:
+    """Moves to lost in ``[start, end)`` counted by ``group``, from the covering index of
+    moves; suspected bots (few) are left out by their ids rather than by a join."""
+    suspected = select(_leads.c.id).where(_leads.c.quarantined == true())
     return connection.execute(
         select(*group, func.count())
-        .join(_leads, _leads.c.id == _changes.c.lead_id)
         .where(
             _changes.c.to_stage == LOST,
             _changes.c.at >= start,
             _changes.c.at < end,
-            _leads.c.quarantined == false(),
+            _changes.c.lead_id.not_in(suspected),
         )
         .group_by(*group)
     ).all()

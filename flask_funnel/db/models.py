@@ -301,7 +301,17 @@ class StageChange(Base):
     # Why a lead was lost, one of FUNNEL_LOST_REASONS (moves to lost only).
     lost_reason: Mapped[str | None] = mapped_column(String(60))
 
-    __table_args__ = (Index("ix_funnel_stage_changes_to_stage_at", "to_stage", "at"),)
+    __table_args__ = (
+        # Moves to a stage in a period, and (covered) where from and why: lost leads.
+        Index(
+            "ix_funnel_stage_changes_to_stage_at",
+            "to_stage",
+            "at",
+            "from_stage",
+            "lost_reason",
+            "lead_id",
+        ),
+    )
 
 
 class Purchase(Base):
