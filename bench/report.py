@@ -45,6 +45,7 @@ from flask_funnel.analytics.funnel import (  # noqa: E402
 )
 from flask_funnel.analytics.losses import durations, losses  # noqa: E402
 from flask_funnel.analytics.periods import ReportSettings, months_until, parse_period  # noqa: E402
+from flask_funnel.analytics.revenue import revenue  # noqa: E402
 from flask_funnel.db.models import Lead, StageChange  # noqa: E402
 
 # The same funnel counted the obvious way: every lead of the period joined to its
@@ -176,6 +177,16 @@ def main() -> None:
             ("funnel, last 365 days", lambda: funnel(connection, year)),
             ("lost leads by reason, stage and month", lambda: losses(connection, period, months)),
             ("time from each stage to the next", lambda: durations(connection, period)),
+            (
+                "revenue, lead value and retention (breakdown included)",
+                lambda: revenue(
+                    connection,
+                    period,
+                    months,
+                    args.by,
+                    breakdown(connection, period, args.by, settings.min_group),
+                ),
+            ),
         ]
         for label, run in rows:
             median, worst = timed(run, args.repeat)

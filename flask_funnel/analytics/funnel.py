@@ -358,6 +358,10 @@ def build_report(
 ) -> dict:
     """What the dashboard shows, ``flask funnel report --json`` prints and the
     downloads hold: one dict, so they agree to the lead."""
+    from flask_funnel.analytics.revenue import revenue  # it builds on this module
+
+    report_breakdown = breakdown(connection, period, by, settings.min_group) if by else None
+
     calendar = settings.calendar
     months = months_until(period.last, settings.months, settings.zone, now, calendar=calendar)
     report = {
@@ -371,9 +375,10 @@ def build_report(
         },
         **funnel(connection, period),
         "months": monthly(connection, months, now),
-        "breakdown": breakdown(connection, period, by, settings.min_group) if by else None,
+        "breakdown": report_breakdown,
         "forecast": forecast(connection, settings, now),
         "losses": losses(connection, period, months),
         "durations": durations(connection, period),
+        "revenue": revenue(connection, period, months, by, report_breakdown),
     }
     return report

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_funnel.analytics import charts
 from flask_funnel.analytics.csv_format import report_csv
 from flask_funnel.analytics.experiments import variant_test
-from flask_funnel.analytics.funnel import STAGES, build_report
+from flask_funnel.analytics.funnel import BREAKDOWNS, STAGES, build_report
 from flask_funnel.analytics.periods import Period, PeriodError
 from flask_funnel.analytics.quiz_dropoff import quiz_dropoff
 from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, format_number, isolated, translate
@@ -70,6 +70,7 @@ def overview():
         + [(stage_name(language, row["stage"]), row["reached"]) for row in report["stages"]],
         pages=state.pages.pages(),
         query={k: v for k, v in request.args.items() if v},
+        breakdowns=BREAKDOWNS,
     )
 
 
