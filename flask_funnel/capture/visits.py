@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, bindparam, false, insert, select
 
 from flask_funnel.capture.geo import Place
 from flask_funnel.db.models import StepView, Submission, Visit, Visitor
-from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.db.retry import write_retrying
 from flask_funnel.db.types import utcnow
 from flask_funnel.db.upserts import upsert
 from flask_funnel.values import storable
@@ -122,6 +122,11 @@ def record_step(engine: Engine, visit: VisitRecord, step: int) -> None:
     """A visitor reached a quiz step, having passed the ones before it (their answers
     were checked); they are a visitor of the page even with no landing view."""
     row = visit_row(visit)
-    with writing(engine) as connection:
+
+    def record(connection: Connection) -> None:
         record_visitors(connection, [first_seen(row)])
         record_steps(connection, visit.visitor_id, visit.page_slug, range(1, step + 1))
+
+    # A new visitor adds to today's visitor count (a trigger), a row the visit buffer's
+    # batch may hold while waiting for this visitor's row: a deadlock, retried.
+    write_retrying(engine, record)
