@@ -14,6 +14,7 @@ from test_report import add, move, report
 from flask_funnel.db.models import StageChange
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import stages
+from flask_funnel.settings import SettingsError
 
 NOW = datetime.now(UTC)
 
@@ -105,5 +106,5 @@ def test_each_step_s_median_and_80th_percentile(app):
 def test_a_bad_list_of_reasons_stops_the_app_and_names_the_key(tmp_path, reasons):
     from conftest import make_app
 
-    with pytest.raises(Exception, match="FUNNEL_LOST_REASONS"):
+    with pytest.raises(SettingsError, match="FUNNEL_LOST_REASONS"):
         make_app(tmp_path, FUNNEL_LOST_REASONS=reasons)

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from conftest import BACKENDS, DATABASE
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from flask_funnel.db.models import metadata
 from landing import MIGRATIONS_DIR, create_app, funnel
@@ -33,6 +33,17 @@ def database_at(fresh_database):
     for app in apps:
         with app.app_context():
             funnel.db.engine.dispose()
+
+
+def rows_after_upgrade(app, engine, sql: str) -> list:
+    """Upgrade the database of ``app`` to head, then the rows of ``sql``."""
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    with engine.connect() as connection:
+        rows = connection.execute(text(sql)).all()
+    engine.dispose()
+    return rows
 
 
 def test_migrations_build_the_whole_schema_on_an_empty_database(database_at):
@@ -65,7 +76,6 @@ def at(value) -> datetime | None:
 
 
 def test_the_search_terms_migration_indexes_existing_names(database_at):
-    from sqlalchemy import text
 
     app, engine = database_at("0002")
     with engine.begin() as connection:
@@ -79,18 +89,13 @@ def test_the_search_terms_migration_indexes_existing_names(database_at):
                 ),
                 {"e": f"p{n}@example.com", "n": name, "q": bot, "t": "2026-01-01 00:00:00.000000"},
             )
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text("SELECT term, lead_id FROM funnel_lead_terms ORDER BY term")
-        ).all()
-    engine.dispose()
+    rows = rows_after_upgrade(
+        app, engine, "SELECT term, lead_id FROM funnel_lead_terms ORDER BY term"
+    )
     assert rows == [("ann", 1), ("bob", 2), ("lee", 1)]
 
 
 def test_the_report_migration_fills_in_when_leads_reached_each_stage(database_at):
-    from sqlalchemy import text
 
     app, engine = database_at("0003")
     history = {  # lead 1 skipped to sql and went back; lead 2 only became a lead
@@ -119,16 +124,12 @@ def test_the_report_migration_fills_in_when_leads_reached_each_stage(database_at
                     ),
                     {"id": lead_id, "s": stage, "at": f"2026-01-{day} 00:00:00.000000"},
                 )
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT id, reached_mql_at, reached_sal_at, reached_sql_at, reached_customer_at"
-                " FROM funnel_leads ORDER BY id"
-            )
-        ).all()
-    engine.dispose()
+    rows = rows_after_upgrade(
+        app,
+        engine,
+        "SELECT id, reached_mql_at, reached_sal_at, reached_sql_at, reached_customer_at"
+        " FROM funnel_leads ORDER BY id",
+    )
     day3 = datetime(2026, 1, 3)
     assert [(id_, *map(at, times)) for id_, *times in rows] == [
         (1, day3, day3, day3, None),
@@ -137,7 +138,6 @@ def test_the_report_migration_fills_in_when_leads_reached_each_stage(database_at
 
 
 def test_the_sign_in_migration_records_how_existing_leads_gave_their_email(database_at):
-    from sqlalchemy import text
 
     app, engine = database_at("0004")
     with engine.begin() as connection:
@@ -150,18 +150,13 @@ def test_the_sign_in_migration_records_how_existing_leads_gave_their_email(datab
                 ),
                 {"e": f"p{n}@example.com", "o": origin, "t": "2026-01-01 00:00:00.000000"},
             )
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text("SELECT email, signup_method FROM funnel_leads ORDER BY email")
-        ).all()
-    engine.dispose()
+    rows = rows_after_upgrade(
+        app, engine, "SELECT email, signup_method FROM funnel_leads ORDER BY email"
+    )
     assert rows == [("p0@example.com", "typed"), ("p1@example.com", "import")]
 
 
 def test_the_place_version_migration_keeps_existing_rows_on_the_default(database_at):
-    from sqlalchemy import text
 
     app, engine = database_at("0005")
     with engine.begin() as connection:
@@ -194,7 +189,6 @@ def test_the_place_version_migration_keeps_existing_rows_on_the_default(database
 
 
 def test_the_visitor_migration_marks_who_signed_up_and_who_was_suspected(database_at):
-    from sqlalchemy import text
 
     app, engine = database_at("0010")
     at = {"t": "2026-01-01 00:00:00.000000"}
@@ -234,13 +228,11 @@ def test_the_visitor_migration_marks_who_signed_up_and_who_was_suspected(databas
                     **at,
                 },
             )
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
-    with engine.connect() as connection:
-        visitors = connection.execute(
-            text("SELECT visitor_id, lead_id, quarantined FROM funnel_visitors ORDER BY visitor_id")
-        ).all()
-    engine.dispose()
+    visitors = rows_after_upgrade(
+        app,
+        engine,
+        "SELECT visitor_id, lead_id, quarantined FROM funnel_visitors ORDER BY visitor_id",
+    )
     assert [(v[0][0], v[1], bool(v[2])) for v in visitors] == [
         ("a", 1, False),
         ("b", None, True),

@@ -33,7 +33,6 @@ from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.losses import durations, losses
 from flask_funnel.analytics.periods import Month, Period, ReportSettings, months_until
-from flask_funnel.capture.attribution import BOT
 from flask_funnel.db.models import Lead, Visitor
 from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, translate
 from flask_funnel.leads.stages import (
@@ -142,12 +141,7 @@ def _stage_counts():
 def new_visitors(period: Period) -> list:
     """Conditions for the visitors (not suspected bots) first seen in the period: the
     cohort of visitors, as the period's leads are the cohort of leads."""
-    return [
-        _visitors.c.first_seen_at >= period.start,
-        _visitors.c.first_seen_at < period.end,
-        _visitors.c.device != BOT,
-        _visitors.c.quarantined == false(),
-    ]
+    return lead_counts.counted_visitors(period.start, period.end)
 
 
 def visitor_counts() -> list:

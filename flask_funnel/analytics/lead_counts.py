@@ -20,11 +20,12 @@ and two of visitors (their only stage is ``ANY_STAGE``), suspected bots left out
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Connection, and_, case, false, func, literal, select, union_all
 
+from flask_funnel.capture.attribution import BOT
 from flask_funnel.db import daily_counts
 from flask_funnel.db.models import DailyCount, Lead, Visitor
 from flask_funnel.leads.stages import reached_column
@@ -65,19 +66,20 @@ def count(
                 edge_of.append(n)
     counts = dict.fromkeys(((n, s) for n in range(len(ranges)) for s in stages), 0)
     if days:
-        sums = _day_sums(connection, kind, stages, days.values())
-        for n, (first, after) in days.items():
+        sums = _day_sums(connection, kind, stages, list(days.values()))
+        for n, span in days.items():
             for stage in stages:
-                counts[n, stage] += sums(stage, first, after)
+                counts[n, stage] += sums.get((stage, span), 0)
     for (e, stage), leads in _from_leads(connection, kind, stages, dict(enumerate(edges))).items():
         counts[edge_of[e], stage] += leads
     return counts
 
 
-def _day_sums(connection: Connection, kind: str, stages: Sequence[str], spans: Iterable):
-    """A function giving the leads of a stage over whole days ``[first, after)``, for
-    each of ``spans``: the database adds up the days of each span, a row per stage."""
-    spans = list(spans)
+def _day_sums(
+    connection: Connection, kind: str, stages: Sequence[str], spans: list[tuple[date, date]]
+) -> dict[tuple[str, tuple[date, date]], int]:
+    """``{(stage, span): leads}`` over the whole days ``[first, after)`` of each span:
+    the database adds up the days of each span, a row per stage."""
     sums = [
         func.sum(case((and_(_days.c.day >= first, _days.c.day < after), _days.c.leads), else_=0))
         for first, after in spans
@@ -92,16 +94,11 @@ def _day_sums(connection: Connection, kind: str, stages: Sequence[str], spans: I
         )
         .group_by(_days.c.stage)
     )
-    found = {
+    return {
         (stage, span): int(total or 0)
         for stage, *totals in rows
         for span, total in zip(spans, totals, strict=True)
     }
-
-    def leads_between(stage: str, first: date, after: date) -> int:
-        return found.get((stage, (first, after)), 0)
-
-    return leads_between
 
 
 def _from_leads(
@@ -118,17 +115,21 @@ def _from_leads(
     return {(n, stage): leads for n, stage, leads in connection.execute(union_all(*parts))}
 
 
+def counted_visitors(start: datetime, end: datetime) -> list:
+    """Conditions for the visitors first seen in ``[start, end)`` that are not
+    suspected bots: the one rule every visitor count follows."""
+    return [
+        _visitors.c.first_seen_at >= start,
+        _visitors.c.first_seen_at < end,
+        _visitors.c.device != BOT,
+        _visitors.c.quarantined == false(),
+    ]
+
+
 def _in_range(kind: str, stage: str, start: datetime, end: datetime) -> list:
     if kind in daily_counts.VISITOR_KINDS:
-        seen = _visitors.c.first_seen_at
         signed_up = [_visitors.c.lead_id.is_not(None)] if kind == SIGNED_UP else []
-        return [
-            seen >= start,
-            seen < end,
-            _visitors.c.device != "bot",
-            _visitors.c.quarantined == false(),
-            *signed_up,
-        ]
+        return [*counted_visitors(start, end), *signed_up]
     real = _leads.c.quarantined == false()
     if kind == ENTERED:
         moment = _leads.c[reached_column(stage)]
