@@ -34,6 +34,9 @@ DEFAULTS: dict[str, object] = {
     # Where the last valid version of each page file is kept, so a page whose file turns
     # invalid keeps serving it. None: "<app.instance_path>/flask_funnel/pages".
     "FUNNEL_PAGES_CACHE_DIR": None,
+    # Whether the admin area may rewrite a page file (to make an A/B test's winner the
+    # default) when the file system lets it; False: it shows the change to make by hand.
+    "FUNNEL_PAGES_WRITABLE": True,
     # Template every funnel page extends; a host may name its own layout.
     "FUNNEL_BASE_TEMPLATE": "flask_funnel/base.html",
     # Submissions completed faster than this (seconds since the quiz started) are
@@ -171,6 +174,7 @@ class Settings:
     offers_dir: Path
     pages_reload_seconds: float
     pages_cache_dir: Path | None
+    pages_writable: bool
     base_template: str
     min_fill_seconds: float
     max_content_length: int
@@ -205,6 +209,7 @@ class Settings:
             offers_dir=Path(config["FUNNEL_OFFERS_DIR"] or pages_dir / "offers"),
             pages_reload_seconds=_number(config, "FUNNEL_PAGES_RELOAD_SECONDS", float, 0),
             pages_cache_dir=_optional_path(config, "FUNNEL_PAGES_CACHE_DIR"),
+            pages_writable=_flag(config, "FUNNEL_PAGES_WRITABLE"),
             base_template=_text(config, "FUNNEL_BASE_TEMPLATE"),
             min_fill_seconds=_number(config, "FUNNEL_MIN_FILL_SECONDS", float, 0),
             max_content_length=_number(config, "FUNNEL_MAX_CONTENT_LENGTH", int, 1024),

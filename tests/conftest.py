@@ -34,6 +34,49 @@ def shows_hero(html: str) -> bool:
     return any(headline in html for headline in HEADLINES)
 
 
+#: The demo page with a variant b that changes every part a variant may change.
+EVERY_PART = (
+    (DEMO_PAGES / "home-brewing.toml")
+    .read_text(encoding="utf-8")
+    .replace(
+        """  [variants.questions.style]           # by question id, as in a locale""",
+        """  [variants.offer]
+  title = "The espresso crib sheet"
+  description = "One page, pinned by the grinder."
+  button = "Get the crib sheet"
+  file = "crib-sheet.pdf"
+
+  [variants.consent]
+  text = "Email me the crib sheet and a tip a week."
+  version = "2026-12-b"
+
+  [variants.questions.time]
+  help = "Be honest."
+  choices = { weekend = "Only at the weekend, slowly" }
+  images = { weekend = "images/cup-iced.svg" }
+
+  [variants.questions.style]""",
+    )
+    .replace(
+        """[locales.fa.variants.b.questions.style]""",
+        """[locales.fa.variants.b.offer]
+title = "برگهٔ تقلب اسپرسو"
+description = "یک صفحه، کنار آسیاب."
+button = "دریافت برگه"
+
+[locales.fa.variants.b.consent]
+text = "برگه و هفته‌ای یک نکته را ایمیل کنید."
+version = "2026-12-b-fa"
+
+[locales.fa.variants.b.questions.time]
+help = "صادق باشید."
+choices = { weekend = "فقط آخر هفته، با حوصله" }
+
+[locales.fa.variants.b.questions.style]""",
+    )
+)
+
+
 #: A person's browser. The funnel takes scripts' user agents (``python-requests``,
 #: HeadlessChrome) for bots, so tests that play a person send this one.
 PHONE_BROWSER = (
@@ -95,6 +138,14 @@ def pages_dir(tmp_path):
     target = tmp_path / "pages"
     shutil.copytree(DEMO_PAGES, target)
     return target
+
+
+@pytest.fixture
+def every_part_pages(pages_dir):
+    """The demo pages, with ``EVERY_PART`` as home-brewing.toml and its offer file."""
+    (pages_dir / "offers" / "crib-sheet.pdf").write_bytes(b"%PDF-1.4 crib sheet")
+    (pages_dir / "home-brewing.toml").write_text(EVERY_PART, encoding="utf-8")
+    return pages_dir
 
 
 @pytest.fixture

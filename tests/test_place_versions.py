@@ -19,7 +19,7 @@ from flask_funnel.capture.geo import GeoLocator, Place
 from flask_funnel.db.models import Consent, Lead, Submission, Visit
 from flask_funnel.db.models import Visitor as VisitorRow
 from flask_funnel.db.sqlite_writer import writing
-from flask_funnel.pages.versions import accept_languages, page_version
+from flask_funnel.pages.versions import accept_languages, page_version, with_variant
 from landing import funnel
 
 DEMO = (DEMO_PAGES / "home-brewing.toml").read_text(encoding="utf-8")
@@ -184,8 +184,8 @@ def test_the_most_specific_rule_wins_field_by_field(levels_page, place, expected
 
 def test_the_variant_changes_the_hero_of_the_place_version(levels_page):
     london = page_version(levels_page, Place("GB", "London", "ENG", "EU"), None)
-    a, b = london.variants
-    assert a.hero == london.hero  # the control shows the place version as it is
+    a, b = (with_variant(london, v.id) for v in london.variants)
+    assert a.hero == london.hero and a.variant == "a"  # the control: the place version
     assert b.hero.headline == "Better coffee at home starts with the right method"
     assert b.hero.body == "B england"  # what the variant leaves alone stays the place's
 
@@ -208,7 +208,7 @@ def test_a_rule_that_switches_the_locale_serves_every_text_in_it(pages_dir):
     assert persian.questions[1].choices[3].label == "فقط آخر هفته‌ها"
     assert persian.outcomes[2].headline == "اسپرسوی خانگی مال شماست"
     assert persian.consent.version == "2026-11-01-fa"
-    assert persian.variants[1].hero.cta == "روش من را در ۳۰ ثانیه پیدا کنید"
+    assert with_variant(persian, "b").hero.cta == "روش من را در ۳۰ ثانیه پیدا کنید"
     assert [c.points for c in persian.questions[0].choices] == [2, 2, 1, 3]  # scoring stays
 
 
@@ -327,7 +327,7 @@ def test_broken_place_rules_name_the_file_and_the_field(pages_dir, added, expect
         (
             "[locales.fa.variants.b]",
             "[locales.fa.variants.c]",
-            "locales.fa.variants.b: is required",
+            "locales.fa.variants.b.headline: is required",
         ),
         ("[locales.fa]", "[locales.de]", "locales.de: 'de' is not supported"),
     ],

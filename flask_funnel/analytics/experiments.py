@@ -41,7 +41,7 @@ def variant_test(connection: Connection, page: Page, period: Period, stage: str)
             {
                 "variant": arm.name,
                 "weight": variant.weight,
-                "headline": variant.hero.headline,
+                "changes": {".".join(map(str, path)): value for path, value in variant.changes},
                 "visitors": arm.visitors,
                 "conversions": arm.conversions,
                 "rate": rate(arm.conversions, arm.visitors),

@@ -216,7 +216,6 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     touch = Touch(*first[:4]) if first else DIRECT_TOUCH  # came straight to the quiz
 
     score = page.score(entry.answers)
-    variant = page.variant_for(entry.visitor_id)
     qualifies = not quarantined and score >= page.mql_threshold
     lead_values = {
         "email": entry.email,
@@ -234,7 +233,7 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         "country": entry.place.country,
         "city": entry.place.city,
         "origin_key": entry.idempotency_key,
-        "variant": variant.id if variant else None,
+        "variant": page.variant,
         # The place version of the page the quiz was taken in (insert only, like variant).
         "place_version": page.place_version,
         # Set on insert only: the upsert's update leaves an existing lead's alone.

@@ -1,4 +1,5 @@
-"""``flask funnel pages``: every page file, valid or not, with its errors."""
+"""``flask funnel pages``: every page file, valid or not, with its errors; and
+``flask funnel make-default``: an A/B test's winner made the page's own."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from flask import current_app, url_for
 from flask.cli import with_appcontext
 
 from flask_funnel.cli.group import funnel_cli
-from flask_funnel.cli.terminal import echo
+from flask_funnel.cli.terminal import echo, printable
+from flask_funnel.pages.fields import display_path
+from flask_funnel.pages.winner import WinnerError, plan, write
 from flask_funnel.state import current_funnel
 from flask_funnel.views.conflicts import route_conflicts
 
@@ -40,6 +43,9 @@ def list_pages() -> None:
                 locale = f" -> {rule.locale}" if rule.locale else ""
                 keys = ", ".join(sorted(rule.keys))
                 click.echo(f"         place {rule.id}: {rule.level} {keys}{locale}")
+            for variant in page.variants:
+                changes = ", ".join(".".join(map(str, path)) for path, _ in variant.changes)
+                click.echo(f"         variant {variant.id} ({variant.weight}): {changes or '-'}")
             continue
         broken += 1
         if page_file.last_good is not None:
@@ -59,3 +65,30 @@ def list_pages() -> None:
 def _page_url(slug: str) -> str:
     with current_app.test_request_context():
         return url_for("funnel.landing", slug=slug)
+
+
+@funnel_cli.command("make-default")
+@click.argument("slug")
+@click.argument("variant")
+@click.option(
+    "--write", "write_file", is_flag=True, help="Write the page file (else show the change)."
+)
+@with_appcontext
+def make_default(slug: str, variant: str, write_file: bool) -> None:
+    """Make VARIANT of page SLUG's A/B test the page's own: show the page file's change
+    as a diff (every language; the test ends), and write it with --write."""
+    state = current_funnel()
+    page_file = next((f for f in state.pages.files() if f.page and f.page.slug == slug), None)
+    if page_file is None:
+        raise click.ClickException(f"no valid page file has the slug {slug!r}")
+    try:
+        promotion = plan(page_file.path, page_file.page, variant, state.pages.parser)
+        if write_file:
+            write(promotion, promotion.fingerprint)
+    except WinnerError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(printable(promotion.diff), nl=False)
+    for rule, field in promotion.kept_by_places:
+        click.echo(f"note: {rule} sets {field} too: its visitors keep the place's value", err=True)
+    if write_file:
+        click.echo(f"wrote {display_path(promotion.path)}", err=True)

@@ -1,4 +1,5 @@
-"""The audit trail: who signed in (or failed to), moved, exported, imported or deleted."""
+"""The audit trail: who signed in (or failed to), moved, exported, imported or deleted,
+and which page files the admin area changed."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ EXPORT = "export"
 IMPORT = "import"
 DELETE = "delete"
 RELEASE = "release"
+#: A page file the admin area rewrote (an A/B test's winner made the default).
+PAGE_CHANGE = "page_change"
 
 _INSERT = insert(AuditEntry.__table__)
 

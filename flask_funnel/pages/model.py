@@ -35,18 +35,6 @@ class Hero:
     image_alt: str = ""
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One version of the landing page in an A/B test: the hero with some fields changed
-    (``changes``: hero field and value, so the change can be made again on a place's or
-    a locale's hero)."""
-
-    id: str
-    weight: int
-    hero: Hero
-    changes: tuple[tuple[str, str], ...] = ()
-
-
 #: A text (or image, file, version) of a page a locale or a place rule gives, as a path:
 #: ``("title",)``, ``("hero", "headline")``, ``("offer", "code")``, ``("consent",
 #: "version")``, ``("questions", "style", "text")``, ``("questions", "style", "choices",
@@ -54,6 +42,20 @@ class Variant:
 FieldPath = tuple[str | int, ...]
 #: Field paths and their new values, in file order.
 Changes = tuple[tuple[FieldPath, str], ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One version of the page in an A/B test (``[[variants]]``): field changes made on
+    top of the visitor's place and locale version. Any part of the page can change: the
+    hero, the offer (its texts and its file, link or code), the consent wording (with a
+    version of its own), the questions' texts and the choices' labels and images (paths
+    ``("questions", id, "choices", choice)`` and ``("questions", id, "images", choice)``).
+    On a version of the page the texts are in the version's locale."""
+
+    id: str
+    weight: int
+    changes: Changes = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ class Page:
     #: On a version of the page (``pages.versions.page_version``): the ids of the place
     #: rules it follows, most specific first.
     version_rules: tuple[str, ...] = ()
+    #: On a version of the page: the A/B variant it shows (``versions.with_variant``).
+    variant: str | None = None
 
     @property
     def place_version(self) -> str | None:

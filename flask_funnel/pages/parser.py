@@ -22,9 +22,13 @@ from flask_funnel.pages.model import (
     Page,
     PageFile,
     Question,
-    Variant,
 )
-from flask_funnel.pages.version_rules import DefaultPage, parse_locales, parse_places
+from flask_funnel.pages.version_rules import (
+    DefaultPage,
+    parse_locales,
+    parse_places,
+    parse_variants,
+)
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 OFFER_KINDS = ("download", "link", "code")
@@ -32,9 +36,6 @@ OFFER_KINDS = ("download", "link", "code")
 RESERVED_SLUGS = frozenset({"admin", "api", "assets", "google", "static"})
 MIN_CHOICES, MAX_CHOICES = 2, 6
 MAX_QUESTIONS = 10
-MIN_VARIANTS, MAX_VARIANTS = 2, 6
-#: A variant's id is stored with every view and lead (a column of 40 characters).
-MAX_VARIANT_ID = 40
 
 
 class PageDefinitionError(ValueError):
@@ -83,10 +84,9 @@ class PageParser:
         )
         unique_ids(f, "questions", [q.id for q in questions])
         outcomes = self._outcomes(f, questions)
-        variants = self._variants(f, hero)
-        default = DefaultPage(
-            locale, description, hero, offer, consent, questions, outcomes, variants
-        )
+        default = DefaultPage(locale, description, hero, offer, consent, questions, outcomes)
+        variants = parse_variants(f, self, default)
+        default = replace(default, variants=variants)
         locales = parse_locales(f, self, default)
         places = parse_places(f, self, default, locales)
         f.reject_unknown()
@@ -120,37 +120,6 @@ class PageParser:
         )
         f.reject_unknown()
         return hero
-
-    def _variants(self, f: Fields, hero: Hero | None) -> tuple[Variant, ...]:
-        if "variants" not in f.data:
-            f.read.add("variants")
-            return ()
-        variants = []
-        for v in f.tables("variants", MIN_VARIANTS, MAX_VARIANTS):
-            variant_id = v.identifier("id")
-            if variant_id is not None and len(variant_id) > MAX_VARIANT_ID:
-                v.error("id", f"must be at most {MAX_VARIANT_ID} characters")
-                variant_id = None
-            weight = v.integer("weight", required=False, default=1)
-            if weight is not None and weight < 1:
-                v.error("weight", "must be 1 or more")
-            changed = {
-                "headline": v.text("headline", required=False, max_length=200),
-                "body": v.text("body", required=False, max_length=2000),
-                "cta": v.text("cta", required=False, max_length=60),
-                "image": self.image(v, "image"),
-                "image_alt": v.text("image_alt", required=False, max_length=200),
-            }
-            v.reject_unknown()
-            if hero is not None and variant_id is not None:
-                changed = {key: value for key, value in changed.items() if value is not None}
-                variants.append(
-                    Variant(
-                        variant_id, weight or 1, replace(hero, **changed), tuple(changed.items())
-                    )
-                )
-        unique_ids(f, "variants", [v.id for v in variants])
-        return tuple(variants)
 
     def _offer(self, f: Fields | None) -> Offer | None:
         if f is None:

@@ -8,12 +8,13 @@ must translate every text the page shows, and a place rule must be able to apply
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask_funnel.i18n.messages import SUPPORTED_LOCALES
 from flask_funnel.pages import geography
-from flask_funnel.pages.fields import Fields, display_path, inside
+from flask_funnel.pages.fields import Fields, display_path, inside, unique_ids
 from flask_funnel.pages.model import (
     Changes,
     Consent,
@@ -40,8 +41,14 @@ MATCH_KEYS = {
     "country": "countries",
     "continent": "continents",
 }
-#: Hero texts a variant may change (its image is not a text: a locale may keep it).
-VARIANT_TEXTS = ("headline", "body", "cta", "image_alt")
+#: The hero's texts and their longest length.
+HERO_TEXTS = {"headline": 200, "body": 2000, "cta": 60, "image_alt": 200}
+#: The fields of the hero, offer and consent that are not texts: a locale need not
+#: give them again (nor the choices' ``images``).
+NOT_TEXTS = frozenset({"image", "file", "url", "code", "version"})
+MIN_VARIANTS, MAX_VARIANTS = 2, 6
+#: A variant's id is stored with every view and lead (a column of 40 characters).
+MAX_VARIANT_ID = 40
 OFFER_FIELD_OF_KIND = {"download": "file", "link": "url", "code": "code"}
 
 
@@ -56,42 +63,38 @@ class DefaultPage:
     consent: Consent | None
     questions: tuple[Question, ...]
     outcomes: tuple[Outcome, ...]
-    variants: tuple[Variant, ...]
+    variants: tuple[Variant, ...] = ()
 
 
 class _Collector:
-    """Field changes of one version, read from its tables."""
+    """Field changes of one version, read from its tables; ``prefix`` goes before every
+    path (a locale's texts of a variant: ``("variants", id)``)."""
 
-    def __init__(self, parser: PageParser):
-        self.parser = parser
+    def __init__(self, parser: PageParser, prefix: FieldPath = ()):
+        self.parser, self.prefix = parser, prefix
         self.changes: list[tuple[FieldPath, str]] = []
 
-    def text(self, f: Fields, key: str, path: FieldPath, *, required: bool, max_length: int):
-        value = f.text(key, required=required, max_length=max_length)
+    def add(self, path: FieldPath, value: str | None) -> None:
         if value is not None:
-            self.changes.append((path, value))
+            self.changes.append(((*self.prefix, *path), value))
+
+    def text(self, f: Fields, key: str, path: FieldPath, *, required: bool, max_length: int):
+        self.add(path, f.text(key, required=required, max_length=max_length))
 
     def image(self, f: Fields, key: str, path: FieldPath) -> None:
-        value = self.parser.image(f, key)
-        if value is not None:
-            self.changes.append((path, value))
+        self.add(path, self.parser.image(f, key))
 
-    def offer(self, f: Fields, default: Offer | None, *, complete: bool) -> None:
-        """The offer's texts (all of them when ``complete``: a locale) and, for its kind,
-        its file, link or code."""
+    def hero(self, f: Fields, required: Collection[str]) -> None:
+        """Hero texts (those in ``required`` must be given) and its image."""
+        for key, limit in HERO_TEXTS.items():
+            self.text(f, key, ("hero", key), required=key in required, max_length=limit)
+        self.image(f, "image", ("hero", "image"))
 
-        def needed(name: str) -> bool:
-            return complete and bool(getattr(default, name, None))
-
-        self.text(f, "title", ("offer", "title"), required=complete, max_length=200)
-        self.text(
-            f,
-            "description",
-            ("offer", "description"),
-            required=needed("description"),
-            max_length=2000,
-        )
-        self.text(f, "button", ("offer", "button"), required=needed("button"), max_length=60)
+    def offer(self, f: Fields, default: Offer | None, required: Collection[str]) -> None:
+        """The offer's texts (those in ``required`` must be given) and, for its kind, its
+        file, link or code."""
+        for key, limit in (("title", 200), ("description", 2000), ("button", 60)):
+            self.text(f, key, ("offer", key), required=key in required, max_length=limit)
         kind = default.kind if default is not None else None
         for field, limit in (("file", 300), ("url", 2000), ("code", 100)):
             value = f.text(field, required=False, max_length=limit)
@@ -105,7 +108,35 @@ class _Collector:
             elif field == "url" and not value.startswith(("https://", "http://", "/")):
                 f.error(field, "must start with https://, http:// or /")
             else:
-                self.changes.append((("offer", field), value))
+                self.add(("offer", field), value)
+
+    def questions(
+        self, t: Fields, questions: tuple[Question, ...], required: Collection[FieldPath]
+    ) -> None:
+        """Questions' texts and help, choices' labels (``choices``) and pictures
+        (``images``), by id; the paths in ``required`` must be given."""
+        for question in questions:
+            base = ("questions", question.id)
+            needed = [path[2:] for path in required if path[:2] == base]
+            q = t.table(question.id, required=bool(needed))
+            if q is None:
+                continue
+            for key, limit in (("text", 300), ("help", 300)):
+                self.text(q, key, (*base, key), required=(key,) in needed, max_length=limit)
+            choices = q.table("choices", required=any(p[0] == "choices" for p in needed))
+            if choices is not None:
+                for choice in question.choices:
+                    path = (*base, "choices", choice.id)
+                    is_needed = ("choices", choice.id) in needed
+                    self.text(choices, choice.id, path, required=is_needed, max_length=120)
+                choices.reject_unknown()
+            images = q.table("images", required=False)
+            if images is not None:
+                for choice in question.choices:
+                    self.image(images, choice.id, (*base, "images", choice.id))
+                images.reject_unknown()
+            q.reject_unknown()
+        t.reject_unknown()
 
     def consent(self, f: Fields) -> None:
         """A changed consent text always comes with its own version."""
@@ -113,8 +144,8 @@ class _Collector:
         version = f.text("version", required=False, max_length=50)
         if version is None and "version" not in f.data:
             f.error("version", "is required: a consent text of its own needs a version of its own")
-        elif version is not None:
-            self.changes.append((("consent", "version"), version))
+        else:
+            self.add(("consent", "version"), version)
 
     def outcomes(self, f: Fields, default: DefaultPage, *, complete: bool) -> None:
         """Outcome texts by ``min_score`` (a locale gives every outcome's)."""
@@ -134,8 +165,8 @@ class _Collector:
                 given.add(score)
             for key, limit in (("headline", 200), ("body", 2000)):
                 value = o.text(key, required=complete, max_length=limit)
-                if value is not None and score is not None:
-                    self.changes.append((("outcomes", score, key), value))
+                if score is not None:
+                    self.add(("outcomes", score, key), value)
             o.reject_unknown()
         if complete and "outcomes" in f.data and isinstance(f.data["outcomes"], list):
             for score in sorted(known - given):
@@ -172,16 +203,14 @@ def _locale_texts(t: Fields, parser: PageParser, default: DefaultPage) -> Change
 
     hero = t.table("hero")
     if hero is not None:
-        for key, limit in (("headline", 200), ("body", 2000), ("cta", 60)):
-            c.text(hero, key, ("hero", key), required=True, max_length=limit)
         has_alt = bool(default.hero and default.hero.image_alt)
-        c.text(hero, "image_alt", ("hero", "image_alt"), required=has_alt, max_length=200)
-        c.image(hero, "image", ("hero", "image"))
+        c.hero(hero, required={"headline", "body", "cta"} | ({"image_alt"} if has_alt else set()))
         hero.reject_unknown()
 
     offer = t.table("offer")
     if offer is not None:
-        c.offer(offer, default.offer, complete=True)
+        given = {k for k in ("description", "button") if getattr(default.offer, k, None)}
+        c.offer(offer, default.offer, required={"title"} | given)
         offer.reject_unknown()
 
     consent = t.table("consent")
@@ -191,47 +220,88 @@ def _locale_texts(t: Fields, parser: PageParser, default: DefaultPage) -> Change
 
     questions = t.table("questions")
     if questions is not None:
-        for question in default.questions:
-            q = questions.table(question.id)
-            if q is None:
-                continue
-            c.text(q, "text", ("questions", question.id, "text"), required=True, max_length=300)
-            c.text(
-                q,
-                "help",
-                ("questions", question.id, "help"),
-                required=bool(question.help),
-                max_length=300,
-            )
-            choices = q.table("choices")
-            if choices is not None:
-                for choice in question.choices:
-                    path = ("questions", question.id, "choices", choice.id)
-                    c.text(choices, choice.id, path, required=True, max_length=120)
-                choices.reject_unknown()
-            q.reject_unknown()
-        questions.reject_unknown()
+        c.questions(questions, default.questions, required=_question_texts(default.questions))
 
     c.outcomes(t, default, complete=True)
 
-    changing = [v for v in default.variants if any(k in VARIANT_TEXTS for k, _ in v.changes)]
+    changing = [v for v in default.variants if _texts_of(v.changes)]
     variants = t.table("variants", required=bool(changing))
     if variants is not None:
         for variant in changing:
             v = variants.table(variant.id)
-            if v is None:
-                continue
-            changed = {key for key, _ in variant.changes}
-            for key in VARIANT_TEXTS:
-                limit = {"body": 2000, "cta": 60}.get(key, 200)
-                c.text(
-                    v, key, ("variants", variant.id, key), required=key in changed, max_length=limit
-                )
-            c.image(v, "image", ("variants", variant.id, "image"))
-            v.reject_unknown()
+            if v is not None:
+                vc = _Collector(parser, prefix=("variants", variant.id))
+                _variant_fields(vc, v, default, required=_texts_of(variant.changes))
+                c.changes.extend(vc.changes)
         variants.reject_unknown()
     t.reject_unknown()
     return tuple(c.changes)
+
+
+def _question_texts(questions: tuple[Question, ...]) -> set[FieldPath]:
+    """Every text of the questions: what a locale must translate."""
+    paths: set[FieldPath] = set()
+    for q in questions:
+        paths.add(("questions", q.id, "text"))
+        if q.help:
+            paths.add(("questions", q.id, "help"))
+        paths.update(("questions", q.id, "choices", choice.id) for choice in q.choices)
+    return paths
+
+
+def _texts_of(changes: Changes) -> set[FieldPath]:
+    """The paths of ``changes`` that are texts (a locale must translate them)."""
+    return {
+        path
+        for path, _ in changes
+        if (path[2] != "images" if path[0] == "questions" else path[-1] not in NOT_TEXTS)
+    }
+
+
+# --- [[variants]] ---------------------------------------------------------------------
+
+
+def parse_variants(f: Fields, parser: PageParser, default: DefaultPage) -> tuple[Variant, ...]:
+    """``[[variants]]``: an A/B test; each variant changes any part of the page."""
+    if "variants" not in f.data:
+        f.read.add("variants")
+        return ()
+    variants = []
+    for v in f.tables("variants", MIN_VARIANTS, MAX_VARIANTS):
+        variant_id = v.identifier("id")
+        if variant_id is not None and len(variant_id) > MAX_VARIANT_ID:
+            v.error("id", f"must be at most {MAX_VARIANT_ID} characters")
+            variant_id = None
+        weight = v.integer("weight", required=False, default=1)
+        if weight is not None and weight < 1:
+            v.error("weight", "must be 1 or more")
+        c = _Collector(parser)
+        _variant_fields(c, v, default, required=())
+        if variant_id is not None:
+            variants.append(Variant(variant_id, weight or 1, tuple(c.changes)))
+    unique_ids(f, "variants", [v.id for v in variants])
+    return tuple(variants)
+
+
+def _variant_fields(
+    c: _Collector, v: Fields, default: DefaultPage, required: Collection[FieldPath]
+) -> None:
+    """A variant's table: hero fields at its top, then ``offer``, ``consent`` and
+    ``questions`` tables; the paths in ``required`` must be given (a locale's texts)."""
+    c.hero(v, required={path[1] for path in required if path[0] == "hero"})
+    offer = v.table("offer", required=any(path[0] == "offer" for path in required))
+    if offer is not None:
+        c.offer(offer, default.offer, required={p[1] for p in required if p[0] == "offer"})
+        offer.reject_unknown()
+    consent = v.table("consent", required=any(path[0] == "consent" for path in required))
+    if consent is not None:
+        c.consent(consent)
+        consent.reject_unknown()
+    asked = [path for path in required if path[0] == "questions"]
+    questions = v.table("questions", required=bool(asked))
+    if questions is not None:
+        c.questions(questions, default.questions, required=asked)
+    v.reject_unknown()
 
 
 # --- [[places]] -----------------------------------------------------------------------
@@ -273,13 +343,11 @@ def parse_places(
         c = _Collector(parser)
         hero = r.table("hero", required=False)
         if hero is not None:
-            for key, limit in (("headline", 200), ("body", 2000), ("cta", 60), ("image_alt", 200)):
-                c.text(hero, key, ("hero", key), required=False, max_length=limit)
-            c.image(hero, "image", ("hero", "image"))
+            c.hero(hero, required=())
             hero.reject_unknown()
         offer = r.table("offer", required=False)
         if offer is not None:
-            c.offer(offer, default.offer, complete=False)
+            c.offer(offer, default.offer, required=())
             offer.reject_unknown()
         consent = r.table("consent", required=False)
         if consent is not None:

@@ -11,12 +11,13 @@ A version is built in layers, each changing the one before field by field:
    region, city), so the most specific rule wins each field it sets. A rule's texts are
    in its own ``locale``, else in the locale of the less specific matching rules, else
    in the page's: they apply only to visitors who read that locale;
-4. the A/B variant (``[[variants]]``), drawn per visitor as before, changes the hero of
-   that version: a variant's headline wins over a place rule's.
+4. the A/B variant (``[[variants]]``), drawn per visitor, changes any part of that
+   version (``with_variant``): a variant's headline wins over a place rule's, and its
+   texts are the ones ``[locales.<code>.variants.<id>]`` gives in the version's locale.
 
 The version's ``place_version`` is the id of the most specific rule applied (None: the
-default), what visits and leads record. Versions are built once per page, set of rules
-and locale, and then served from a cache.
+default) and its ``variant`` the variant shown: what visits and leads record. Versions
+are built once per page, set of rules, locale and variant, then served from a cache.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Protocol
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from flask_funnel.pages.model import PLACE_LEVELS, FieldPath, Page, PlaceRule, Variant
+from flask_funnel.pages.model import PLACE_LEVELS, FieldPath, Page, PlaceRule, Question
 
 
 class Located(Protocol):
@@ -99,7 +100,7 @@ def page_version(page: Page, place: Located | None, accept: LanguageAccept | Non
         return page
     matched = matching_rules(page, place)
     locale, _ = choose_locale(page, matched, accept)
-    return version_by_key(page, (_applied(page, matched, locale), locale)) or page
+    return version_by_key(page, (_applied(page, matched, locale), locale, None)) or page
 
 
 def _applied(page: Page, matched: tuple[PlaceRule, ...], locale: str) -> tuple[str, ...]:
@@ -107,27 +108,53 @@ def _applied(page: Page, matched: tuple[PlaceRule, ...], locale: str) -> tuple[s
     return tuple(r.id for r in matched if text_locale(page, matched, r) == locale)
 
 
-def version_by_key(page: Page, key: tuple[tuple[str, ...], str]) -> Page | None:
-    """The version ``version_key`` gave (rules applied and locale), if the page still
-    has those rules and that locale; None otherwise."""
-    rule_ids, locale = key
+#: What identifies a version of its page: the place rules applied, the locale, the variant.
+VersionKey = tuple[tuple[str, ...], str, str | None]
+
+
+def version_by_key(page: Page, key: VersionKey) -> Page | None:
+    """The version ``version_key`` gave, if the page still has its rules and locale
+    (None otherwise); without the variant when the page's test no longer has it."""
+    rule_ids, locale, variant = key
     known = {rule.id for rule in page.places}
     if locale not in page.offered_locales or not set(rule_ids) <= known:
         return None
-    if not rule_ids and locale == page.locale:
-        return page
-    return _version(page, tuple(rule_ids), locale)
+    if rule_ids or locale != page.locale:
+        page = _version(page, tuple(rule_ids), locale)
+    return with_variant(page, variant)
 
 
-def version_key(page: Page) -> tuple[tuple[str, ...], str]:
-    """What identifies a version of its page: the rules applied and the locale."""
-    return page.version_rules, page.locale
+def version_key(page: Page) -> VersionKey:
+    return page.version_rules, page.locale, page.variant
+
+
+def with_variant(version: Page, variant_id: str | None) -> Page:
+    """``version`` as the A/B variant ``variant_id`` changes it (``version`` itself for
+    None or a variant the page no longer has)."""
+    if variant_id is None or all(v.id != variant_id for v in version.variants):
+        return version
+    return _with_variant(version, variant_id)
+
+
+@lru_cache(maxsize=512)
+def _with_variant(version: Page, variant_id: str) -> Page:
+    variant = next(v for v in version.variants if v.id == variant_id)
+    return replace(_apply(version, dict(variant.changes)), variant=variant_id)
 
 
 @lru_cache(maxsize=512)
 def _version(page: Page, rule_ids: tuple[str, ...], locale: str) -> Page:
-    changes = _changes(page, rule_ids, locale)
-    return _apply(page, {path: value for path, (value, _) in changes.items()}, locale, rule_ids)
+    changes = {path: value for path, (value, _) in _changes(page, rule_ids, locale).items()}
+    in_locale: dict[str, dict[FieldPath, str]] = defaultdict(dict)
+    for path, value in changes.items():
+        if path[0] == "variants":
+            in_locale[str(path[1])][path[2:]] = value
+    variants = tuple(
+        replace(v, changes=tuple((dict(v.changes) | in_locale[v.id]).items()))
+        for v in page.variants
+    )
+    version = _apply(page, {p: v for p, v in changes.items() if p[0] != "variants"})
+    return replace(version, locale=locale, variants=variants, version_rules=rule_ids)
 
 
 def _changes(
@@ -146,9 +173,8 @@ def _changes(
     return changes
 
 
-def _apply(
-    page: Page, changes: dict[FieldPath, str], locale: str, rule_ids: tuple[str, ...]
-) -> Page:
+def _apply(page: Page, changes: dict[FieldPath, str]) -> Page:
+    """``page`` with the fields at ``changes``' paths set (see ``model.FieldPath``)."""
     top: dict[str, str] = {}
     parts: dict[str, dict] = defaultdict(dict)
     nested: dict[str, dict] = defaultdict(lambda: defaultdict(dict))
@@ -157,40 +183,32 @@ def _apply(
             top[str(path[0])] = value
         elif path[0] in ("hero", "offer", "consent"):
             parts[str(path[0])][str(path[1])] = value
-        else:  # questions, outcomes, variants: by id or min_score
+        else:  # questions, outcomes: by id or min_score
             nested[str(path[0])][path[1]]["/".join(map(str, path[2:]))] = value
-    hero = replace(page.hero, **parts["hero"])
-    questions = tuple(
-        replace(
-            q,
-            text=nested["questions"][q.id].get("text", q.text),
-            help=nested["questions"][q.id].get("help", q.help),
-            choices=tuple(
-                replace(c, label=nested["questions"][q.id].get(f"choices/{c.id}", c.label))
-                for c in q.choices
-            ),
+
+    def question(q: Question) -> Question:
+        changed = nested["questions"].get(q.id)
+        if not changed:
+            return q
+        choices = tuple(
+            replace(
+                c,
+                label=changed.get(f"choices/{c.id}", c.label),
+                image=changed.get(f"images/{c.id}", c.image),
+            )
+            for c in q.choices
         )
-        for q in page.questions
-    )
+        text, help_text = changed.get("text", q.text), changed.get("help", q.help)
+        return replace(q, text=text, help=help_text, choices=choices)
+
     return replace(
         page,
         **top,
-        locale=locale,
-        hero=hero,
+        hero=replace(page.hero, **parts["hero"]),
         offer=replace(page.offer, **parts["offer"]),
         consent=replace(page.consent, **parts["consent"]),
-        questions=questions,
+        questions=tuple(map(question, page.questions)),
         outcomes=tuple(replace(o, **nested["outcomes"][o.min_score]) for o in page.outcomes),
-        variants=tuple(
-            Variant(
-                v.id,
-                v.weight,
-                replace(hero, **(dict(v.changes) | nested["variants"][v.id])),
-                v.changes,
-            )
-            for v in page.variants
-        ),
-        version_rules=rule_ids,
     )
 
 
@@ -221,7 +239,12 @@ class Explanation:
     fields: tuple[tuple[str, str, str], ...]  # field, value, source
 
 
-def explain(page: Page, place: Located | None, accept: LanguageAccept | None) -> Explanation:
+def explain(
+    page: Page,
+    place: Located | None,
+    accept: LanguageAccept | None,
+    variant: str | None = None,
+) -> Explanation:
     keys = place_keys(place)
     matched = matching_rules(page, place)
     locale, locale_from = choose_locale(page, matched, accept)
@@ -238,10 +261,15 @@ def explain(page: Page, place: Located | None, accept: LanguageAccept | None) ->
             why += f"; its texts are in {texts_in!r} and the visitor reads {locale!r}"
         checks.append(RuleCheck(rule, True, applied, why))
     rule_ids = _applied(page, matched, locale)
-    version = version_by_key(page, (rule_ids, locale)) or page
+    version = version_by_key(page, (rule_ids, locale, variant)) or page
+    changes = _changes(page, rule_ids, locale)
+    shown = next((v for v in version.variants if v.id == version.variant), None)
+    if shown is not None:
+        changes.update((path, (value, f"variants ({shown.id})")) for path, value in shown.changes)
     fields = tuple(
         (".".join(map(str, path)), value, source)
-        for path, (value, source) in _changes(page, rule_ids, locale).items()
+        for path, (value, source) in changes.items()
+        if path[0] != "variants"
     )
     return Explanation(version, keys, tuple(checks), locale, locale_from, fields)
 

@@ -20,10 +20,12 @@ _SALT = "flask-funnel-preview"
 
 @dataclass(frozen=True)
 class Preview:
-    """Who the admin looks as: a place, and what their browser asks for."""
+    """Who the admin looks as: a place, what their browser asks for, and the A/B
+    variant shown (None: the page without its test's changes)."""
 
     place: Place
     accept_language: str = ""
+    variant: str | None = None
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -33,7 +35,14 @@ def _serializer() -> URLSafeTimedSerializer:
 def preview_token(preview: Preview) -> str:
     place = preview.place
     return _serializer().dumps(
-        [place.country, place.city, place.region, place.continent, preview.accept_language]
+        [
+            place.country,
+            place.city,
+            place.region,
+            place.continent,
+            preview.accept_language,
+            preview.variant,
+        ]
     )
 
 
@@ -46,7 +55,9 @@ def current_preview() -> Preview | None:
     if admin_session.current_admin() is None:
         abort(403)
     try:
-        country, city, region, continent, accept = _serializer().loads(token, max_age=MAX_AGE)
+        country, city, region, continent, accept, variant = _serializer().loads(
+            token, max_age=MAX_AGE
+        )
     except (BadSignature, TypeError, ValueError):
         abort(403)
-    return Preview(Place(country, city, region, continent), accept or "")
+    return Preview(Place(country, city, region, continent), accept or "", variant)

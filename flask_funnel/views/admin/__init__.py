@@ -1,14 +1,16 @@
-"""The admin area: one blueprint with the guard; sign-in, the dashboard and the page
-preview nested in it."""
+"""The admin area: one blueprint with the guard; sign-in, the dashboard, the page
+preview and making an A/B test's winner the default nested in it."""
 
 from flask_funnel.views.admin import leads  # noqa: F401  (its routes join the blueprint)
 from flask_funnel.views.admin.blueprint import admin
 from flask_funnel.views.admin.dashboard import dashboard
 from flask_funnel.views.admin.preview import preview
 from flask_funnel.views.admin.sign_in import auth
+from flask_funnel.views.admin.winner import winner
 
 admin.register_blueprint(auth)
 admin.register_blueprint(dashboard)
 admin.register_blueprint(preview)
+admin.register_blueprint(winner)
 
 __all__ = ["admin"]

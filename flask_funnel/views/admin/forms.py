@@ -8,6 +8,7 @@ from __future__ import annotations
 from wtforms import (
     DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -122,6 +123,13 @@ class StageForm(AdminForm):
             raise ValidationError(self._t(N_("Pick why the lead was lost.")))
         if self.stage.data != LOST:
             field.data = ""
+
+
+class WinnerForm(AdminForm):
+    """Write the page file with an A/B test's winner as the page's own."""
+
+    #: The fingerprint of the file the admin saw the change of.
+    seen = HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
 class NoteForm(AdminForm):

@@ -59,6 +59,8 @@ class PreviewForm(AdminForm):
         description="Accept-Language, e.g. fa-IR,fa;q=0.9",
     )
 
+    variant = SelectField(N_("A/B variant"), default="", validate_choice=False)
+
     def validate_page(self, field) -> None:
         if current_funnel().pages.get(field.data or "") is None:
             raise ValidationError(N_("Choose one of the pages."))
@@ -122,6 +124,10 @@ def preview_page():
     pages = current_funnel().pages.pages()
     form = PreviewForm(formdata=request.args or None)
     form.page.choices = [SelectChoice(p.slug, f"{p.title} ({p.slug})") for p in pages]
+    form.variant.choices = [SelectChoice("", N_("none: the page file's own"))] + [
+        SelectChoice(variant, variant)
+        for variant in sorted({v.id for p in pages for v in p.variants})
+    ]
     if not request.args:
         return render_template("flask_funnel/admin/preview.html", form=form, result=None)
     if not form.validate():
@@ -129,8 +135,9 @@ def preview_page():
     page = current_funnel().pages.get(form.page.data)
     place = form.place()
     accept = form.accept_language.data or ""
-    result = explain(page, place, accept_languages(accept) if accept else None)
-    token = preview_token(Preview(place, accept))
+    variant = form.variant.data or None
+    result = explain(page, place, accept_languages(accept) if accept else None, variant)
+    token = preview_token(Preview(place, accept, result.version.variant))
     return render_template(
         "flask_funnel/admin/preview.html",
         form=form,

@@ -38,10 +38,12 @@ from flask_funnel.i18n.messages import (
 )
 from flask_funnel.pages.model import Page
 from flask_funnel.pages.versions import (
+    VersionKey,
     accept_languages,
     page_version,
     version_by_key,
     version_key,
+    with_variant,
 )
 from flask_funnel.state import current_funnel
 from flask_funnel.views.preview import PARAM as PREVIEW_PARAM
@@ -169,16 +171,20 @@ def _page_or_404(slug: str) -> Page:
     return page
 
 
-def _version_or_404(slug: str, key: tuple[tuple[str, ...], str] | None = None) -> Page:
-    """The version of the page this visitor sees (from their place and Accept-Language,
-    see ``pages.versions``), or the one ``key`` names when the page still has it (the
-    contact form and the result link carry the version the visitor was shown)."""
+def _version_or_404(slug: str, key: VersionKey | None = None) -> Page:
+    """The version of the page this visitor sees (from their place, Accept-Language and
+    A/B variant, see ``pages.versions``), or the one ``key`` names when the page still
+    has it (the contact form and the result link carry the version the visitor was shown)."""
     page = _page_or_404(slug)
     version = version_by_key(page, key) if key else None
     if version is None:
         preview = _preview()
         accept = accept_languages(preview.accept_language) if preview else request.accept_languages
         version = page_version(page, _visitor_place() if page.places else None, accept)
+        if preview is not None:  # an admin looking as someone else: no variant of theirs
+            version = with_variant(version, preview.variant)
+        elif version.variants:
+            version = with_variant(version, version.variant_for(_visitor_id()).id)
     g._funnel_page = version
     return version
 
@@ -199,19 +205,19 @@ def _visitor_place() -> Place:
 
 
 def _version_token(page: Page) -> str:
-    rule_ids, locale = version_key(page)
-    return _serializer("version").dumps([page.slug, list(rule_ids), locale])
+    rule_ids, locale, variant = version_key(page)
+    return _serializer("version").dumps([page.slug, list(rule_ids), locale, variant])
 
 
-def _posted_version(slug: str) -> tuple[tuple[str, ...], str] | None:
+def _posted_version(slug: str) -> VersionKey | None:
     """The version the contact form was shown in (its signed ``version`` field)."""
     try:
-        posted_slug, rule_ids, locale = _serializer("version").loads(
+        posted_slug, rule_ids, locale, variant = _serializer("version").loads(
             request.form.get("version", "")
         )
     except (BadSignature, TypeError, ValueError):
         return None
-    return (tuple(rule_ids), locale) if posted_slug == slug else None
+    return (tuple(rule_ids), locale, variant) if posted_slug == slug else None
 
 
 def _visitor_id() -> str:
@@ -234,11 +240,10 @@ def _serializer(purpose: str) -> URLSafeSerializer:
 def _visit_record(page: Page) -> VisitRecord:
     """This request as a view of ``page``: who, where from, on what, shown which version."""
     utm = utm_tags(request.args)
-    variant = page.variant_for(_visitor_id())
     return VisitRecord(
         visitor_id=_visitor_id(),
         page_slug=page.slug,
-        variant=variant.id if variant else None,
+        variant=page.variant,
         referrer=request.referrer,
         source=traffic_source(utm["utm_source"], request.referrer, request.host),
         utm=utm,
@@ -255,13 +260,11 @@ def _visit_record(page: Page) -> VisitRecord:
 @public.get("/<slug>")
 def landing(slug: str):
     page = _version_or_404(slug)
-    if _preview() is not None:  # an admin looking as someone else: no visit, no variant
-        body, status = _render("flask_funnel/landing.html", page, hero=page.hero)
+    if _preview() is not None:  # an admin looking as someone else: no visit
+        body, status = _render("flask_funnel/landing.html", page)
         return body, status, {"Cache-Control": "no-store"}
     current_funnel().visits.add(visit_row(_visit_record(page)))
-    variant = page.variant_for(_visitor_id())
-    hero = variant.hero if variant else page.hero
-    body, status = _render("flask_funnel/landing.html", page, hero=hero)
+    body, status = _render("flask_funnel/landing.html", page)
     return body, status, {"Cache-Control": "private, no-cache"}
 
 
@@ -387,8 +390,7 @@ def _submit(page: Page, form: QuizForm):
         log.error("submission not stored, database unavailable: %s", type(exc.orig).__name__)
         return _render_step(page, form, page.contact_step, status=503, unavailable=True)
     signed_in.forget()
-    rule_ids, locale = version_key(page)
-    token = _serializer("thanks").dumps([key, list(rule_ids), locale])
+    token = _serializer("thanks").dumps([key, *version_key(page)])
     return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
 
 
@@ -402,9 +404,14 @@ def _result_version_or_404(slug: str, token: str) -> tuple[Page, str]:
         data = _serializer("thanks").loads(token)
     except BadSignature:
         abort(404)
-    if isinstance(data, list) and len(data) == 3:
+    if isinstance(data, list) and len(data) == 4:
+        key, rule_ids, locale, variant = data
+        return _version_or_404(slug, (tuple(rule_ids), locale, variant)), str(key)
+    if isinstance(data, list) and len(data) == 3:  # made before variants changed offers
         key, rule_ids, locale = data
-        return _version_or_404(slug, (tuple(rule_ids), locale)), str(key)
+        page = _version_or_404(slug, (tuple(rule_ids), locale, None))
+        variant = page.variant_for(_visitor_id())
+        return with_variant(page, variant.id if variant else None), str(key)
     return _version_or_404(slug), str(data)
 
 
