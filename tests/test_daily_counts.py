@@ -1,5 +1,6 @@
-"""The daily counts (``funnel_daily_counts``) stay equal to a count of the leads through
-every way a lead changes, and the report reads the same numbers with them as without."""
+"""The daily counts (``funnel_daily_counts``) and losses (``funnel_daily_losses``) stay
+equal to a count of the leads and their moves through every way a lead changes, and the
+report reads the same numbers with them as without."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from flask_funnel.analytics.periods import Period, ReportSettings
 from flask_funnel.capture.geo import Place
 from flask_funnel.capture.submissions import QuizEntry, capture
 from flask_funnel.db import daily_counts
-from flask_funnel.db.models import DailyCount, Lead
+from flask_funnel.db.models import DailyCount, DailyLoss, Lead, StageChange
 from flask_funnel.leads.privacy import erase
 from flask_funnel.leads.purchases import record_purchase
 from flask_funnel.leads.quarantine import release
@@ -31,16 +32,20 @@ ZONES = ("UTC", "Asia/Tehran", "America/St_Johns", "Asia/Kathmandu", "Pacific/Ki
 
 
 def kept_counts(connection) -> dict:
-    """What the triggers keep, zero rows left out."""
+    """What the triggers keep, the daily counts and losses, zero rows left out."""
     rows = connection.execute(select(DailyCount).where(DailyCount.leads != 0))
-    return {(r.kind, r.stage, r.day): r.leads for r in rows}
+    losses = connection.execute(select(DailyLoss).where(DailyLoss.moves != 0))
+    return {(r.kind, r.stage, r.day): r.leads for r in rows} | {
+        ("lost", r.from_stage, r.reason, r.day): r.moves for r in losses
+    }
 
 
 def assert_counts_match_leads(engine):
-    """What the triggers kept equals the leads counted again (then undone)."""
+    """What the triggers kept equals the leads and moves counted again (then undone)."""
     with engine.connect() as connection:
         kept = kept_counts(connection)
         daily_counts.rebuild(connection)
+        daily_counts.rebuild_losses(connection)
         assert kept_counts(connection) == kept
         connection.rollback()
 
@@ -69,8 +74,11 @@ def test_every_way_a_lead_changes_is_counted(app, runner, tmp_path):
 
         move_lead(state.engine, ann, "sal", actor="admin@example.com")
         move_lead(state.engine, ann, "mql", actor="admin@example.com")  # back
-        move_lead(state.engine, bob, "lost", actor="admin@example.com")
+        move_lead(state.engine, bob, "lost", actor="admin@example.com", lost_reason="price")
         move_lead(state.engine, bot, "sql", actor="admin@example.com")
+        move_lead(state.engine, bot, "lost", actor="admin@example.com")  # a bot's: not counted
+        move_lead(state.engine, ann, "lost", actor="admin@example.com")
+        move_lead(state.engine, ann, "mql", actor="admin@example.com")  # came back
         record_purchase(state.engine, lead_id=cara, amount="10", currency="EUR", actor="api")
         record_purchase(
             state.engine,
@@ -83,9 +91,13 @@ def test_every_way_a_lead_changes_is_counted(app, runner, tmp_path):
         record_purchase(state.engine, lead_id=bob, amount="5", currency="EUR", actor="api")
         assert_counts_match_leads(state.engine)
 
-        release(state.engine, bot, "admin@example.com")
-        erase(state.engine, ann, "admin@example.com")
+        with state.engine.connect() as connection:
+            assert sum(v for k, v in kept_counts(connection).items() if k[0] == "lost") == 2
+        release(state.engine, bot, "admin@example.com")  # its loss counts from now on
+        erase(state.engine, ann, "admin@example.com")  # and ann's no longer
         assert_counts_match_leads(state.engine)
+        with state.engine.connect() as connection:
+            assert sum(v for k, v in kept_counts(connection).items() if k[0] == "lost") == 2
 
     path = tmp_path / "leads.csv"
     path.write_text(
@@ -136,6 +148,25 @@ def random_leads(seed: int, count: int) -> list[dict]:
     return rows
 
 
+def random_moves(seed: int, lead_ids: list[int]) -> list[dict]:
+    """Moves over the same 26 months, a third of them to lost, with or without a reason."""
+    rng = random.Random(seed)
+    moves = []
+    for lead_id in rng.sample(lead_ids, len(lead_ids) // 2):
+        for _ in range(rng.choice((1, 1, 2))):
+            moves.append(
+                {
+                    "lead_id": lead_id,
+                    "from_stage": rng.choice(("lead", "mql", "sal", "sql", None)),
+                    "to_stage": rng.choice(("lost", "mql", "sal")),
+                    "at": NOW - timedelta(seconds=rng.randrange(26 * 31 * 86400)),
+                    "actor": "test",
+                    "lost_reason": rng.choice(("price", "no budget", None)),
+                }
+            )
+    return moves
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def history(request, module_database):
     """A database of each backend, built by the real migrations, filled once with random
@@ -149,7 +180,16 @@ def history(request, module_database):
     with engine.begin() as connection:
         connection.execute(insert(Lead), random_leads(seed=7, count=1500))
         ids = connection.execute(select(Lead.id).order_by(Lead.id)).scalars().all()
+        connection.execute(insert(StageChange), random_moves(seed=7, lead_ids=ids))
         connection.execute(update(Lead).where(Lead.id.in_(ids[::7])).values(quarantined=False))
+        connection.execute(update(Lead).where(Lead.id.in_(ids[3::17])).values(quarantined=True))
+        connection.execute(
+            update(StageChange)
+            .where(StageChange.lead_id.in_(ids[::19]), StageChange.to_stage == "lost")
+            .values(lost_reason="timing")
+        )
+        connection.execute(delete(StageChange).where(StageChange.lead_id.in_(ids[::13])))
+        assert sum(1 for key in kept_counts(connection) if key[0] == "lost") > 100
         connection.execute(
             update(Lead)
             .where(Lead.id.in_(ids[::11]))
@@ -183,11 +223,15 @@ def test_the_report_is_the_same_with_the_daily_counts_as_without(
     last = min(first + timedelta(days=days - 1), date(2026, 11, 20))
     with history.begin() as connection:
         assert daily_counts.installed(connection)
+        assert daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
         counted = report(connection, zone, first, last, months)
         daily_counts.uninstall(connection)  # MariaDB commits DDL at once: no rollback
+        daily_counts.uninstall_losses(connection)
         try:
             assert not daily_counts.installed(connection)
+            assert not daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
             from_leads = report(connection, zone, first, last, months)
         finally:
             daily_counts.install(connection)
+            daily_counts.install_losses(connection)
     assert counted == from_leads

@@ -175,12 +175,14 @@ def test_a_host_that_generates_the_funnel_tables_itself_gets_runnable_revisions(
         engine = create_engine(url)
         with engine.connect() as connection:
             assert not daily_counts.installed(connection)
+            assert not daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
         assert runner.invoke(args=["funnel", "report", "--json"]).exit_code == 0
         result = runner.invoke(args=["funnel", "recount"])
         assert result.exit_code == 0, result.output
         assert "the triggers keep them from now on" in result.output
         with engine.connect() as connection:
             assert daily_counts.installed(connection)
+            assert daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
         engine.dispose()
     finally:
         dispose(app)

@@ -78,3 +78,30 @@ def test_the_dashboard_shows_revenue_per_currency_and_the_retention_table(app, a
     page = admin_client.get("/p/admin/?by=city").text
     assert "What customers are worth" in page and "1234.50" in page and "IRR" in page
     assert "Do customers come back?" in page
+
+
+def test_the_downloads_and_the_cli_carry_losses_revenue_and_retention(app, admin_client, runner):
+    import csv
+    import io
+
+    from flask_funnel.leads.stages import move_lead
+
+    engine = app.extensions["funnel"].engine
+    tehran = add(engine, 2, at=NOW - timedelta(days=5), country="IR", city="Tehran")
+    buy(app, tehran[0], "100", "EUR", NOW - timedelta(days=4))
+    buy(app, tehran[0], "25.50", "EUR", NOW - timedelta(days=1))
+    buy(app, tehran[1], "7", "USD", NOW - timedelta(days=1))
+    move_lead(engine, tehran[1], "lost", actor="admin", lost_reason="=cmd|' /c calc'!A1")
+    table = list(csv.DictReader(io.StringIO(admin_client.get("/p/admin/report.csv?by=city").text)))
+    sections = {row["section"] for row in table}
+    assert {"lost by reason", "lost from stage", "time to next stage", "revenue"} <= sections
+    assert {"revenue by city", "lead value by city", "retention"} <= sections
+    [eur] = [r for r in table if r["section"] == "revenue" and r["currency"] == "EUR"]
+    assert (eur["revenue"], eur["purchases"], eur["customers"]) == ("125.50", "2", "1")
+    [lost] = [r for r in table if r["section"] == "lost by reason"]
+    assert lost["reached"] == "1" and lost["group"].startswith("'=")  # no formula
+    assert any(r["section"] == "retention" and r["bought_again"] == "1" for r in table)
+    text = runner.invoke(args=["funnel", "report"]).output
+    assert "Revenue in the period: 125.50 EUR from 2 purchases by 1 customers" in text
+    assert "Revenue in the period: 7.00 USD" in text
+    assert "Customers who bought again, by month of first purchase" in text

@@ -54,16 +54,11 @@ def count(
     edges: list[Range] = []
     edge_of: list[int] = []
     for n, (start, end) in enumerate(ranges):
-        first, after = _first_whole_day(start), _day_of(end)
-        if first >= after:
-            edges.append((start, end))
-            edge_of.append(n)
-            continue
-        days[n] = (first, after)
-        for edge in ((start, _midnight(first)), (_midnight(after), end)):
-            if edge[0] < edge[1]:
-                edges.append(edge)
-                edge_of.append(n)
+        whole, parts = split(start, end)
+        if whole is not None:
+            days[n] = whole
+        edges += parts
+        edge_of += [n] * len(parts)
     counts = dict.fromkeys(((n, s) for n in range(len(ranges)) for s in stages), 0)
     if days:
         sums = _day_sums(connection, kind, stages, list(days.values()))
@@ -73,6 +68,16 @@ def count(
     for (e, stage), leads in _from_leads(connection, kind, stages, dict(enumerate(edges))).items():
         counts[edge_of[e], stage] += leads
     return counts
+
+
+def split(start: datetime, end: datetime) -> tuple[tuple[date, date] | None, list[Range]]:
+    """``[start, end)`` as whole UTC days ``[first, after)`` (None: not one whole day)
+    and the parts of a day left at either end."""
+    first, after = _first_whole_day(start), _day_of(end)
+    if first >= after:
+        return None, [(start, end)]
+    parts = [(start, _midnight(first)), (_midnight(after), end)]
+    return (first, after), [(a, b) for a, b in parts if a < b]
 
 
 def _day_sums(

@@ -2,7 +2,9 @@
 
 Lost leads are counted from their moves to ``lost`` in the period (a lead lost twice
 counts twice: each loss is an event with its own reason), by the reason an admin
-picked (``FUNNEL_LOST_REASONS``) and by the stage the lead was lost from. The time
+picked (``FUNNEL_LOST_REASONS``) and by the stage the lead was lost from: whole UTC
+days from ``funnel_daily_losses`` (kept by triggers, ``db.daily_counts``), the parts
+of a day at either end from the index of moves, like ``lead_counts``. The time
 from a stage to the next is measured over the real leads that reached the next one
 in the period, from the ``reached_<stage>_at`` times (a skipped stage takes no time).
 """
@@ -10,22 +12,50 @@ in the period, from the ``reached_<stage>_at`` times (a skipped stage takes no t
 from __future__ import annotations
 
 import statistics
+from collections import Counter
+from datetime import datetime
 from itertools import pairwise
 
 from sqlalchemy import Connection, false, func, select, true
 
+from flask_funnel.analytics.lead_counts import split
 from flask_funnel.analytics.periods import Month, Period
-from flask_funnel.db.models import Lead, StageChange
+from flask_funnel.db import daily_counts
+from flask_funnel.db.models import DailyLoss, Lead, StageChange
 from flask_funnel.leads.stages import FUNNEL_ORDER, LOST, reached_column
 
-_leads, _changes = Lead.__table__, StageChange.__table__
+_leads, _changes, _losses = Lead.__table__, StageChange.__table__, DailyLoss.__table__
+#: What moves to lost are counted by: the daily losses' columns and the moves'.
+_BY = {"reason": _changes.c.lost_reason, "from_stage": _changes.c.from_stage}
 
 
-def _lost_between(connection: Connection, start, end, *group) -> list:
-    """Moves to lost in ``[start, end)`` counted by ``group``, from the covering index of
-    moves; suspected bots (few) are left out by their ids rather than by a join."""
+def _lost_between(
+    connection: Connection, start: datetime, end: datetime, by: tuple[str, ...], kept: bool
+) -> Counter:
+    """Moves to lost in ``[start, end)`` by ``by`` (of ``_BY``; None where a move has no
+    reason or stage), from the daily losses where ``kept`` (their triggers are in place)."""
+    whole, parts = split(start, end) if kept else (None, [(start, end)])
+    counts: Counter = Counter()
+    if whole is not None:
+        first, after = whole
+        rows = connection.execute(
+            select(*(_losses.c[name] for name in by), func.sum(_losses.c.moves))
+            .where(_losses.c.day >= first, _losses.c.day < after)
+            .group_by(*(_losses.c[name] for name in by))
+        )
+        for *key, moves in rows:
+            counts[tuple(value or None for value in key)] += int(moves)
+    for part in parts:
+        counts.update(_moves_between(connection, *part, by))
+    return +counts  # without the groups whose moves cancel out
+
+
+def _moves_between(connection: Connection, start, end, by: tuple[str, ...]) -> dict:
+    """The same from the covering index of moves; suspected bots (few) are left out by
+    their ids rather than by a join."""
+    group = [_BY[name] for name in by]
     suspected = select(_leads.c.id).where(_leads.c.quarantined == true())
-    return connection.execute(
+    rows = connection.execute(
         select(*group, func.count())
         .where(
             _changes.c.to_stage == LOST,
@@ -34,24 +64,25 @@ def _lost_between(connection: Connection, start, end, *group) -> list:
             _changes.c.lead_id.not_in(suspected),
         )
         .group_by(*group)
-    ).all()
+    )
+    return {tuple(key): moves for *key, moves in rows}
 
 
 def losses(connection: Connection, period: Period, months: list[Month]) -> dict:
     """Leads lost in the period by reason and by stage, and per reason the last month
     against the one before. A reason of None: lost without one (before the site had
     reasons, or by a rule)."""
-    reason, stage = _changes.c.lost_reason, _changes.c.from_stage
-    by_both = _lost_between(connection, period.start, period.end, reason, stage)
-    by_reason: dict = {}
-    by_stage: dict = {}
-    for why, where, count in by_both:
-        by_reason[why] = by_reason.get(why, 0) + count
-        by_stage[where] = by_stage.get(where, 0) + count
+    kept = daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
+    by_both = _lost_between(connection, period.start, period.end, ("reason", "from_stage"), kept)
+    by_reason: Counter = Counter()
+    by_stage: Counter = Counter()
+    for (why, where), count in by_both.items():
+        by_reason[why] += count
+        by_stage[where] += count
     total = sum(by_reason.values())
     last, previous = months[-1], months[-2]
-    this_month = dict(_lost_between(connection, last.start, last.end, reason))
-    month_before = dict(_lost_between(connection, previous.start, previous.end, reason))
+    this_month = _by_reason(connection, last.start, last.end, kept)
+    month_before = _by_reason(connection, previous.start, previous.end, kept)
     reasons = sorted(set(this_month) | set(month_before), key=lambda r: (r is None, r or ""))
     return {
         "lost": total,
@@ -79,6 +110,11 @@ def losses(connection: Connection, period: Period, months: list[Month]) -> dict:
             ],
         },
     }
+
+
+def _by_reason(connection: Connection, start, end, kept: bool) -> dict:
+    counted = _lost_between(connection, start, end, ("reason",), kept)
+    return {why: moves for (why,), moves in counted.items()}
 
 
 def durations(connection: Connection, period: Period) -> list[dict]:

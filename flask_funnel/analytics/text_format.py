@@ -90,6 +90,7 @@ def report_text(report: dict) -> Iterator[str]:
                 f"  {step['from'] + ' -> ' + step['to']:<28}{step['leads']:>8,} leads"
                 f"{step['median_days']:>9}{step['p80_days']:>9}"
             )
+    yield from _revenue(report["revenue"])
     yield ""
     yield "Forecast of new customers"
     forecast = report["forecast"]
@@ -108,3 +109,33 @@ def report_text(report: dict) -> Iterator[str]:
             f"{horizon['from_open_leads']:,} from open leads, "
             f"{horizon['from_new_leads']:,} from new ones)"
         )
+
+
+def _revenue(revenue: dict) -> Iterator[str]:
+    """Revenue per currency (never added across currencies), per group, what a lead and
+    a customer are worth, and how many of each month's new customers bought again."""
+    yield ""
+    if not revenue["period"]:
+        yield "Revenue in the period: none"
+    for row in revenue["period"]:
+        yield (
+            f"Revenue in the period: {row['revenue']} {row['currency']} from "
+            f"{row['purchases']:,} purchases by {row['customers']:,} customers"
+        )
+    for row in revenue["by_group"]:
+        yield f"  {row['label']:<28}{row['revenue']:>14} {row['currency']}"
+    if revenue["lead_value"]:
+        yield f"Worth per lead and per customer, by {revenue['by']}"
+        for row in revenue["lead_value"]:
+            per_lead = row["per_lead"] or "-"
+            yield (
+                f"  {row['label']:<28}{per_lead:>12} per lead"
+                f"{row['per_customer']:>12} per customer ({row['currency']})"
+            )
+    yield "Customers who bought again, by month of first purchase"
+    for month in revenue["retention"]:
+        if month["customers"]:
+            yield (
+                f"  {month['label']:<20}{month['bought_again']:>6,} of "
+                f"{month['customers']:,} ({percent(month['rate'])})"
+            )

@@ -1,5 +1,6 @@
-"""Keeping ``funnel_daily_counts`` (``models.DailyCount``) true: database triggers on
-``funnel_leads`` and ``funnel_visitors``, and a rebuild from the rows themselves.
+"""Keeping ``funnel_daily_counts`` (``models.DailyCount``) and ``funnel_daily_losses``
+(``models.DailyLoss``) true: database triggers on ``funnel_leads``, ``funnel_visitors``
+and ``funnel_stage_changes``, and a rebuild from the rows themselves.
 
 Triggers, not application code, because every way a lead changes must count: the
 capture upsert, stage moves, purchases, imports, quarantine and release, erasure, and
@@ -12,7 +13,7 @@ counts the leads themselves otherwise. The shipped revisions install them;
 ``create_all`` does too (``models``); with ``FUNNEL_MIGRATIONS = "host"`` run
 ``flask funnel recount`` once after the host's migration. SQLite drops a table's
 triggers when a batch migration rebuilds it: a revision that alters ``funnel_leads``
-that way calls ``install`` again.
+or ``funnel_stage_changes`` that way calls ``install`` and ``install_losses`` again.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from flask_funnel.db.models import DailyCount, Lead, Visitor
+from flask_funnel.db.models import DailyCount, DailyLoss, Lead, StageChange, Visitor
 
 TABLE = DailyCount.__tablename__
+LOSSES = DailyLoss.__tablename__
 LEADS = Lead.__tablename__
 VISITORS = Visitor.__tablename__
+CHANGES = StageChange.__tablename__
 #: The kinds counted from the visitors (``stage`` is ``ANY_STAGE``): visitors first seen
 #: that day, and how many of them have signed up; suspected bots are in neither.
 VISITOR_KINDS = ("visitor", "signedup")
@@ -83,42 +86,56 @@ class _Source:
     columns: tuple[str, ...]
     #: A condition on the row under which it counts nothing.
     excluded: str
-    #: (kind, stage, day) of what the row counts towards: ``counted(dialect, row)``.
+    #: The key of what the row counts towards, one tuple of SQL expressions per count
+    #: (``key`` in order): ``counted(dialect, row)``. A NULL ``day`` counts nothing.
     counted: object
+    #: The table of counts, its key columns (``day`` among them) and its count column.
+    target: str = TABLE
+    key: tuple[str, ...] = ("kind", "stage", "day")
+    value: str = "leads"
 
     def changes(self, dialect: str, rows: dict[str, int]) -> str:
         """The upsert adding ``sign`` for each count of each row in ``rows``
         (``{"OLD": -1, "NEW": 1}``)."""
         deltas = "\n  UNION ALL ".join(
-            f"SELECT {kind} AS kind, {stage} AS stage, {day} AS day, "
-            f"CASE WHEN {self.excluded.format(row=row)} THEN 0 ELSE {sign} END AS delta"
+            "SELECT "
+            + ", ".join(f"{e} AS {k}" for k, e in zip(self.key, key, strict=True))
+            + f", CASE WHEN {self.excluded.format(row=row)} THEN 0 ELSE {sign} END AS delta"
             for row, sign in rows.items()
-            for kind, stage, day in self.counted(dialect, row)
+            for key in self.counted(dialect, row)
         )
+        keys = ", ".join(self.key)
         select = (
-            f"SELECT kind, stage, day, SUM(delta) FROM (\n  {deltas}\n) AS deltas\n"
-            "WHERE day IS NOT NULL GROUP BY kind, stage, day HAVING SUM(delta) <> 0\n"
-            "ORDER BY kind, stage, day"
+            f"SELECT {keys}, SUM(delta) FROM (\n  {deltas}\n) AS deltas\n"
+            f"WHERE day IS NOT NULL GROUP BY {keys} HAVING SUM(delta) <> 0\nORDER BY {keys}"
         )
-        insert = f"INSERT INTO {TABLE} (kind, stage, day, leads)\n{select}\n"
-        if dialect in ("mysql", "mariadb"):
-            return insert + "ON DUPLICATE KEY UPDATE leads = leads + VALUES(leads)"
-        return insert + (
-            f"ON CONFLICT (kind, stage, day) DO UPDATE SET leads = {TABLE}.leads + excluded.leads"
-        )
+        return upsert(dialect, self.target, self.key, self.value, select)
 
     def recount(self, dialect: str) -> str:
         """Everything the table's rows count towards, counted again."""
+        keys = ", ".join(self.key)
         counted = "\n  UNION ALL ".join(
-            f"SELECT {kind} AS kind, {stage} AS stage, {day} AS day FROM {self.table} AS r "
-            f"WHERE NOT ({self.excluded.format(row='r')})"
-            for kind, stage, day in self.counted(dialect, "r")
+            "SELECT "
+            + ", ".join(f"{e} AS {k}" for k, e in zip(self.key, key, strict=True))
+            + f" FROM {self.table} AS r WHERE NOT ({self.excluded.format(row='r')})"
+            for key in self.counted(dialect, "r")
         )
         return (
-            f"INSERT INTO {TABLE} (kind, stage, day, leads)\n"
-            f"SELECT kind, stage, day, COUNT(*) FROM (\n  {counted}\n) AS counted_days\n"
-            "WHERE day IS NOT NULL GROUP BY kind, stage, day"
+            f"INSERT INTO {self.target} ({keys}, {self.value})\n"
+            f"SELECT {keys}, COUNT(*) FROM (\n  {counted}\n) AS counted_days\n"
+            f"WHERE day IS NOT NULL GROUP BY {keys}"
         )
+
+
+def upsert(dialect: str, target: str, key: tuple[str, ...], value: str, select: str) -> str:
+    """``select``'s rows (the key, then a number) added to ``target``'s counts."""
+    keys = ", ".join(key)
+    insert = f"INSERT INTO {target} ({keys}, {value})\n{select}\n"
+    if dialect in ("mysql", "mariadb"):
+        return insert + f"ON DUPLICATE KEY UPDATE {value} = {value} + VALUES({value})"
+    return insert + (
+        f"ON CONFLICT ({keys}) DO UPDATE SET {value} = {target}.{value} + excluded.{value}"
+    )
 
 
 def _leads(milestones: tuple[str, ...]) -> _Source:
@@ -147,6 +164,69 @@ VISITOR_SOURCE = _Source(
     excluded="({row}.quarantined OR {row}.device = 'bot')",
     counted=_visitors_counted,
 )
+
+
+def _losses_counted(dialect: str, row: str) -> list[tuple[str, str, str]]:
+    return [(_day(dialect, f"{row}.at"), *_loss_key(row))]
+
+
+def _loss_key(row: str) -> tuple[str, str]:
+    return f"COALESCE({row}.from_stage, '')", f"COALESCE({row}.lost_reason, '')"
+
+
+#: Moves to lost, left out while their lead is a suspected bot (``_QUARANTINE_FLIP``
+#: counts them in or out when that changes).
+LOSS_SOURCE = _Source(
+    table=CHANGES,
+    prefix="funnel_losses_count",
+    columns=("to_stage", "at", "from_stage", "lost_reason", "lead_id"),
+    excluded=(
+        "({row}.to_stage <> 'lost' OR COALESCE((SELECT l.quarantined FROM "
+        f"{LEADS} AS l WHERE l.id = {{row}}.lead_id), FALSE))"
+    ),
+    counted=_losses_counted,
+    target=LOSSES,
+    key=("day", "from_stage", "reason"),
+    value="moves",
+)
+_QUARANTINE_PREFIX = "funnel_leads_losses"
+
+
+def _quarantine_flip(dialect: str) -> str:
+    """A lead quarantined (released): its moves to lost counted out (in)."""
+    keys = ", ".join(
+        f"{e} AS {k}"
+        for k, e in zip(LOSS_SOURCE.key, _losses_counted(dialect, "c")[0], strict=True)
+    )
+    select = (
+        f"SELECT {keys}, COUNT(*) * (CASE WHEN NEW.quarantined THEN -1 ELSE 1 END)\n"
+        f"FROM {CHANGES} AS c WHERE c.lead_id = NEW.id AND c.to_stage = 'lost'\n"
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
+    return upsert(dialect, LOSSES, LOSS_SOURCE.key, LOSS_SOURCE.value, select)
+
+
+def _quarantine_statements(dialect: str) -> list[str]:
+    name, flip = _QUARANTINE_PREFIX, _quarantine_flip(dialect)
+    if dialect == "postgresql":
+        return [
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"BEGIN\n{flip};\nRETURN NULL;\nEND $$",
+            f"DROP TRIGGER IF EXISTS {name} ON {LEADS}",
+            f"CREATE TRIGGER {name} AFTER UPDATE OF quarantined ON {LEADS} FOR EACH ROW "
+            f"WHEN (OLD.quarantined IS DISTINCT FROM NEW.quarantined) EXECUTE FUNCTION {name}()",
+        ]
+    if dialect == "sqlite":
+        return [
+            f"DROP TRIGGER IF EXISTS {name}",
+            f"CREATE TRIGGER {name} AFTER UPDATE OF quarantined ON {LEADS}\n"
+            f"WHEN OLD.quarantined <> NEW.quarantined\nBEGIN\n{flip};\nEND",
+        ]
+    return [
+        f"DROP TRIGGER IF EXISTS {name}",
+        f"CREATE TRIGGER {name} AFTER UPDATE ON {LEADS} FOR EACH ROW\n"
+        f"IF OLD.quarantined <> NEW.quarantined THEN\n{flip};\nEND IF",
+    ]
 
 
 _EVENTS = {
@@ -221,10 +301,14 @@ def installed(connection: Connection, source: _Source | None = None) -> bool:
     source = source or _leads(MILESTONES)
     dialect = _name(connection)
     expected = 1 if dialect == "postgresql" else len(_EVENTS)
-    found = connection.execute(
-        text(_TRIGGERS_FOUND[dialect]).bindparams(table=source.table, names=f"{source.prefix}%")
-    )
-    return found.scalar() == expected
+    if _triggers(connection, source.table, source.prefix) != expected:
+        return False
+    return source is not LOSS_SOURCE or _triggers(connection, LEADS, _QUARANTINE_PREFIX) == 1
+
+
+def _triggers(connection: Connection, table: str, prefix: str) -> int:
+    query = text(_TRIGGERS_FOUND[_name(connection)])
+    return connection.execute(query.bindparams(table=table, names=f"{prefix}%")).scalar()
 
 
 def rebuild(
@@ -257,6 +341,38 @@ def install_lead_counts(connection: Connection, milestones: tuple[str, ...]) -> 
     for statement in trigger_statements(_name(connection), _leads(milestones)):
         connection.exec_driver_sql(statement)
     return rebuild(connection, milestones, visitors=False)
+
+
+def install_losses(connection: Connection) -> int:
+    """Create (or replace) the triggers that keep the daily losses, and count them."""
+    dialect = _name(connection)
+    for statement in [*trigger_statements(dialect, LOSS_SOURCE), *_quarantine_statements(dialect)]:
+        connection.exec_driver_sql(statement)
+    return rebuild_losses(connection)
+
+
+def rebuild_losses(connection: Connection) -> int:
+    """Count every move to lost again (see ``rebuild`` for when)."""
+    dialect = _name(connection)
+    if dialect == "postgresql":
+        connection.exec_driver_sql(f"LOCK TABLE {CHANGES}, {LEADS} IN SHARE ROW EXCLUSIVE MODE")
+    connection.exec_driver_sql(f"DELETE FROM {LOSSES}")
+    return connection.exec_driver_sql(LOSS_SOURCE.recount(dialect)).rowcount
+
+
+def uninstall_losses(connection: Connection) -> None:
+    """Drop the triggers of the daily losses (the counts stay, and go stale)."""
+    dialect = _name(connection)
+    statements = drop_statements(dialect, LOSS_SOURCE)
+    if dialect == "postgresql":
+        statements += [
+            f"DROP TRIGGER IF EXISTS {_QUARANTINE_PREFIX} ON {LEADS}",
+            f"DROP FUNCTION IF EXISTS {_QUARANTINE_PREFIX}()",
+        ]
+    else:
+        statements.append(f"DROP TRIGGER IF EXISTS {_QUARANTINE_PREFIX}")
+    for statement in statements:
+        connection.exec_driver_sql(statement)
 
 
 def uninstall(connection: Connection, leads: bool = True, visitors: bool = True) -> None:

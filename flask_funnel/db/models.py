@@ -42,6 +42,16 @@ class Base(DeclarativeBase):
 metadata = Base.metadata
 
 
+#: Each milestone and the column of the stage before it (see ``Lead``'s indexes).
+STEP_TIME_INDEXES = (
+    ("created_at", "mql"),
+    ("reached_mql_at", "sal"),
+    ("reached_sal_at", "sql"),
+    ("reached_sql_at", "customer"),
+    ("reached_customer_at", "repeat_customer"),
+)
+
+
 class Lead(Base):
     """One person, keyed by normalised email."""
 
@@ -107,10 +117,11 @@ class Lead(Base):
         Index("ix_funnel_leads_created", "quarantined", "created_at"),
         # The forecast's leads now at each stage.
         Index("ix_funnel_leads_open", "quarantined", "stage", "stage_changed_at"),
-        # One per stage, for the count entering it per month.
+        # One per stage, for the count entering it per month, covering when the stage
+        # before was reached (the time each step takes).
         *(
-            Index(f"ix_funnel_leads_reached_{stage}", "quarantined", f"reached_{stage}_at")
-            for stage in ("mql", "sal", "sql", "customer", "repeat_customer")
+            Index(f"ix_funnel_leads_reached_{stage}", "quarantined", f"reached_{stage}_at", before)
+            for before, stage in STEP_TIME_INDEXES
         ),
     )
 
@@ -132,6 +143,20 @@ class DailyCount(Base):
     stage: Mapped[str] = mapped_column(String(20), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     leads: Mapped[int] = mapped_column(Integer)
+
+
+class DailyLoss(Base):
+    """Moves to ``lost`` of real leads per UTC day, stage lost from and reason (``""``
+    for none), kept by database triggers on ``funnel_stage_changes`` and on the leads'
+    quarantine (``db.daily_counts``): why leads are lost, over any period, from a few
+    rows a day instead of every move."""
+
+    __tablename__ = "funnel_daily_losses"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    from_stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(60), primary_key=True)
+    moves: Mapped[int] = mapped_column(Integer)
 
 
 class Visit(Base):
@@ -440,7 +465,8 @@ class PendingSignIn(Base):
 
 @event.listens_for(metadata, "after_create")
 def _keep_daily_counts(_metadata, connection, **_kw) -> None:
-    """``create_all`` installs the triggers of ``funnel_daily_counts`` as well."""
+    """``create_all`` installs the triggers of the daily counts and losses as well."""
     from flask_funnel.db import daily_counts  # it builds on the tables above
 
     daily_counts.install(connection)
+    daily_counts.install_losses(connection)
