@@ -220,7 +220,7 @@ def test_a_file_with_bad_rows_writes_nothing_and_reports_every_bad_line(
         "dora@example.com,Dora,mql,,12/05/2026,,\n"
         "eve@example.com,Eve,,,,Germany,\n"
         "fay@example.com,Fay,sql,2026-03-01,2026-02-01,,\n"
-        "gus@example.com,Gus,sal,,2026-02-01,,2026-03-01\n"
+        "gus@example.com,Gus,sal,,2026-02-01,,2026-01-15\n"
         "hal@example.com,Hal,,2999-01-01,,,\n"
         f"ivy@example.com,{'x' * 201},,,,,\n"
         ",No Email,,,,,\n"
@@ -235,7 +235,7 @@ def test_a_file_with_bad_rows_writes_nothing_and_reports_every_bad_line(
         "line 5: mql_at: '12/05/2026' is not a date",
         "line 6: country: 'Germany' is not a two-letter country code",
         "line 7: mql_at: '2026-02-01' is earlier than created_at '2026-03-01'",
-        "line 8: lost_at: is given, but the stage is sal",
+        "line 8: lost_at: '2026-01-15' is earlier than mql_at '2026-02-01'",
         "line 9: created_at: '2999-01-01' is in the future",
         "line 10: name: is longer than 200 characters",
         "line 11: email: is required",
@@ -509,6 +509,45 @@ def test_times_out_of_order_or_a_loss_before_the_lead_are_named(runner, db_sessi
     assert counts(db_session) == (0, 0, 0)
 
 
+def test_a_lead_lost_and_come_back_imports_with_its_loss(runner, db_session, tmp_path):
+    path = csv_file(
+        tmp_path,
+        "email,stage,created_at,mql_at,sal_at,lost_at,lost_reason,stage_changed_at\n"
+        "kim@example.com,mql,2026-01-02,2026-01-05,2026-01-09,2026-02-01,price,2026-03-01\n"
+        "lee@example.com,lost,2026-01-02,,,2026-01-20,no budget,\n"
+        "max@example.com,sal,2026-01-02,,,,price,\n",
+    )
+    result = import_file(runner, path)
+    assert "line 4: lost_reason: is given, but the lead was never lost" in result.output
+    result = import_file(runner, csv_file(tmp_path, path.read_text().rsplit("max@", 1)[0]))
+    assert result.exit_code == 0, result.output
+    kim = db_session.scalar(select(Lead).where(Lead.email == "kim@example.com"))
+    assert (kim.stage, kim.stage_changed_at, kim.reached_sal_at) == (
+        "mql",
+        at("2026-03-01"),
+        at("2026-01-09"),
+    )
+    change = StageChange
+    moves = db_session.execute(
+        select(change.from_stage, change.to_stage, change.at, change.lost_reason)
+        .where(change.lead_id == kim.id)
+        .order_by(StageChange.at)
+    ).all()
+    assert [tuple(m) for m in moves[-2:]] == [
+        ("sal", "lost", at("2026-02-01"), "price"),
+        ("lost", "mql", at("2026-03-01"), None),
+    ]
+    lee = db_session.scalar(select(Lead).where(Lead.email == "lee@example.com"))
+    assert (
+        db_session.scalar(
+            select(StageChange.lost_reason).where(
+                StageChange.lead_id == lee.id, StageChange.to_stage == "lost"
+            )
+        )
+        == "no budget"
+    )
+
+
 def test_an_export_imported_into_an_empty_database_gives_the_same_report(app, tmp_path):
     """A two-year history (lost leads that had gone on first, leads that came back,
     customers and repeat customers, places, pages and sources) round-trips through
@@ -522,6 +561,8 @@ def test_an_export_imported_into_an_empty_database_gives_the_same_report(app, tm
 
     from flask_funnel.analytics.funnel import build_report
     from flask_funnel.analytics.periods import Period, ReportSettings
+    from flask_funnel.db.sqlite_writer import writing
+    from flask_funnel.leads import stages
     from flask_funnel.leads.stages import FUNNEL_ORDER, LOST
 
     rng = random.Random(12)
@@ -545,7 +586,12 @@ def test_an_export_imported_into_an_empty_database_gives_the_same_report(app, tm
         if rng.random() < 0.3:  # lost, or back a stage, some time later
             moment = min(now, moment + timedelta(days=rng.uniform(0.5, 40)))
             back = journey[-2] if len(journey) > 1 and rng.random() < 0.4 else LOST
-            move(engine, [lead], back, moment)
+            why = rng.choice(["price", "timing", None]) if back == LOST else None
+            with writing(engine) as connection:
+                stages.move(connection, lead, back, actor="admin", at=moment, lost_reason=why)
+            if back == LOST and rng.random() < 0.3:  # and came back later still
+                moment = min(now, moment + timedelta(days=rng.uniform(0.5, 40)))
+                move(engine, [lead], rng.choice(journey or ["lead"]), moment)
 
     exported = tmp_path / "leads.csv"
     result = app.test_cli_runner().invoke(args=["funnel", "export", "-o", str(exported)])
@@ -571,6 +617,8 @@ def test_an_export_imported_into_an_empty_database_gives_the_same_report(app, tm
             "stages": [(row["stage"], row["reached"]) for row in first["stages"]],
             "months": [row["counts"] for row in first["months"]["rows"]],
             "forecast": first["forecast"]["inputs"] | {"history": None},
+            "losses": first["losses"],
+            "durations": first["durations"],
             **{
                 by: sorted(
                     (g["label"], [row["reached"] for row in g["stages"]])

@@ -9,9 +9,11 @@ A lead imported at a later stage is taken to have passed the earlier ones. Each 
 passed gets a stage-change row at the file's ``<stage>_at`` time when one is given, else
 at the time of the stage before it (``created_at`` for the first), so times never go
 backwards. A ``lost`` lead went as far as the furthest stage given a time, then was
-lost at ``lost_at`` (else at its last time). A lead whose ``stage`` is behind a stage
-given a time came back to it at ``stage_changed_at`` (else at its last time): a
-history exported by ``flask funnel export`` imports as it was.
+lost at ``lost_at`` (else at its last time), for ``lost_reason`` when given. A lead
+whose ``stage`` is behind a stage given a time came back to it at ``stage_changed_at``
+(else at its last time); one at another stage with a ``lost_at`` was lost then, and
+came back to its stage at ``stage_changed_at``: a history exported by ``flask funnel
+export`` imports as it was.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from flask_funnel.values import FieldError, normalize_email, shown
 
 log = logging.getLogger("flask_funnel.leads.csv_import")
 
-_leads = Lead.__table__
+_leads, _changes = Lead.__table__, StageChange.__table__
 
 #: Actor of the stage-change rows an import writes.
 ACTOR = "import"
@@ -68,15 +70,19 @@ COLUMNS = (
     "utm_source",
     "source",
     *STAGE_TIME_COLUMNS,
+    "lost_reason",
     BACK_COLUMN,
 )
 #: Columns of ``flask funnel export`` that an import passes over, so an export
 #: imports as it is (answers and scores belong to quiz submissions, not to leads; an
 #: imported lead's sign-up method is ``import``).
 EXPORT_ONLY_COLUMNS = ("id", "answers", "score", "quarantined", "signup_method")
-_TEXT_COLUMNS = ("name", "landing_page", "city", "utm_source", "source")
+_TEXT_COLUMNS = ("name", "landing_page", "city", "utm_source", "source", "lost_reason")
 #: The longest value a text column takes: the width of its database column.
-MAX_LENGTH = {column: _leads.c[column].type.length for column in ("email", *_TEXT_COLUMNS)}
+MAX_LENGTH = {
+    column: (_leads.c[column] if column in _leads.c else _changes.c[column]).type.length
+    for column in ("email", *_TEXT_COLUMNS)
+}
 #: Leads written per statement: few round trips, flat memory.
 BATCH_SIZE = 1000
 #: Earliest time accepted; anything before is taken for a typo.
@@ -122,6 +128,8 @@ class LeadRow:
     city: str | None
     utm_source: str | None
     source: str | None = None
+    #: Why the lead was lost (its move to lost, when the path has one).
+    lost_reason: str | None = None
 
 
 @dataclass
@@ -239,6 +247,13 @@ def stage_path(stage: str, furthest: str = LEAD) -> tuple[str, ...]:
     top = furthest if stage == LOST or RANK[furthest] > RANK[stage] else stage
     path = FUNNEL_ORDER[1 : RANK[top] + 1]
     return path if path[-1] == stage else (*path, stage)
+
+
+@cache
+def lost_and_back(stage: str, furthest: str) -> tuple[str, ...]:
+    """The stages of a lead now at ``stage`` that went as far as ``furthest``, was lost
+    there, and came back to ``stage``."""
+    return (*FUNNEL_ORDER[1 : RANK[furthest] + 1], LOST, stage)
 
 
 def origin_key(email: str) -> str:
@@ -380,15 +395,17 @@ def _check_row(
     path = ()
     if stage is not None:
         reached = [s for s in FUNNEL_ORDER[1:] if s in given]
-        path = stage_path(stage, reached[-1] if reached else LEAD)
-        if LOST in given and stage != LOST:
-            errors.append(RowError(line, "lost_at", f"is given, but the stage is {stage}"))
+        furthest = reached[-1] if reached else LEAD
+        came_back = LOST in given and stage != LOST
+        path = lost_and_back(stage, furthest) if came_back else stage_path(stage, furthest)
+    if text["lost_reason"] is not None and LOST not in path:
+        errors.append(RowError(line, "lost_reason", "is given, but the lead was never lost"))
     if errors:
         result.errors.extend(errors)
         return
-    # A lead that came back got to its stage a second time: at ``stage_changed_at``.
+    # A lead that came back got to its stage again (or after a loss): at stage_changed_at.
     final = None
-    if path.count(stage) > 1 and back is not None:
+    if (path.count(stage) > 1 or LOST in path[:-1]) and back is not None:
         final = (BACK_COLUMN, values[BACK_COLUMN].strip(), back)
     times = _stage_times(line, path, values, created_at, given, now, errors, final)
     if errors:
@@ -408,6 +425,7 @@ def _check_row(
             city=text["city"],
             utm_source=text["utm_source"],
             source=text["source"],
+            lost_reason=text["lost_reason"],
         )
     )
 
@@ -426,8 +444,10 @@ def _stage_times(
         moment, since = (first[2], first[:2]) if first else (now, None)
     times = []
     for n, stage in enumerate(path):
-        again = stage in path[:n]
-        this = final if again else given.get(stage)
+        if final is not None and n == len(path) - 1:
+            this = final
+        else:
+            this = None if stage in path[:n] else given.get(stage)
         if this is not None:
             column, raw, at = this
             if at < moment:
@@ -441,7 +461,7 @@ def _stage_times(
 
 # --- writing ------------------------------------------------------------------------
 
-_INSERT_CHANGES = insert(StageChange.__table__)
+_INSERT_CHANGES = insert(_changes)
 _EMAILS = bindparam("emails", expanding=True)
 _LOCK_KNOWN = select(Lead.email).where(Lead.email.in_(_EMAILS)).with_for_update()
 _IDS_BY_EMAIL = select(Lead.email, Lead.id).where(Lead.email.in_(_EMAILS))
@@ -600,6 +620,6 @@ def _history(lead_id: int, row: LeadRow, reason: str) -> Iterator[dict]:
             "at": at,
             "actor": ACTOR,
             "reason": reason,
-            "lost_reason": None,
+            "lost_reason": row.lost_reason if stage == LOST else None,
         }
         previous = stage

@@ -12,7 +12,7 @@ from typing import IO
 from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
-from flask_funnel.db.models import Answer, Lead, Submission
+from flask_funnel.db.models import Answer, Lead, StageChange, Submission
 from flask_funnel.leads.stages import LOST, MILESTONES, reached_column
 
 EXPORT_FIELDS = (
@@ -30,10 +30,11 @@ EXPORT_FIELDS = (
     "city",
     "quarantined",
     "created_at",
-    # When it first reached each stage after lead, and when it got to the stage it is at
-    # (lost_at, for a lost lead): an export imports as the same history.
+    # When it first reached each stage after lead, when it was last lost (and why), and
+    # when it got to the stage it is at: an export imports as the same history.
     *(f"{stage}_at" for stage in MILESTONES),
     "lost_at",
+    "lost_reason",
     "stage_changed_at",
 )
 _BATCH = 1000
@@ -72,6 +73,7 @@ def lead_rows(
             ).all()
         )
         answers = _answers_of(session, list(latest.values()))
+        losses = _last_losses(session, [lead.id for lead in batch])
         for lead in batch:
             submission_id = latest.get(lead.id)
             yield {
@@ -92,7 +94,8 @@ def lead_rows(
                     f"{stage}_at": _iso(getattr(lead, reached_column(stage)))
                     for stage in MILESTONES
                 },
-                "lost_at": _iso(lead.stage_changed_at) if lead.stage == LOST else None,
+                "lost_at": _iso(losses[lead.id][0]) if lead.id in losses else None,
+                "lost_reason": losses[lead.id][1] if lead.id in losses else None,
                 "stage_changed_at": _iso(lead.stage_changed_at),
             }
         last_id = batch[-1].id
@@ -100,6 +103,22 @@ def lead_rows(
 
 def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def _last_losses(session: Session, lead_ids: list[int]) -> dict[int, tuple]:
+    """Each lead's last move to lost: when, and why."""
+    last = (
+        select(StageChange.lead_id, func.max(StageChange.id).label("id"))
+        .where(StageChange.lead_id.in_(lead_ids), StageChange.to_stage == LOST)
+        .group_by(StageChange.lead_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(StageChange.lead_id, StageChange.at, StageChange.lost_reason).join(
+            last, StageChange.id == last.c.id
+        )
+    )
+    return {lead_id: (at, why) for lead_id, at, why in rows}
 
 
 def _answers_of(session: Session, submission_ids: list[int]) -> dict[int, dict[str, str]]:
