@@ -153,3 +153,19 @@ def test_the_cli_lists_variants_shows_the_change_and_writes_it(tmp_path, every_p
     written = runner.invoke(args=["funnel", "make-default", "home-brewing", "b", "--write"])
     assert written.exit_code == 0, written.output
     assert "[[variants]]" not in path.read_text(encoding="utf-8")
+
+
+def test_line_endings_and_comments_of_other_tables_are_kept(pages_dir):
+    path = pages_dir / "home-brewing.toml"
+    text = path.read_text(encoding="utf-8").replace(
+        "# An A/B test:", '# body = "an older text, kept for later"\n\n# An A/B test:'
+    )
+    path.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+    page = _page(pages_dir)
+    promotion = plan(path, page, "b", _parser(pages_dir))
+    write(promotion, promotion.fingerprint)
+    after = path.read_bytes().decode("utf-8")
+    assert "\r\n" in after and "\n" not in after.replace("\r\n", "")
+    assert '# body = "an older text, kept for later"' in after  # above a blank line
+    assert "# An A/B test:" not in after  # right above the test: it goes with it
+    assert _page(pages_dir).variants == ()

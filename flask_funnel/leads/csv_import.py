@@ -250,10 +250,11 @@ def stage_path(stage: str, furthest: str = LEAD) -> tuple[str, ...]:
 
 
 @cache
-def lost_and_back(stage: str, furthest: str) -> tuple[str, ...]:
+def lost_and_back(stage: str, furthest: str, after: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The stages of a lead now at ``stage`` that went as far as ``furthest``, was lost
-    there, and came back to ``stage``."""
-    return (*FUNNEL_ORDER[1 : RANK[furthest] + 1], LOST, stage)
+    there, came back and first reached ``after`` since, ending at ``stage``."""
+    back = after if after and after[-1] == stage else (*after, stage)
+    return (*FUNNEL_ORDER[1 : RANK[furthest] + 1], LOST, *back)
 
 
 def origin_key(email: str) -> str:
@@ -396,8 +397,13 @@ def _check_row(
     if stage is not None:
         reached = [s for s in FUNNEL_ORDER[1:] if s in given]
         furthest = reached[-1] if reached else LEAD
-        came_back = LOST in given and stage != LOST
-        path = lost_and_back(stage, furthest) if came_back else stage_path(stage, furthest)
+        if LOST in given and stage != LOST:  # lost, then came back: stages by their times
+            lost_at = given[LOST][2]
+            before = [s for s in reached if given[s][2] <= lost_at]
+            after = tuple(s for s in reached if given[s][2] > lost_at)
+            path = lost_and_back(stage, before[-1] if before else LEAD, after)
+        else:
+            path = stage_path(stage, furthest)
     if text["lost_reason"] is not None and LOST not in path:
         errors.append(RowError(line, "lost_reason", "is given, but the lead was never lost"))
     if errors:

@@ -106,19 +106,13 @@ def _iso(moment) -> str | None:
 
 
 def _last_losses(session: Session, lead_ids: list[int]) -> dict[int, tuple]:
-    """Each lead's last move to lost: when, and why."""
-    last = (
-        select(StageChange.lead_id, func.max(StageChange.id).label("id"))
-        .where(StageChange.lead_id.in_(lead_ids), StageChange.to_stage == LOST)
-        .group_by(StageChange.lead_id)
-        .subquery()
-    )
+    """Each lead's last move to lost (by time, a backdated one in its place): when, and why."""
     rows = session.execute(
-        select(StageChange.lead_id, StageChange.at, StageChange.lost_reason).join(
-            last, StageChange.id == last.c.id
-        )
+        select(StageChange.lead_id, StageChange.at, StageChange.lost_reason)
+        .where(StageChange.lead_id.in_(lead_ids), StageChange.to_stage == LOST)
+        .order_by(StageChange.at, StageChange.id)
     )
-    return {lead_id: (at, why) for lead_id, at, why in rows}
+    return {lead_id: (at, why) for lead_id, at, why in rows}  # the last one wins
 
 
 def _answers_of(session: Session, submission_ids: list[int]) -> dict[int, dict[str, str]]:

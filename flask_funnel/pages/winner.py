@@ -81,7 +81,8 @@ def plan(
     if all(v.id != variant_id for v in page.variants):
         raise WinnerError(f"{page.slug!r} has no variant {variant_id!r}")
     try:
-        before = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8", newline="") as file:  # its line endings kept
+            before = file.read()
         document = tomlkit.parse(before)
     except (OSError, UnicodeDecodeError, TOMLKitError) as error:
         raise WinnerError(f"{path.name} cannot be read: {error}") from None
@@ -89,6 +90,8 @@ def plan(
         raise WinnerError(f"{path.name} has changed since the site read it: reload this page")
     _promote(document, page, variant_id)
     after = tomlkit.dumps(document)
+    if "\r\n" in before:  # the lines tomlkit added end like the file's
+        after = after.replace("\r\n", "\n").replace("\n", "\r\n")
     promoted = parser.parse_source(path, after)
     if promoted.page is None or not _same_versions(page, variant_id, promoted.page):
         raise WinnerError(
@@ -102,7 +105,7 @@ def plan(
 def write(promotion: Promotion, seen: str) -> None:
     """Replace the page file with ``promotion.after``, in one step (a reader sees the old
     file or the new, never half of one), if it is still the file of fingerprint ``seen``."""
-    path = promotion.path
+    path = promotion.path.resolve()  # a symbolic link's file, the link kept
     if not promotion.writable:
         raise WinnerError(f"the site may not write {path.name}: make the change by hand")
     if seen != promotion.fingerprint:
@@ -156,7 +159,8 @@ def _remove(parent, key: str) -> None:
         previous = _last_table(parent[keys[before]])
         if previous is not None:
             _trivia_at_end(previous, take=True, comments_only=True)
-            if _trivia_at_end(previous, take=False) and trailing:
+            ends_blank = isinstance(_last_item(previous), Whitespace)
+            if ends_blank and trailing and isinstance(trailing[0][1], Whitespace):
                 trailing = trailing[1:]  # one blank line between tables is enough
             previous.value.body.extend(trailing)
 
@@ -174,20 +178,25 @@ def _last_table(item):
 
 
 def _trivia_at_end(table, *, take: bool, comments_only: bool = False) -> list:
-    """The blank lines and comments at the end of ``table``'s body (removed from it
-    with ``take``); with ``comments_only``, the last block of comment lines."""
+    """The blank lines and comments at the end of ``table``'s body (removed from it with
+    ``take``); with ``comments_only``, the comment lines right above what follows (none
+    when a blank line comes last: those comments belong to the table)."""
     if table is None:
         return []
     body = table.value.body
+    trivia = (Comment,) if comments_only else (Comment, Whitespace)
     end = len(body)
-    while end and body[end - 1][0] is None and isinstance(body[end - 1][1], (Comment, Whitespace)):
-        if comments_only and isinstance(body[end - 1][1], Whitespace) and end < len(body):
-            break
+    while end and body[end - 1][0] is None and isinstance(body[end - 1][1], trivia):
         end -= 1
     found = body[end:]
     if take:
         del body[end:]
     return found
+
+
+def _last_item(table):
+    body = table.value.body
+    return body[-1][1] if body else None
 
 
 def _set_default(document: tomlkit.TOMLDocument, path: FieldPath, value: str) -> None:
