@@ -104,6 +104,10 @@ class Funnel:
             extension=self,
         )
 
+        if settings.mail_from and "mailman" not in app.extensions:
+            from flask_mailman import Mail  # the host's own Mail(app), when it has one
+
+            Mail().init_app(app)
         google.init_app(app, settings.google, app.extensions[EXTENSION_KEY].pending)
         from flask_funnel import cli, views
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -133,7 +133,24 @@ DEFAULTS: dict[str, object] = {
         "bad timing",
         "other",
     ),
+    # Webhooks to other systems (a CRM): {"crm": {"url": "https://...", "secret": "...",
+    # "events": ["lead.captured", ...]}}; events default to all of them. Each event is
+    # written with the change that caused it and sent by `flask funnel deliver`.
+    "FUNNEL_WEBHOOKS": {},
+    # Seconds a webhook receiver has to answer, and how many tries before giving up
+    # (retried with exponential backoff and jitter: 30 s, 1 min, 2 min, ... up to 6 h).
+    "FUNNEL_WEBHOOK_TIMEOUT": 10.0,
+    "FUNNEL_WEBHOOK_MAX_ATTEMPTS": 12,
+    # The sender of emails to leads ("Bean & Bloom <guide@shop.example>"); None sends
+    # none. Mail goes through Flask-Mailman with the app's MAIL_* settings (MAIL_SERVER,
+    # MAIL_PORT, MAIL_USE_TLS, MAIL_USERNAME, MAIL_PASSWORD), sent by `flask funnel deliver`.
+    "FUNNEL_MAIL_FROM": None,
+    # Days the download link in the lead magnet email works.
+    "FUNNEL_OFFER_LINK_DAYS": 7,
 }
+
+#: The events a webhook can be sent.
+WEBHOOK_EVENTS = ("lead.captured", "lead.stage_changed", "purchase.recorded", "lead.erased")
 
 
 @dataclass(frozen=True)
@@ -158,6 +175,24 @@ class GoogleSettings:
     one_tap: bool
     admin_emails: frozenset[str]
     admin_domain: str | None
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """One receiver of ``FUNNEL_WEBHOOKS``: its name (in the delivery log), address,
+    signing secret and the events it wants."""
+
+    name: str
+    url: str
+    secret: str = field(repr=False)
+    events: frozenset[str]
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    endpoints: tuple[WebhookEndpoint, ...]
+    timeout: float
+    max_attempts: int
 
 
 class SettingsError(RuntimeError):
@@ -198,6 +233,9 @@ class Settings:
     google: GoogleSettings | None
     report: ReportSettings
     lost_reasons: tuple[str, ...]
+    webhooks: WebhookSettings
+    mail_from: str | None
+    offer_link_days: int
 
     @classmethod
     def from_config(cls, config: Mapping, root_path: str | Path) -> Settings:
@@ -235,7 +273,39 @@ class Settings:
             google=_google(config),
             report=_report(config),
             lost_reasons=_lost_reasons(config),
+            webhooks=_webhooks(config),
+            mail_from=_optional_text(config, "FUNNEL_MAIL_FROM"),
+            offer_link_days=_number(config, "FUNNEL_OFFER_LINK_DAYS", int, 1),
         )
+
+
+def _webhooks(config: Mapping) -> WebhookSettings:
+    key, value = "FUNNEL_WEBHOOKS", config["FUNNEL_WEBHOOKS"]
+    if not isinstance(value, Mapping):
+        raise SettingsError(f"{key}: must be a dict of endpoints by name, not {type(value)}")
+    endpoints = []
+    for name, endpoint in value.items():
+        where = f"{key}[{name!r}]"
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_-]{1,40}", name):
+            raise SettingsError(f"{where}: a name is 1 to 40 of a-z, 0-9, '_' and '-'")
+        if not isinstance(endpoint, Mapping) or set(endpoint) - {"url", "secret", "events"}:
+            raise SettingsError(f"{where}: must be a dict of url, secret and events")
+        url, secret = endpoint.get("url"), endpoint.get("secret")
+        if not isinstance(url, str) or not re.match(r"https?://[^/\s]+", url):
+            raise SettingsError(f"{where}['url']: {url!r} is not an http(s) address")
+        if not isinstance(secret, str) or len(secret) < 16:
+            raise SettingsError(f"{where}['secret']: must be a string of 16 characters or more")
+        events = endpoint.get("events", WEBHOOK_EVENTS)
+        if isinstance(events, str) or not set(events) <= set(WEBHOOK_EVENTS) or not events:
+            raise SettingsError(
+                f"{where}['events']: {events!r} must be a list of {', '.join(WEBHOOK_EVENTS)}"
+            )
+        endpoints.append(WebhookEndpoint(name, url, secret, frozenset(events)))
+    return WebhookSettings(
+        endpoints=tuple(endpoints),
+        timeout=_number(config, "FUNNEL_WEBHOOK_TIMEOUT", float, 0.1),
+        max_attempts=_number(config, "FUNNEL_WEBHOOK_MAX_ATTEMPTS", int, 1),
+    )
 
 
 def _lost_reasons(config: Mapping) -> tuple[str, ...]:

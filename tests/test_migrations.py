@@ -248,6 +248,7 @@ DOWNGRADES = [
     ("0011", "funnel_visitors", "lead_id"),
     ("0012", "funnel_stage_changes", "lost_reason"),
     ("0013", "funnel_daily_losses", None),
+    ("0015", "funnel_outbox", None),
 ]
 
 

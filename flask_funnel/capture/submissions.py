@@ -27,7 +27,7 @@ from flask_funnel.db.models import Answer, Consent, Lead, Submission, Visit, Vis
 from flask_funnel.db.retry import write_retrying
 from flask_funnel.db.types import utcnow
 from flask_funnel.db.upserts import supports_returning, upsert
-from flask_funnel.leads import stages
+from flask_funnel.leads import emails, outbox, stages
 from flask_funnel.leads.name_terms import add_terms
 from flask_funnel.pages.model import Page
 
@@ -72,6 +72,8 @@ class QuizEntry:
     identity: VerifiedIdentity | None = None
     #: The visitor's ``visits.first_seen`` row, stored if the browser is new.
     arrival: dict | None = None
+    #: The email to send the lead with the offer (``emails.offer_email``), if any.
+    email_to_lead: dict | None = None
 
     @property
     def signup_method(self) -> str:
@@ -313,6 +315,16 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     )
     if entry.name and not quarantined:
         add_terms(connection, [(lead_id, entry.name, created_at)])
+    if entry.email_to_lead and not quarantined:
+        outbox.add_message(connection, emails.TO_LEAD, "email.offer", entry.email_to_lead, lead_id)
+    if not quarantined:
+        outbox.add_event(
+            connection,
+            "lead.captured",
+            _captured(entry, lead_values, lead_id, submission_id, created, score),
+            lead_id=lead_id,
+            at=now,
+        )
     mql_reason = f"quiz score {score} reached {page.mql_threshold} on page {page.slug}"
     if created:
         # The upsert already put the new lead at its stage (and reached_mql_at); only its
@@ -320,7 +332,7 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         moves = [(stages.VISITOR, stages.LEAD, f"quiz on page {page.slug}")]
         if qualifies:
             moves.append((stages.LEAD, stages.MQL, mql_reason))
-        changes = stages.log_changes(connection, lead_id, moves, at=now)
+        changes = stages.log_changes(connection, lead_id, moves, at=now, notify=not quarantined)
     elif qualifies and stages.is_behind(stage, stages.MQL):
         change = stages.move(
             connection,
@@ -355,3 +367,27 @@ def _record_visitor(connection: Connection, entry: QuizEntry, lead_id: int, quar
     )
     marking = _VISITOR_SUSPECTED if quarantined else _VISITOR_SIGNED_UP
     connection.execute(marking, {"known_visitor": entry.visitor_id, "new_lead_id": lead_id})
+
+
+def _captured(entry: QuizEntry, lead: dict, lead_id: int, submission_id: int, created, score):
+    """What ``lead.captured`` tells a CRM: who, from which page and version, their
+    answers and score, where they came from, and what they agreed to."""
+    page = entry.page
+    return {
+        "lead_id": lead_id,
+        "created": created,
+        "email": entry.email,
+        "name": entry.name,
+        "submission_id": submission_id,
+        "page": page.slug,
+        "locale": page.locale,
+        "variant": page.variant,
+        "place_version": page.place_version,
+        "answers": entry.answers,
+        "score": score,
+        "signup_method": entry.signup_method,
+        **{key: lead[key] for key in ("source", "utm_source", "utm_medium", "utm_campaign")},
+        "country": entry.place.country,
+        "city": entry.place.city,
+        "consent": {"purpose": page.consent.purpose, "version": page.consent.version},
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from flask_funnel.cli import admins, leads, pages, report  # noqa: F401  (they add commands)
+from flask_funnel.cli import admins, deliver, leads, pages, report  # noqa: F401  (they add commands)
 from flask_funnel.cli.group import funnel_cli
 
 

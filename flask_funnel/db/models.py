@@ -414,6 +414,40 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_funnel_audit_action_at", "action", "at"),)
 
 
+class OutboxMessage(Base):
+    """Something to tell another system (a webhook event for one endpoint), written in
+    the transaction that made it happen and sent by ``flask funnel deliver``: never lost,
+    never blocking the visitor, sent at least once (``leads.outbox``)."""
+
+    __tablename__ = "funnel_outbox"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    #: The event's id, the same for every endpoint: receivers drop what they have seen.
+    event_id: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(40))
+    #: Where it goes: ``webhook:<endpoint name>``.
+    target: Mapped[str] = mapped_column(String(60))
+    #: The lead it is about (its messages are dropped when the lead is erased).
+    lead_id: Mapped[int | None] = mapped_column(Id)
+    body: Mapped[str | None] = mapped_column(Text)
+    #: pending, delivered, failed (gave up) or dropped (its lead was erased).
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: A worker sending it holds it until then (one that died lets it go).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_funnel_outbox_due", "state", "next_attempt_at"),
+        Index("ix_funnel_outbox_lead", "lead_id"),
+        Index("ix_funnel_outbox_created", "created_at"),
+    )
+
+
 class LeadTerm(Base):
     """A word of a lead's name, lower-cased: what name search looks up by prefix.
 

@@ -22,6 +22,8 @@ DELETE = "delete"
 RELEASE = "release"
 #: A page file the admin area rewrote (an A/B test's winner made the default).
 PAGE_CHANGE = "page_change"
+#: A webhook message queued again by an admin.
+WEBHOOK_REPLAY = "webhook_replay"
 
 _INSERT = insert(AuditEntry.__table__)
 

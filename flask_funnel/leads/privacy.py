@@ -21,7 +21,7 @@ from flask_funnel.db.models import (
     Visitor,
 )
 from flask_funnel.db.sqlite_writer import writing
-from flask_funnel.leads import audit
+from flask_funnel.leads import audit, outbox
 from flask_funnel.leads.name_terms import drop_terms
 
 
@@ -57,6 +57,8 @@ def erase(engine: Engine, lead_id: int, actor: str) -> bool:
         erased = connection.execute(delete(Lead).where(Lead.id == lead_id)).rowcount
         if erased:
             audit.record(connection, actor, audit.DELETE, lead_id=lead_id, detail="erased")
+            outbox.drop_for_lead(connection, lead_id)  # pending or sent, they hold the email
+            outbox.add_event(connection, "lead.erased", {"lead_id": lead_id}, lead_id=None, at=None)
     if erased:
         signals.send(signals.lead_erased, lead_id=lead_id, actor=actor)
     return bool(erased)

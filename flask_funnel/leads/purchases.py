@@ -14,7 +14,7 @@ from flask_funnel import signals
 from flask_funnel.db.models import Lead, Purchase
 from flask_funnel.db.retry import write_retrying
 from flask_funnel.db.types import utcnow
-from flask_funnel.leads import audit, stages
+from flask_funnel.leads import audit, outbox, stages
 from flask_funnel.leads.profile import lead_id_for
 from flask_funnel.values import FieldError, parse_time
 
@@ -91,6 +91,8 @@ def record_purchase(
                 "created_at": utcnow(),
             },
         ).inserted_primary_key[0]
+        if outbox.endpoints_for("purchase.recorded"):
+            _tell_purchase(connection, locked_id, purchase_id, amount, currency, moment, reference)
         # A locking read: on MariaDB a plain one could miss a purchase committed by the
         # transaction this one waited for.
         count = len(connection.execute(_PURCHASES_OF_LEAD, {"lead_id": locked_id}).all())
@@ -136,6 +138,20 @@ def record_purchase(
     if change is not None:
         signals.send_stage_changes([change])
     return RecordedPurchase(purchase_id, lead_id, stage, False, change)
+
+
+def _tell_purchase(connection, lead_id, purchase_id, amount, currency, moment, reference):
+    email = connection.execute(select(Lead.email).where(Lead.id == lead_id)).scalar()
+    data = {
+        "lead_id": lead_id,
+        "email": email,
+        "purchase_id": purchase_id,
+        "amount": str(amount),
+        "currency": currency,
+        "at": moment,
+        "reference": reference,
+    }
+    outbox.add_event(connection, "purchase.recorded", data, lead_id=lead_id, at=moment)
 
 
 def _locked_lead(connection, email: str | None, lead_id: int | None) -> int:

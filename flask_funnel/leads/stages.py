@@ -14,7 +14,7 @@ from flask_funnel import signals
 from flask_funnel.db.models import Lead, StageChange
 from flask_funnel.db.retry import write_retrying
 from flask_funnel.db.types import utcnow
-from flask_funnel.leads import audit
+from flask_funnel.leads import audit, outbox
 
 VISITOR = "visitor"
 LEAD = "lead"
@@ -79,10 +79,12 @@ def log_changes(
     actor: str = SYSTEM,
     at: datetime,
     lost_reason: str | None = None,
+    notify: bool = True,
 ) -> list[dict]:
     """History rows of several moves at once (``(from, to, reason)`` each), for a lead
     whose stage (and ``reached_values``) the caller has set already; a move to ``lost``
-    keeps ``lost_reason``. Returns the rows, which are also the keyword arguments of
+    keeps ``lost_reason``. With ``notify``, each is also a ``lead.stage_changed`` in the
+    outbox. Returns the rows, which are also the keyword arguments of
     ``signals.stage_changed``."""
     changes = [
         {
@@ -97,6 +99,8 @@ def log_changes(
         for a, b, why in moves
     ]
     connection.execute(_INSERT_CHANGE, changes)
+    if notify:
+        outbox.add_stage_changes(connection, changes)
     return changes
 
 

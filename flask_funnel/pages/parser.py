@@ -33,7 +33,7 @@ from flask_funnel.pages.version_rules import (
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 OFFER_KINDS = ("download", "link", "code")
 #: First path segments under the funnel's prefix that its own routes use.
-RESERVED_SLUGS = frozenset({"admin", "api", "assets", "google", "static"})
+RESERVED_SLUGS = frozenset({"admin", "api", "assets", "google", "static", "unsubscribe"})
 MIN_CHOICES, MAX_CHOICES = 2, 6
 MAX_QUESTIONS = 10
 

@@ -17,7 +17,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -36,6 +36,7 @@ from flask_funnel.i18n.messages import (
     text_direction,
     translate,
 )
+from flask_funnel.leads import emails
 from flask_funnel.pages.model import Page
 from flask_funnel.pages.versions import (
     VersionKey,
@@ -133,6 +134,10 @@ def _render_error(code: int):
     locale = getattr(g.get("_funnel_page"), "locale", "en")
     messages = {
         404: (N_("Page not found"), N_("This page does not exist or is no longer available.")),
+        410: (
+            N_("This link has expired"),
+            N_("Open your result page from the email to download it again."),
+        ),
         413: (N_("Too much data"), N_("What you sent is larger than this form accepts.")),
         429: (N_("Too many attempts"), N_("Please wait a minute and try again.")),
         503: (N_("Please try again"), N_("We could not save this just now. Please try again.")),
@@ -235,6 +240,10 @@ def _place(address: str | None) -> Place:
 
 def _serializer(purpose: str) -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key, salt=f"flask-funnel-{purpose}")
+
+
+def _timed_serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=f"flask-funnel-{purpose}")
 
 
 def _visit_record(page: Page) -> VisitRecord:
@@ -365,10 +374,12 @@ def _submit(page: Page, form: QuizForm):
         return _render_step(page, form, page.contact_step, preview_only=True)
     key = form.idempotency_key() or uuid.uuid4().hex
     visit = _visit_record(page)
+    email = identity.email if identity else form.normalized_email
+    name = form.name.data or (identity.name if identity else None)
     entry = QuizEntry(
         page=page,
-        email=identity.email if identity else form.normalized_email,
-        name=form.name.data or (identity.name if identity else None),
+        email=email,
+        name=name,
         identity=identity,
         answers=form.answers(),
         idempotency_key=key,
@@ -382,6 +393,7 @@ def _submit(page: Page, form: QuizForm):
             min_seconds=current_funnel().settings.min_fill_seconds,
             agent_is_bot=visit.device == BOT,
         ),
+        email_to_lead=_offer_email(page, form, key, email, name),
     )
     try:
         current_funnel().visits.flush()  # the visitor's views, for attribution
@@ -390,8 +402,35 @@ def _submit(page: Page, form: QuizForm):
         log.error("submission not stored, database unavailable: %s", type(exc.orig).__name__)
         return _render_step(page, form, page.contact_step, status=503, unavailable=True)
     signed_in.forget()
-    token = _serializer("thanks").dumps([key, *version_key(page)])
-    return redirect(url_for(".thanks", slug=page.slug, token=token), code=303)
+    return redirect(url_for(".thanks", slug=page.slug, token=_thanks_token(page, key)), code=303)
+
+
+def _thanks_token(page: Page, key: str) -> str:
+    """The result page's link: the submission and the version it was taken in."""
+    return _serializer("thanks").dumps([key, *version_key(page)])
+
+
+def _offer_email(page: Page, form: QuizForm, key: str, to: str, name: str | None):
+    """The lead magnet by email (``leads.emails``), when the site sends email."""
+    settings = current_funnel().settings
+    if not settings.mail_from:
+        return None
+    link = _timed_serializer("offer-link").dumps([key, *version_key(page)])
+    return emails.offer_email(
+        page,
+        page.outcome_for(page.score(form.answers())),
+        to=to,
+        name=name,
+        sender=settings.mail_from,
+        offer_url=url_for(".offer_link", slug=page.slug, token=link, _external=True),
+        result_url=url_for(
+            ".thanks", slug=page.slug, token=_thanks_token(page, key), _external=True
+        ),
+        unsubscribe_url=url_for(
+            ".unsubscribe", token=_serializer("unsubscribe").dumps(key), _external=True
+        ),
+        link_days=settings.offer_link_days,
+    )
 
 
 # --- after the quiz ---------------------------------------------------------------
@@ -455,6 +494,10 @@ def withdraw(slug: str, token: str):
 def offer(slug: str, token: str):
     page, key = _result_version_or_404(slug, token)
     _submission_or_404(page, key)
+    return _send_offer(page)
+
+
+def _send_offer(page: Page):
     if page.offer.kind != "download":
         abort(404)
     response = send_from_directory(
@@ -462,6 +505,49 @@ def offer(slug: str, token: str):
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@public.get("/<slug>/offer-link/<token>")
+def offer_link(slug: str, token: str):
+    """The download link of the lead magnet email: it works for FUNNEL_OFFER_LINK_DAYS."""
+    days = current_funnel().settings.offer_link_days
+    try:
+        key, *version = _timed_serializer("offer-link").loads(token, max_age=days * 86400)
+    except SignatureExpired:
+        _page_or_404(slug)
+        return _render_error(410), 410
+    except (BadSignature, TypeError, ValueError):
+        abort(404)
+    page = _version_or_404(slug, tuple(version) if len(version) == 3 else None)
+    _submission_or_404(page, str(key))
+    return _send_offer(page)
+
+
+@public.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    """An email's unsubscribe link: a page with a button, and the one-click POST of RFC
+    8058 that mail programs send without a form (the signed token is the proof)."""
+    try:
+        key = _serializer("unsubscribe").loads(token)
+    except BadSignature:
+        abort(404)
+    session = current_funnel().session
+    submission = session.execute(
+        select(Submission).where(Submission.idempotency_key == str(key))
+    ).scalar_one_or_none()
+    if submission is None:
+        abort(404)
+    page = current_funnel().pages.get(submission.page_slug)
+    locale = submission.locale or (page.locale if page else "en")
+    if request.method == "POST":
+        withdraw_consent(current_funnel().engine, submission.lead_id)
+        done = True
+    else:
+        done = consent_withdrawn(session, submission.lead_id)
+    body = render_template(
+        "flask_funnel/unsubscribe.html", **page_context(locale), token=token, done=done
+    )
+    return body, 200, {"Cache-Control": "no-store"}
 
 
 @public.get("/assets/<path:filename>")

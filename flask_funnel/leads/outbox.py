@@ -1,0 +1,134 @@
+"""The outbox: what other systems and people must be told (webhook events, emails),
+written in the transaction that made it happen, so nothing is told about a change
+that was rolled back and nothing that committed goes untold. ``flask funnel deliver``
+sends it later (``leads.webhooks``), so a slow or broken receiver or mail server never
+slows a visitor's sign-up.
+
+Each event has one id for all its receivers (they drop an id they have seen: sending
+is at least once) and one row per webhook endpoint that wants it. Nothing is written
+while no endpoint is configured. A lead's rows go when the lead is erased.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask import current_app, has_app_context
+from sqlalchemy import Connection, delete, insert, select, update
+
+from flask_funnel.db.models import Lead, OutboxMessage
+from flask_funnel.db.types import utcnow
+
+if TYPE_CHECKING:
+    from flask_funnel.settings import WebhookEndpoint
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+STATES = (PENDING, DELIVERED, FAILED)
+WEBHOOK = "webhook:"
+
+_outbox = OutboxMessage.__table__
+_INSERT = insert(_outbox)
+
+
+def endpoints_for(event: str) -> tuple[WebhookEndpoint, ...]:
+    """The webhook endpoints of the current app that want ``event``."""
+    if not has_app_context() or "funnel" not in current_app.extensions:
+        return ()
+    settings = current_app.extensions["funnel"].settings.webhooks
+    return tuple(e for e in settings.endpoints if event in e.events)
+
+
+def add_event(
+    connection: Connection, event: str, data: dict, *, lead_id: int | None, at: datetime | None
+) -> str | None:
+    """Write ``event`` with ``data`` for each endpoint that wants it, in the caller's
+    transaction; its id (None when no endpoint wants it)."""
+    endpoints = endpoints_for(event)
+    if not endpoints:
+        return None
+    now = utcnow()
+    event_id = uuid.uuid4().hex
+    body = json.dumps(
+        {"id": event_id, "type": event, "created_at": _iso(at or now), "data": data},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=_iso,
+    )
+    connection.execute(
+        _INSERT,
+        [_row(event_id, event, WEBHOOK + e.name, lead_id, body, now) for e in endpoints],
+    )
+    return event_id
+
+
+def add_message(
+    connection: Connection, target: str, event: str, message: dict, lead_id: int | None
+) -> None:
+    """Write one message for ``target`` (an email: ``emails.TO_LEAD``)."""
+    body = json.dumps(message, ensure_ascii=False)
+    connection.execute(_INSERT, _row(uuid.uuid4().hex, event, target, lead_id, body, utcnow()))
+
+
+def _row(event_id: str, event: str, target: str, lead_id, body: str, now: datetime) -> dict:
+    return {
+        "event_id": event_id,
+        "event": event,
+        "target": target,
+        "lead_id": lead_id,
+        "body": body,
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def add_stage_changes(connection: Connection, changes: list[dict]) -> None:
+    """``lead.stage_changed`` for each change row (``stages.log_changes``)."""
+    if not changes or not endpoints_for("lead.stage_changed"):
+        return
+    lead_id = changes[0]["lead_id"]
+    email = connection.execute(select(Lead.email).where(Lead.id == lead_id)).scalar()
+    for change in changes:
+        data = {
+            "lead_id": lead_id,
+            "email": email,
+            "from_stage": change["from_stage"],
+            "to_stage": change["to_stage"],
+            "at": change["at"],
+            "lost_reason": change["lost_reason"],
+        }
+        add_event(connection, "lead.stage_changed", data, lead_id=lead_id, at=change["at"])
+
+
+def recent(connection: Connection, state: str | None = None, limit: int = 100) -> list:
+    """The latest messages, newest first (only those in ``state`` when given)."""
+    query = select(_outbox).order_by(_outbox.c.id.desc()).limit(limit)
+    if state:
+        query = query.where(_outbox.c.state == state)
+    return connection.execute(query).all()
+
+
+def send_again(connection: Connection, message_id: int) -> bool:
+    """Queue a message again now (a replay: the receiver gets the same event id)."""
+    return bool(
+        connection.execute(
+            update(_outbox)
+            .where(_outbox.c.id == message_id, _outbox.c.state != PENDING)
+            .values(state=PENDING, next_attempt_at=utcnow(), claimed_until=None, attempts=0)
+        ).rowcount
+    )
+
+
+def drop_for_lead(connection: Connection, lead_id: int) -> int:
+    """Forget every message about an erased lead, sent or not (they hold their email)."""
+    return connection.execute(delete(_outbox).where(_outbox.c.lead_id == lead_id)).rowcount
+
+
+def _iso(value) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,164 @@
+"""Sending the outbox (``flask funnel deliver``): webhook events, and emails to leads
+through the app's mail server (``leads.emails``), retried the same way.
+
+Each delivery is a JSON POST of the event to its endpoint, signed with the endpoint's
+secret: the ``Funnel-Signature`` header is ``t=<unix time>,v1=<hex HMAC-SHA256 of
+"<t>.<body>">``, so a receiver checks the body came from this site and is recent.
+``Funnel-Event-Id`` is the event's id: the same on every try and for every endpoint,
+so a receiver drops what it has seen (delivery is at least once).
+
+A 2xx answer is a delivery. Anything else (another status, a timeout, a refused
+connection) is tried again later, after 30 s, 1 min, 2 min, ... doubling up to 6 h,
+each wait jittered, until ``FUNNEL_WEBHOOK_MAX_ATTEMPTS`` tries have failed. Several
+workers can run at once: a worker claims a batch for a while (``LEASE``) and the
+others skip it (``SKIP LOCKED`` on PostgreSQL and MariaDB; SQLite has one writer), and
+a worker that dies lets its batch go when the lease ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import requests
+from sqlalchemy import Engine, or_, select, update
+
+from flask_funnel.db.models import OutboxMessage
+from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.db.types import utcnow
+from flask_funnel.leads import emails
+from flask_funnel.leads.outbox import DELIVERED, FAILED, PENDING, WEBHOOK
+from flask_funnel.settings import WebhookEndpoint, WebhookSettings
+
+log = logging.getLogger("flask_funnel.webhooks")
+
+_outbox = OutboxMessage.__table__
+#: How long a worker holds the messages it claimed.
+LEASE = timedelta(minutes=5)
+FIRST_WAIT, LONGEST_WAIT = timedelta(seconds=30), timedelta(hours=6)
+BATCH = 50
+
+
+@dataclass
+class Delivered:
+    """What one pass sent: delivered, to try again, given up."""
+
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def tried(self) -> int:
+        return self.delivered + self.retrying + self.failed
+
+
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    """The ``Funnel-Signature`` header of ``body`` sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def wait_before(attempt: int) -> timedelta:
+    """How long to wait after failed try number ``attempt`` (from 1): doubling from
+    ``FIRST_WAIT`` up to ``LONGEST_WAIT``, somewhere in its upper half, so receivers
+    coming back up are not all tried again at once."""
+    longest = min(LONGEST_WAIT, FIRST_WAIT * 2 ** min(attempt - 1, 20))
+    return longest * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not a secret)
+
+
+def deliver_due(
+    engine: Engine, settings: WebhookSettings, *, now: datetime | None = None
+) -> Delivered:
+    """Send every message due by ``now`` (default: the current time), a batch at a time,
+    until none is left that this worker may take."""
+    result = Delivered()
+    endpoints = {WEBHOOK + e.name: e for e in settings.endpoints}
+    with requests.Session() as http:
+        while batch := _claim(engine, now or utcnow()):
+            for message in batch:
+                _send(engine, http, message, endpoints.get(message.target), settings, result)
+    return result
+
+
+def _claim(engine: Engine, now: datetime) -> list:
+    with writing(engine) as connection:
+        due = (
+            connection.execute(
+                select(_outbox.c.id)
+                .where(
+                    _outbox.c.state == PENDING,
+                    _outbox.c.next_attempt_at <= now,
+                    or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until < now),
+                )
+                .order_by(_outbox.c.id)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            )
+            .scalars()
+            .all()
+        )
+        if not due:
+            return []
+        connection.execute(
+            update(_outbox).where(_outbox.c.id.in_(due)).values(claimed_until=utcnow() + LEASE)
+        )
+        return connection.execute(
+            select(_outbox).where(_outbox.c.id.in_(due)).order_by(_outbox.c.id)
+        ).all()
+
+
+def _send(engine, http, message, endpoint: WebhookEndpoint | None, settings, result) -> None:
+    attempt = message.attempts + 1
+    if message.target.startswith("email:"):
+        endpoint = message.target  # always there: the app's mail server
+        status, error = None, emails.send(json.loads(message.body), settings.timeout)
+    elif endpoint is None:  # its endpoint was taken out of the configuration
+        status, error = None, "the endpoint is no longer configured"
+    else:
+        status, error = _post(http, endpoint, message, settings.timeout)
+    values = {"attempts": attempt, "claimed_until": None, "last_status": status}
+    if error is None:
+        values |= {"state": DELIVERED, "delivered_at": utcnow(), "last_error": None}
+        result.delivered += 1
+    elif attempt >= settings.max_attempts or endpoint is None:
+        values |= {"state": FAILED, "last_error": error[:300]}
+        result.failed += 1
+        log.warning(
+            "webhook %s %s gave up after %s tries: %s", message.target, message.id, attempt, error
+        )
+    else:
+        values |= {"next_attempt_at": utcnow() + wait_before(attempt), "last_error": error[:300]}
+        result.retrying += 1
+        log.info("webhook %s %s try %s failed: %s", message.target, message.id, attempt, error)
+    with writing(engine) as connection:  # gone if its lead was erased meanwhile
+        connection.execute(update(_outbox).where(_outbox.c.id == message.id).values(**values))
+
+
+def _post(http, endpoint: WebhookEndpoint, message, timeout: float):
+    """The status and, unless it was a delivery, what went wrong."""
+    body = message.body.encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "flask-funnel webhooks",
+        "Funnel-Event": message.event,
+        "Funnel-Event-Id": message.event_id,
+        "Funnel-Delivery": str(message.id),
+        "Funnel-Signature": signature(endpoint.secret, body, int(time.time())),
+    }
+    try:
+        response = http.post(
+            endpoint.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        )
+    except requests.Timeout:
+        return None, f"no answer within {timeout:g} s"
+    except requests.RequestException as error:
+        return None, f"{type(error).__name__}: could not connect"
+    if 200 <= response.status_code < 300:
+        return response.status_code, None
+    return response.status_code, f"answered {response.status_code}"

@@ -1,0 +1,164 @@
+"""The lead magnet by email: a lead who signs up gets their result and the offer from a
+real SMTP server on 127.0.0.1, in the page's language and version, with a download
+link that works for a while and a one-click unsubscribe (RFC 8058)."""
+
+from __future__ import annotations
+
+import time
+from email import message_from_bytes, policy
+from urllib.parse import urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import PHONE_BROWSER, Visitor, free_port, make_app
+from sqlalchemy import select
+
+from flask_funnel.db.models import Consent, OutboxMessage
+from flask_funnel.leads.webhooks import deliver_due
+
+SENDER = "Bean & Bloom <guide@shop.example>"
+
+
+class Inbox:
+    """What the SMTP server received."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def inbox():
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.port = controller.port
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def site(tmp_path, inbox):
+    return make_app(
+        tmp_path,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=inbox.port,
+        MAIL_BACKEND="smtp",
+        FUNNEL_MAIL_FROM=SENDER,
+    )
+
+
+def browser(app, language: str = "en"):
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = PHONE_BROWSER
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    return client
+
+
+def deliver(app):
+    state = app.extensions["funnel"]
+    with app.app_context():
+        return deliver_due(state.engine, state.settings.webhooks)
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def parts(message):
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    return text, html
+
+
+def test_a_new_lead_gets_the_guide_by_email_with_a_working_link(site, inbox):
+    client = browser(site)
+    done = Visitor(client).submit(email="ann@example.com", name="Ann <b>")
+    assert done.status_code == 303
+    assert inbox.messages == []  # sent by the worker, never during the sign-up
+    assert deliver(site).delivered >= 1
+    [message] = inbox.messages
+    assert message["To"] == "ann@example.com"
+    assert message["From"] == SENDER
+    assert message["Subject"] == "The Home Brewing Guide (PDF)"
+    text, html = parts(message)
+    assert "Hello Ann <b>," in text and "Hello Ann &lt;b&gt;," in html  # escaped in HTML
+    assert "You are a pour-over person" in text  # the result of their answers
+    link = next(word for word in text.split() if "/offer-link/" in word)
+    with browser(site).get(local(link)) as download:  # from any browser
+        assert download.status_code == 200 and download.data.startswith(b"%PDF")
+    assert "/p/home-brewing/thanks/" in text
+    assert 'dir="ltr"' in html and 'lang="en"' in html
+
+
+def test_the_unsubscribe_is_one_click_and_withdraws_consent(site, inbox):
+    Visitor(browser(site)).submit(email="bob@example.com")
+    deliver(site)
+    [message] = inbox.messages
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = local("".join(message["List-Unsubscribe"].split()).strip("<>"))
+    shown = site.test_client().get(url)  # a link scanner's GET changes nothing
+    assert shown.status_code == 200 and "<form" in shown.text
+    with site.extensions["funnel"].engine.connect() as connection:
+        assert connection.execute(select(Consent.withdrawn_at)).scalar_one() is None
+    clicked = site.test_client().post(url, data={"List-Unsubscribe": "One-Click"})
+    assert clicked.status_code == 200 and "You are unsubscribed" in clicked.text
+    with site.extensions["funnel"].engine.connect() as connection:
+        assert connection.execute(select(Consent.withdrawn_at)).scalar_one() is not None
+    assert site.test_client().post("/p/unsubscribe/forged-token").status_code == 404
+
+
+def test_a_persian_visitor_gets_the_email_in_persian_right_to_left(site, inbox):
+    Visitor(browser(site, "fa")).submit(email="sara@example.com")
+    deliver(site)
+    [message] = inbox.messages
+    assert message["Subject"].strip() == "راهنمای دم‌کردن قهوه در خانه (PDF، به انگلیسی)"
+    assert message["Content-Language"] == "fa"
+    text, html = parts(message)
+    assert 'dir="rtl"' in html and "شما اهل پوراُور هستید" in text
+
+
+def test_an_old_download_link_says_it_has_expired(site, inbox, monkeypatch):
+    Visitor(browser(site)).submit(email="cid@example.com")
+    deliver(site)
+    text, _ = parts(inbox.messages[0])
+    link = local(next(word for word in text.split() if "/offer-link/" in word))
+    later = time.time() + 8 * 86400  # FUNNEL_OFFER_LINK_DAYS is 7
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    expired = site.test_client().get(link)
+    assert expired.status_code == 410 and "This link has expired" in expired.text
+    assert site.test_client().get(link[:-3] + "xyz").status_code == 404
+
+
+def test_a_mail_server_that_is_down_is_tried_again_later(tmp_path):
+    site = make_app(
+        tmp_path,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=free_port(),
+        MAIL_BACKEND="smtp",
+        FUNNEL_MAIL_FROM=SENDER,
+    )
+    Visitor(browser(site)).submit(email="dee@example.com")
+    result = deliver(site)
+    assert (result.delivered, result.retrying) == (0, 1)
+    with site.extensions["funnel"].engine.connect() as connection:
+        [row] = connection.execute(select(OutboxMessage)).all()
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert "could not be reached" in row.last_error and "dee@" not in row.last_error
+
+
+def test_no_email_without_a_sender_or_for_a_suspected_bot(tmp_path, site):
+    (tmp_path / "quiet").mkdir()
+    quiet = make_app(tmp_path / "quiet")
+    Visitor(browser(quiet)).submit(email="eve@example.com")
+    with quiet.extensions["funnel"].engine.connect() as connection:
+        assert connection.execute(select(OutboxMessage)).all() == []
+    bot = site.test_client()
+    bot.environ_base["HTTP_USER_AGENT"] = "curl/8.5.0"  # a script: quarantined
+    Visitor(bot).submit(email="bot@example.com")
+    with site.extensions["funnel"].engine.connect() as connection:
+        assert connection.execute(select(OutboxMessage)).all() == []
