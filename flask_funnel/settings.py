@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_funnel.analytics.calendars import CALENDARS
 from flask_funnel.analytics.periods import ReportSettings
+from flask_funnel.i18n.messages import SUPPORTED_LOCALES
 from flask_funnel.values import FieldError, normalize_email
 
 DEFAULTS: dict[str, object] = {
@@ -147,6 +148,14 @@ DEFAULTS: dict[str, object] = {
     "FUNNEL_MAIL_FROM": None,
     # Days the download link in the lead magnet email works.
     "FUNNEL_OFFER_LINK_DAYS": 7,
+    # The sales team's addresses: told by email when a lead reaches FUNNEL_NOTIFY_STAGE,
+    # and sent `flask funnel digest` (the follow-ups due), in FUNNEL_NOTIFY_LOCALE.
+    "FUNNEL_NOTIFY_EMAILS": (),
+    "FUNNEL_NOTIFY_STAGE": "mql",
+    "FUNNEL_NOTIFY_LOCALE": "en",
+    # The site's address for links in emails sent outside a request (a move on the
+    # command line, the digest): "https://shop.example". None: such emails have none.
+    "FUNNEL_SITE_URL": None,
 }
 
 #: The events a webhook can be sent.
@@ -236,6 +245,10 @@ class Settings:
     webhooks: WebhookSettings
     mail_from: str | None
     offer_link_days: int
+    notify_emails: tuple[str, ...]
+    notify_stage: str
+    notify_locale: str
+    site_url: str | None
 
     @classmethod
     def from_config(cls, config: Mapping, root_path: str | Path) -> Settings:
@@ -276,7 +289,33 @@ class Settings:
             webhooks=_webhooks(config),
             mail_from=_optional_text(config, "FUNNEL_MAIL_FROM"),
             offer_link_days=_number(config, "FUNNEL_OFFER_LINK_DAYS", int, 1),
+            notify_emails=_emails(config, "FUNNEL_NOTIFY_EMAILS"),
+            notify_stage=_choice(
+                config, "FUNNEL_NOTIFY_STAGE", ("lead", "mql", "sal", "sql", "customer")
+            ),
+            notify_locale=_choice(config, "FUNNEL_NOTIFY_LOCALE", SUPPORTED_LOCALES),
+            site_url=_site_url(config),
         )
+
+
+def _emails(config: Mapping, key: str) -> tuple[str, ...]:
+    value = config[key]
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise SettingsError(f"{key}: must be a list of email addresses, not {value!r}")
+    found = []
+    for address in value:
+        try:
+            found.append(normalize_email(address))
+        except (FieldError, TypeError, AttributeError):
+            raise SettingsError(f"{key}: {address!r} is not an email address") from None
+    return tuple(found)
+
+
+def _site_url(config: Mapping) -> str | None:
+    value = _optional_text(config, "FUNNEL_SITE_URL")
+    if value is not None and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
+        raise SettingsError(f"FUNNEL_SITE_URL: {value!r} is not an http(s) address")
+    return value.rstrip("/") if value else None
 
 
 def _webhooks(config: Mapping) -> WebhookSettings:

@@ -162,3 +162,84 @@ def test_no_email_without_a_sender_or_for_a_suspected_bot(tmp_path, site):
     Visitor(bot).submit(email="bot@example.com")
     with site.extensions["funnel"].engine.connect() as connection:
         assert connection.execute(select(OutboxMessage)).all() == []
+
+
+# --- the sales team ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def team_site(tmp_path, inbox):
+    return make_app(
+        tmp_path,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=inbox.port,
+        MAIL_BACKEND="smtp",
+        FUNNEL_MAIL_FROM=SENDER,
+        FUNNEL_NOTIFY_EMAILS=["Sales@Shop.example"],
+        FUNNEL_SITE_URL="https://shop.example/",
+    )
+
+
+def test_sales_is_told_when_a_lead_becomes_an_mql(team_site, inbox):
+    done = Visitor(browser(team_site)).submit(email="ann@example.com")  # scores 7: mql
+    assert done.status_code == 303
+    deliver(team_site)
+    [notice] = [m for m in inbox.messages if m["To"] == "sales@shop.example"]
+    assert notice["Subject"] == "mql: ann@example.com"
+    text = notice.get_body(("plain",)).get_content()
+    assert "http://localhost/p/admin/leads/1" in text  # from the request
+    assert "lead -> mql" in text and "home-brewing" in text
+
+
+def test_a_move_on_the_command_line_links_to_the_site_url(team_site, inbox):
+    Visitor(browser(team_site)).submit(
+        email="bob@example.com", q_style="iced", q_time="1min", q_gear="none"
+    )
+    runner = team_site.test_cli_runner()
+    result = runner.invoke(args=["funnel", "stage", "bob@example.com", "mql", "--reason", "call"])
+    assert result.exit_code == 0, result.output
+    deliver(team_site)
+    [notice] = [m for m in inbox.messages if m["To"] == "sales@shop.example"]
+    assert "https://shop.example/p/admin/leads/" in notice.get_body(("plain",)).get_content()
+
+
+def test_the_daily_digest_lists_the_follow_ups_due(team_site, inbox):
+    from datetime import UTC, datetime, timedelta
+
+    from flask_funnel.leads.notes import add_follow_up
+
+    Visitor(browser(team_site)).submit(email="cara@example.com", name="Cara")
+    engine = team_site.extensions["funnel"].engine
+    now = datetime.now(UTC)
+    add_follow_up(engine, 1, "boss", now - timedelta(days=2), "Call about the grinder")
+    add_follow_up(engine, 1, "boss", now + timedelta(days=30), "Not yet due")
+    runner = team_site.test_cli_runner()
+    result = runner.invoke(args=["funnel", "digest"])
+    assert result.exit_code == 0 and "A digest of 1 follow-ups is queued" in result.output
+    deliver(team_site)
+    [digest] = [m for m in inbox.messages if m["Subject"].startswith("Follow-ups due")]
+    text = digest.get_body(("plain",)).get_content()
+    assert "Cara <cara@example.com>" in text and "Call about the grinder" in text
+    assert "Not yet due" not in text and "https://shop.example/p/admin/leads/1" in text
+
+
+def test_the_digest_says_what_is_missing(site):
+    result = site.test_cli_runner().invoke(args=["funnel", "digest"])
+    assert result.exit_code == 1 and "FUNNEL_NOTIFY_EMAILS" in result.output
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("FUNNEL_NOTIFY_EMAILS", "sales@shop.example", "must be a list of email addresses"),
+        ("FUNNEL_NOTIFY_EMAILS", ["sales@"], "'sales@' is not an email address"),
+        ("FUNNEL_NOTIFY_STAGE", "won", "FUNNEL_NOTIFY_STAGE: 'won' is not one of"),
+        ("FUNNEL_SITE_URL", "shop.example", "FUNNEL_SITE_URL: 'shop.example' is not"),
+        ("FUNNEL_OFFER_LINK_DAYS", 0, "FUNNEL_OFFER_LINK_DAYS"),
+    ],
+)
+def test_a_wrong_mail_setting_stops_the_app_and_names_it(tmp_path, key, value, expected):
+    from flask_funnel.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=expected):
+        make_app(tmp_path, **{key: value})

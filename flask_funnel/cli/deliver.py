@@ -1,14 +1,19 @@
-"""``flask funnel deliver``: send the outbox's webhook events."""
+"""``flask funnel deliver``: send the outbox (webhook events and emails); ``flask funnel
+digest``: the sales team's daily email of follow-ups due."""
 
 from __future__ import annotations
 
 import signal
 import time
+from datetime import datetime, timedelta
 
 import click
 from flask.cli import with_appcontext
 
 from flask_funnel.cli.group import funnel_cli
+from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.leads import emails, outbox
+from flask_funnel.leads.notes import due_follow_ups
 from flask_funnel.leads.webhooks import deliver_due
 from flask_funnel.state import current_funnel
 
@@ -42,3 +47,32 @@ def deliver(loop: bool, interval: float) -> None:
                 return
     except KeyboardInterrupt:
         return
+
+
+@funnel_cli.command("digest")
+@with_appcontext
+def digest() -> None:
+    """Email the sales team (FUNNEL_NOTIFY_EMAILS) the open follow-ups due by the end of
+    today (FUNNEL_REPORT_TIMEZONE); run it once a day, e.g. from cron. `flask funnel
+    deliver` sends it."""
+    state = current_funnel()
+    settings = state.settings
+    if not settings.mail_from or not settings.notify_emails:
+        raise click.ClickException("set FUNNEL_MAIL_FROM and FUNNEL_NOTIFY_EMAILS first")
+    zone = settings.report.zone
+    today = datetime.now(zone).date()
+    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
+    due = [(f, lead) for f, lead in due_follow_ups(state.session) if f.due_at < end]
+    if not due:
+        click.echo("No follow-ups due: nothing sent.")
+        return
+    message = emails.follow_up_digest(
+        due,
+        today.isoformat(),
+        sender=settings.mail_from,
+        to=settings.notify_emails,
+        locale=settings.notify_locale,
+    )
+    with writing(state.engine) as connection:
+        outbox.add_message(connection, emails.TO_TEAM, "email.digest", message, None)
+    click.echo(f"A digest of {len(due)} follow-ups is queued; `flask funnel deliver` sends it.")

@@ -1,4 +1,5 @@
-"""Emails to leads, through Flask-Mailman and the host's ``MAIL_*`` settings.
+"""Emails to leads and to the sales team, through Flask-Mailman and the host's
+``MAIL_*`` settings.
 
 An email is rendered while the visitor's request is at hand (their page version,
 language and variant, the site's own addresses for links) and written to the outbox
@@ -10,14 +11,15 @@ from __future__ import annotations
 
 import smtplib
 from functools import partial
+from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template, url_for
 
 from flask_funnel.i18n.messages import text_direction, translate
 from flask_funnel.pages.model import Outcome, Page
 
-#: The outbox target of emails to leads.
-TO_LEAD = "email:lead"
+#: The outbox targets of emails to leads and to the sales team.
+TO_LEAD, TO_TEAM = "email:lead", "email:team"
 
 
 def offer_email(
@@ -60,6 +62,53 @@ def offer_email(
     }
 
 
+def team_notice(lead, change: dict, *, sender: str, to: tuple[str, ...], locale: str) -> dict:
+    """Tell the sales team a lead reached their stage (plain text, in ``locale``)."""
+    t = partial(translate, locale)
+    stage_name = t(change["to_stage"])  # the admin's name of the stage (``mql``)
+    context = {
+        "t": t,
+        "lead": lead,
+        "change": change,
+        "stage_name": stage_name,
+        "link": admin_lead_url(lead.id),
+    }
+    return {
+        "from": sender,
+        "to": list(to),
+        "subject": t("{stage}: {email}", stage=stage_name, email=lead.email),
+        "text": render_template("flask_funnel/email/team_notice.txt", **context),
+        "headers": {"Content-Language": locale},
+    }
+
+
+def follow_up_digest(items: list, day: str, *, sender: str, to, locale: str) -> dict:
+    """The open follow-ups due by ``day`` (``notes.due_follow_ups`` rows), one email."""
+    t = partial(translate, locale)
+    linked = [(follow_up, lead, admin_lead_url(lead.id)) for follow_up, lead in items]
+    return {
+        "from": sender,
+        "to": list(to),
+        "subject": t("Follow-ups due by {day}: {count}", day=day, count=len(items)),
+        "text": render_template("flask_funnel/email/digest.txt", t=t, items=linked, day=day),
+        "headers": {"Content-Language": locale},
+    }
+
+
+def admin_lead_url(lead_id: int) -> str | None:
+    """The lead's admin page, absolute: from the request, else from FUNNEL_SITE_URL."""
+    if has_request_context():
+        return url_for("funnel_admin.lead", lead_id=lead_id, _external=True)
+    site = current_app.extensions["funnel"].settings.site_url
+    if site is None:
+        return None
+    parts = urlsplit(site)
+    adapter = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path or None, url_scheme=parts.scheme
+    )
+    return adapter.build("funnel_admin.lead", {"lead_id": lead_id}, force_external=True)
+
+
 def send(message: dict, timeout: float) -> str | None:
     """Send an outbox email over the app's Flask-Mailman; what went wrong, or None."""
     from flask_mailman import EmailMultiAlternatives
@@ -67,15 +116,17 @@ def send(message: dict, timeout: float) -> str | None:
     mail = current_app.extensions["mailman"]
     try:
         with mail.get_connection(timeout=timeout) as connection:
+            to = message["to"]
             email = EmailMultiAlternatives(
                 message["subject"],
                 message["text"],
                 message["from"],
-                [message["to"]],
+                to if isinstance(to, list) else [to],
                 headers=message["headers"],
                 connection=connection,
             )
-            email.attach_alternative(message["html"], "text/html")
+            if "html" in message:
+                email.attach_alternative(message["html"], "text/html")
             email.send()
     except (smtplib.SMTPException, OSError) as error:
         return f"{type(error).__name__}: the mail server refused or could not be reached"

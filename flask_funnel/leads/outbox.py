@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from flask_funnel.db.models import Lead, OutboxMessage
 from flask_funnel.db.types import utcnow
+from flask_funnel.leads import emails
 
 if TYPE_CHECKING:
     from flask_funnel.settings import WebhookEndpoint
@@ -87,21 +88,44 @@ def _row(event_id: str, event: str, target: str, lead_id, body: str, now: dateti
 
 
 def add_stage_changes(connection: Connection, changes: list[dict]) -> None:
-    """``lead.stage_changed`` for each change row (``stages.log_changes``)."""
-    if not changes or not endpoints_for("lead.stage_changed"):
+    """``lead.stage_changed`` for each change row (``stages.log_changes``), and an email
+    to the sales team for a move to FUNNEL_NOTIFY_STAGE."""
+    if not changes:
+        return
+    hooked = bool(endpoints_for("lead.stage_changed"))
+    team = _team()
+    told = [c for c in changes if team and c["to_stage"] == team.notify_stage]
+    if not hooked and not told:
         return
     lead_id = changes[0]["lead_id"]
-    email = connection.execute(select(Lead.email).where(Lead.id == lead_id)).scalar()
-    for change in changes:
+    lead = connection.execute(select(Lead).where(Lead.id == lead_id)).first()
+    for change in changes if hooked else ():
         data = {
             "lead_id": lead_id,
-            "email": email,
+            "email": lead.email,
             "from_stage": change["from_stage"],
             "to_stage": change["to_stage"],
             "at": change["at"],
             "lost_reason": change["lost_reason"],
         }
         add_event(connection, "lead.stage_changed", data, lead_id=lead_id, at=change["at"])
+    for change in told:
+        notice = emails.team_notice(
+            lead,
+            change,
+            sender=team.mail_from,
+            to=team.notify_emails,
+            locale=team.notify_locale,
+        )
+        add_message(connection, emails.TO_TEAM, "email.team", notice, lead_id)
+
+
+def _team():
+    """The settings, when the sales team is to be told (a sender and addresses)."""
+    if not has_app_context() or "funnel" not in current_app.extensions:
+        return None
+    settings = current_app.extensions["funnel"].settings
+    return settings if settings.mail_from and settings.notify_emails else None
 
 
 def recent(connection: Connection, state: str | None = None, limit: int = 100) -> list:
