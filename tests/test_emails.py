@@ -4,6 +4,7 @@ link that works for a while and a one-click unsubscribe (RFC 8058)."""
 
 from __future__ import annotations
 
+import json
 import time
 from email import message_from_bytes, policy
 from urllib.parse import urlsplit
@@ -243,3 +244,14 @@ def test_a_wrong_mail_setting_stops_the_app_and_names_it(tmp_path, key, value, e
 
     with pytest.raises(SettingsError, match=expected):
         make_app(tmp_path, **{key: value})
+
+
+def test_the_lead_page_shows_the_emails_sent_to_the_lead(site, inbox, sign_in_admin):
+    Visitor(browser(site)).submit(email="fay@example.com")
+    deliver(site)
+    admin = sign_in_admin(site.test_client())
+    page = admin.get("/p/admin/leads/1").text
+    assert "Emails and webhooks" in page
+    assert "The Home Brewing Guide (PDF)" in page and "delivered" in page
+    record = json.loads(admin.get("/p/admin/leads/1.json").data)
+    assert record["messages"][0]["target"] == "email:lead"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
@@ -15,6 +16,7 @@ from flask_funnel.db.models import (
     Identity,
     Lead,
     Note,
+    OutboxMessage,
     Purchase,
     StageChange,
     Submission,
@@ -37,6 +39,14 @@ class LeadFile:
     purchases: list[Purchase]
     notes: list[Note]
     follow_ups: list[FollowUp]
+    #: What was sent or is waiting to be sent about the lead: emails and webhook events.
+    messages: list[OutboxMessage]
+
+    def subject(self, message: OutboxMessage) -> str | None:
+        """An email's subject (None for a webhook event)."""
+        if not message.target.startswith("email:") or not message.body:
+            return None
+        return json.loads(message.body).get("subject")
 
 
 def lead_file(session: Session, lead_id: int) -> LeadFile | None:
@@ -74,6 +84,7 @@ def lead_file(session: Session, lead_id: int) -> LeadFile | None:
         purchases=rows(Purchase, Purchase.at.desc()),
         notes=rows(Note, Note.id.desc()),
         follow_ups=rows(FollowUp, FollowUp.done_at.is_not(None), FollowUp.due_at),
+        messages=rows(OutboxMessage, OutboxMessage.id.desc()),
     )
 
 
@@ -100,6 +111,7 @@ def person_record(found: LeadFile) -> dict:
         "notes": [row(n) for n in found.notes],
         "follow_ups": [row(f) for f in found.follow_ups],
         "visits": [row(v) for v in found.visits],
+        "messages": [row(m, "claimed_until") for m in found.messages],
     }
 
 
