@@ -147,7 +147,9 @@ def test_a_mail_server_that_is_down_is_tried_again_later(tmp_path):
     result = deliver(site)
     assert (result.delivered, result.retrying) == (0, 1)
     with site.extensions["funnel"].engine.connect() as connection:
-        [row] = connection.execute(select(OutboxMessage)).all()
+        [row] = connection.execute(
+            select(OutboxMessage).where(OutboxMessage.event == "email.offer")
+        ).all()
     assert (row.state, row.attempts) == ("pending", 1)
     assert "could not be reached" in row.last_error and "dee@" not in row.last_error
 
@@ -255,3 +257,90 @@ def test_the_lead_page_shows_the_emails_sent_to_the_lead(site, inbox, sign_in_ad
     assert "The Home Brewing Guide (PDF)" in page and "delivered" in page
     record = json.loads(admin.get("/p/admin/leads/1.json").data)
     assert record["messages"][0]["target"] == "email:lead"
+
+
+# --- nurture ------------------------------------------------------------------------------
+
+
+def deliver_at(app, days: float):
+    """A worker passing by ``days`` from now."""
+    from datetime import timedelta
+
+    from flask_funnel.db.types import utcnow
+
+    state = app.extensions["funnel"]
+    with app.app_context():
+        return deliver_due(
+            state.engine, state.settings.webhooks, now=utcnow() + timedelta(days=days)
+        )
+
+
+def subjects(inbox) -> list[str]:
+    return [m["Subject"].strip() for m in inbox.messages]
+
+
+def test_the_nurture_emails_come_on_schedule_in_the_lead_s_language(site, inbox):
+    Visitor(browser(site)).submit(email="gil@example.com")
+    Visitor(browser(site, "fa")).submit(email="hoda@example.com")
+    deliver_at(site, 0)
+    assert sorted(subjects(inbox)) == sorted(
+        ["The Home Brewing Guide (PDF)", "راهنمای دم‌کردن قهوه در خانه (PDF، به انگلیسی)"]
+    )
+    deliver_at(site, 1)
+    assert len(inbox.messages) == 2  # nothing due yet
+    deliver_at(site, 2.01)
+    assert "Your first brew, step by step" in subjects(inbox)
+    assert "نخستین دم‌کردن شما، گام‌به‌گام" in subjects(inbox)
+    first = next(m for m in inbox.messages if m["Subject"] == "Your first brew, step by step")
+    text, html = parts(first)
+    assert "<strong>15 g</strong>" in html and "<ol>" in html  # Markdown
+    assert "**15 g**" in text
+    assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    deliver_at(site, 5.01)
+    assert subjects(inbox).count("Which beans for your method?") == 1
+    assert len(inbox.messages) == 6
+
+
+def test_the_sequence_stops_when_the_lead_unsubscribes_or_buys(site, inbox):
+    from flask_funnel.leads.purchases import record_purchase
+
+    Visitor(browser(site)).submit(email="ida@example.com")
+    Visitor(browser(site)).submit(email="jon@example.com")
+    deliver_at(site, 0)
+    ida = next(m for m in inbox.messages if m["To"] == "ida@example.com")
+    url = local("".join(ida["List-Unsubscribe"].split()).strip("<>"))
+    site.test_client().post(url, data={"List-Unsubscribe": "One-Click"})
+    with site.app_context():
+        record_purchase(
+            site.extensions["funnel"].engine,
+            email="jon@example.com",
+            amount="12",
+            currency="EUR",
+            actor="shop",
+        )
+    deliver_at(site, 10)
+    assert len(inbox.messages) == 2  # only the two guides
+    with site.extensions["funnel"].engine.connect() as connection:
+        stopped = (
+            connection.execute(
+                select(OutboxMessage.last_error).where(OutboxMessage.state == "stopped")
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(set(stopped)) == ["the lead is at customer", "the lead unsubscribed"]
+
+
+def test_a_locale_must_translate_every_nurture_email(pages_dir):
+    from conftest import parse_page
+
+    text = (pages_dir / "home-brewing.toml").read_text(encoding="utf-8")
+    second = text.index("[[locales.fa.nurture]]", text.index("[[locales.fa.nurture]]") + 1)
+    broken = text[:second] + text[text.index("[locales.fa.variants.b]") :]
+    result = parse_page(pages_dir, broken)
+    assert any("locales.fa.nurture: must have between 2 and 2 entries" in e for e in result.errors)
+    bad_days = text.replace("after_days = 5", "after_days = 0")
+    assert any(
+        "nurture[2].after_days: must be from 1 to 365" in e
+        for e in parse_page(pages_dir, bad_days).errors
+    )

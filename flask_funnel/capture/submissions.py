@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
@@ -72,8 +73,8 @@ class QuizEntry:
     identity: VerifiedIdentity | None = None
     #: The visitor's ``visits.first_seen`` row, stored if the browser is new.
     arrival: dict | None = None
-    #: The email to send the lead with the offer (``emails.offer_email``), if any.
-    email_to_lead: dict | None = None
+    #: Emails to the lead: ``(days after sign-up, event, message)`` (``leads.emails``).
+    emails_to_lead: tuple[tuple[int, str, dict], ...] = ()
 
     @property
     def signup_method(self) -> str:
@@ -315,8 +316,9 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     )
     if entry.name and not quarantined:
         add_terms(connection, [(lead_id, entry.name, created_at)])
-    if entry.email_to_lead and not quarantined:
-        outbox.add_message(connection, emails.TO_LEAD, "email.offer", entry.email_to_lead, lead_id)
+    for days, event, message in () if quarantined else entry.emails_to_lead:
+        later = now + timedelta(days=days)
+        outbox.add_message(connection, emails.TO_LEAD, event, message, lead_id, not_before=later)
     if not quarantined:
         outbox.add_event(
             connection,

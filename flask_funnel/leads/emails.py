@@ -13,13 +13,18 @@ import smtplib
 from functools import partial
 from urllib.parse import urlsplit
 
+import mistune
 from flask import current_app, has_request_context, render_template, url_for
+from markupsafe import Markup
 
 from flask_funnel.i18n.messages import text_direction, translate
-from flask_funnel.pages.model import Outcome, Page
+from flask_funnel.pages.model import NurtureEmail, Outcome, Page
 
 #: The outbox targets of emails to leads and to the sales team.
 TO_LEAD, TO_TEAM = "email:lead", "email:team"
+#: The outbox event of a nurture email: it is not sent to a lead who has unsubscribed,
+#: bought or been lost by then.
+NURTURE = "email.nurture"
 
 
 def offer_email(
@@ -54,12 +59,50 @@ def offer_email(
         "subject": page.offer.title,
         "text": render_template("flask_funnel/email/offer.txt", **context),
         "html": render_template("flask_funnel/email/offer.html", **context),
-        "headers": {
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Content-Language": page.locale,
-        },
+        "headers": _list_headers(unsubscribe_url, page.locale),
     }
+
+
+def nurture_email(
+    page: Page,
+    email: NurtureEmail,
+    *,
+    to: str,
+    name: str | None,
+    sender: str,
+    unsubscribe_url: str,
+) -> dict:
+    """One email of the page's nurture sequence, its Markdown as text and as HTML (the
+    page file's own HTML escaped, like everything else)."""
+    context = {
+        "page": page,
+        "email": email,
+        "name": name,
+        "unsubscribe_url": unsubscribe_url,
+        "body_html": Markup(_markdown(email.body)),  # noqa: S704 (mistune escapes HTML)
+        "locale": page.locale,
+        "direction": text_direction(page.locale),
+        "t": partial(translate, page.locale),
+    }
+    return {
+        "from": sender,
+        "to": to,
+        "subject": email.subject,
+        "text": render_template("flask_funnel/email/nurture.txt", **context),
+        "html": render_template("flask_funnel/email/nurture.html", **context),
+        "headers": _list_headers(unsubscribe_url, page.locale),
+    }
+
+
+def _list_headers(unsubscribe_url: str, locale: str) -> dict:
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Content-Language": locale,
+    }
+
+
+_markdown = mistune.create_markdown(escape=True)
 
 
 def team_notice(lead, change: dict, *, sender: str, to: tuple[str, ...], locale: str) -> dict:

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from flask_funnel.settings import WebhookEndpoint
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-STATES = (PENDING, DELIVERED, FAILED)
+#: Not sent because it no longer should be (a nurture email to a lead who unsubscribed).
+STOPPED = "stopped"
+STATES = (PENDING, DELIVERED, FAILED, STOPPED)
 WEBHOOK = "webhook:"
 
 _outbox = OutboxMessage.__table__
@@ -66,11 +68,19 @@ def add_event(
 
 
 def add_message(
-    connection: Connection, target: str, event: str, message: dict, lead_id: int | None
+    connection: Connection,
+    target: str,
+    event: str,
+    message: dict,
+    lead_id: int | None,
+    *,
+    not_before: datetime | None = None,
 ) -> None:
-    """Write one message for ``target`` (an email: ``emails.TO_LEAD``)."""
+    """Write one message for ``target`` (an email: ``emails.TO_LEAD``), to be sent from
+    ``not_before`` on (now by default)."""
     body = json.dumps(message, ensure_ascii=False)
-    connection.execute(_INSERT, _row(uuid.uuid4().hex, event, target, lead_id, body, utcnow()))
+    row = _row(uuid.uuid4().hex, event, target, lead_id, body, utcnow())
+    connection.execute(_INSERT, row | ({"next_attempt_at": not_before} if not_before else {}))
 
 
 def _row(event_id: str, event: str, target: str, lead_id, body: str, now: datetime) -> dict:

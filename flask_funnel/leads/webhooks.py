@@ -29,11 +29,11 @@ from datetime import datetime, timedelta
 import requests
 from sqlalchemy import Engine, or_, select, update
 
-from flask_funnel.db.models import OutboxMessage
+from flask_funnel.db.models import Consent, Lead, OutboxMessage
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import emails
-from flask_funnel.leads.outbox import DELIVERED, FAILED, PENDING, WEBHOOK
+from flask_funnel.leads.outbox import DELIVERED, FAILED, PENDING, STOPPED, WEBHOOK
 from flask_funnel.settings import WebhookEndpoint, WebhookSettings
 
 log = logging.getLogger("flask_funnel.webhooks")
@@ -115,6 +115,12 @@ def _claim(engine: Engine, now: datetime) -> list:
 
 def _send(engine, http, message, endpoint: WebhookEndpoint | None, settings, result) -> None:
     attempt = message.attempts + 1
+    stop = _why_not_nurture(engine, message.lead_id) if message.event == emails.NURTURE else None
+    if stop is not None:
+        values = {"state": STOPPED, "claimed_until": None, "last_error": stop}
+        with writing(engine) as connection:
+            connection.execute(update(_outbox).where(_outbox.c.id == message.id).values(**values))
+        return
     if message.target.startswith("email:"):
         endpoint = message.target  # always there: the app's mail server
         status, error = None, emails.send(json.loads(message.body), settings.timeout)
@@ -138,6 +144,28 @@ def _send(engine, http, message, endpoint: WebhookEndpoint | None, settings, res
         log.info("webhook %s %s try %s failed: %s", message.target, message.id, attempt, error)
     with writing(engine) as connection:  # gone if its lead was erased meanwhile
         connection.execute(update(_outbox).where(_outbox.c.id == message.id).values(**values))
+
+
+#: Stages at which a lead's nurture sequence stops.
+_DONE_WITH_NURTURE = ("customer", "repeat_customer", "lost")
+
+
+def _why_not_nurture(engine: Engine, lead_id: int | None) -> str | None:
+    """Why a nurture email must not go out now (None: it may)."""
+    with engine.connect() as connection:
+        stage = connection.execute(select(Lead.stage).where(Lead.id == lead_id)).scalar()
+        consenting = connection.execute(
+            select(Consent.id)
+            .where(Consent.lead_id == lead_id, Consent.withdrawn_at.is_(None))
+            .limit(1)
+        ).first()
+    if stage is None:
+        return "the lead is gone"
+    if consenting is None:
+        return "the lead unsubscribed"
+    if stage in _DONE_WITH_NURTURE:
+        return f"the lead is at {stage}"
+    return None
 
 
 def _post(http, endpoint: WebhookEndpoint, message, timeout: float):

@@ -117,6 +117,16 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class NurtureEmail:
+    """One email of the page's nurture sequence: sent ``after_days`` after sign-up
+    unless the lead has unsubscribed, bought or been lost by then; ``body`` is Markdown."""
+
+    after_days: int
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
 class Page:
     slug: str
     title: str
@@ -132,6 +142,8 @@ class Page:
     #: The page's texts in its other locales, and its versions for places.
     locales: tuple[PageTexts, ...] = ()
     places: tuple[PlaceRule, ...] = ()
+    #: Emails after sign-up (``[[nurture]]``), in the file's order.
+    nurture: tuple[NurtureEmail, ...] = ()
     #: On a version of the page (``pages.versions.page_version``): the ids of the place
     #: rules it follows, most specific first.
     version_rules: tuple[str, ...] = ()

@@ -17,6 +17,7 @@ from flask_funnel.pages.model import (
     Choice,
     Consent,
     Hero,
+    NurtureEmail,
     Offer,
     Outcome,
     Page,
@@ -36,6 +37,7 @@ OFFER_KINDS = ("download", "link", "code")
 RESERVED_SLUGS = frozenset({"admin", "api", "assets", "google", "static", "unsubscribe"})
 MIN_CHOICES, MAX_CHOICES = 2, 6
 MAX_QUESTIONS = 10
+MAX_NURTURE = 10
 
 
 class PageDefinitionError(ValueError):
@@ -84,9 +86,10 @@ class PageParser:
         )
         unique_ids(f, "questions", [q.id for q in questions])
         outcomes = self._outcomes(f, questions)
+        nurture = self._nurture(f)
         default = DefaultPage(locale, description, hero, offer, consent, questions, outcomes)
         variants = parse_variants(f, self, default)
-        default = replace(default, variants=variants)
+        default = replace(default, variants=variants, nurture=nurture)
         locales = parse_locales(f, self, default)
         places = parse_places(f, self, default, locales)
         f.reject_unknown()
@@ -106,6 +109,7 @@ class PageParser:
             variants=variants,
             locales=locales,
             places=places,
+            nurture=nurture,
         )
 
     def _hero(self, f: Fields | None) -> Hero | None:
@@ -120,6 +124,26 @@ class PageParser:
         )
         f.reject_unknown()
         return hero
+
+    def _nurture(self, f: Fields) -> tuple[NurtureEmail, ...]:
+        """``[[nurture]]``: emails after sign-up, each ``after_days`` later (a locale
+        translates them in the same order)."""
+        if "nurture" not in f.data:
+            f.read.add("nurture")
+            return ()
+        emails = []
+        for n in f.tables("nurture", 1, MAX_NURTURE):
+            days = n.integer("after_days")
+            if days is not None and not 1 <= days <= 365:
+                n.error("after_days", "must be from 1 to 365")
+            email = NurtureEmail(
+                after_days=days or 1,
+                subject=n.text("subject", max_length=200),
+                body=n.text("body", max_length=20000),
+            )
+            n.reject_unknown()
+            emails.append(email)
+        return tuple(emails)
 
     def _offer(self, f: Fields | None) -> Offer | None:
         if f is None:

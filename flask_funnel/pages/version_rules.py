@@ -20,6 +20,7 @@ from flask_funnel.pages.model import (
     Consent,
     FieldPath,
     Hero,
+    NurtureEmail,
     Offer,
     Outcome,
     PageTexts,
@@ -64,6 +65,7 @@ class DefaultPage:
     questions: tuple[Question, ...]
     outcomes: tuple[Outcome, ...]
     variants: tuple[Variant, ...] = ()
+    nurture: tuple[NurtureEmail, ...] = ()
 
 
 class _Collector:
@@ -223,6 +225,12 @@ def _locale_texts(t: Fields, parser: PageParser, default: DefaultPage) -> Change
         c.questions(questions, default.questions, required=_question_texts(default.questions))
 
     c.outcomes(t, default, complete=True)
+    if default.nurture:  # in the page's order, every one translated
+        count = len(default.nurture)
+        for n, e in enumerate(t.tables("nurture", count, count)):
+            c.text(e, "subject", ("nurture", n, "subject"), required=True, max_length=200)
+            c.text(e, "body", ("nurture", n, "body"), required=True, max_length=20000)
+            e.reject_unknown()
 
     changing = [v for v in default.variants if _texts_of(v.changes)]
     variants = t.table("variants", required=bool(changing))

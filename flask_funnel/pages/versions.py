@@ -183,7 +183,7 @@ def _apply(page: Page, changes: dict[FieldPath, str]) -> Page:
             top[str(path[0])] = value
         elif path[0] in ("hero", "offer", "consent"):
             parts[str(path[0])][str(path[1])] = value
-        else:  # questions, outcomes: by id or min_score
+        else:  # questions, outcomes, nurture: by id, min_score or place
             nested[str(path[0])][path[1]]["/".join(map(str, path[2:]))] = value
 
     def question(q: Question) -> Question:
@@ -209,6 +209,7 @@ def _apply(page: Page, changes: dict[FieldPath, str]) -> Page:
         consent=replace(page.consent, **parts["consent"]),
         questions=tuple(map(question, page.questions)),
         outcomes=tuple(replace(o, **nested["outcomes"][o.min_score]) for o in page.outcomes),
+        nurture=tuple(replace(e, **nested["nurture"][n]) for n, e in enumerate(page.nurture)),
     )
 
 

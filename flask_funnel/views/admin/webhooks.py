@@ -18,7 +18,7 @@ from flask_funnel.views.admin.forms import ActionForm
 #: Nested in the admin blueprint, whose guard and headers it inherits.
 webhooks = Blueprint("webhooks", __name__)
 #: The states as the template shows them (``t(state)``), marked for the catalogue.
-STATE_NAMES = (N_("pending"), N_("delivered"), N_("failed"))
+STATE_NAMES = (N_("pending"), N_("delivered"), N_("failed"), N_("stopped"))
 
 
 @webhooks.get("/webhooks")

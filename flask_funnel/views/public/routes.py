@@ -393,7 +393,7 @@ def _submit(page: Page, form: QuizForm):
             min_seconds=current_funnel().settings.min_fill_seconds,
             agent_is_bot=visit.device == BOT,
         ),
-        email_to_lead=_offer_email(page, form, key, email, name),
+        emails_to_lead=_lead_emails(page, form, key, email, name),
     )
     try:
         current_funnel().visits.flush()  # the visitor's views, for attribution
@@ -410,13 +410,17 @@ def _thanks_token(page: Page, key: str) -> str:
     return _serializer("thanks").dumps([key, *version_key(page)])
 
 
-def _offer_email(page: Page, form: QuizForm, key: str, to: str, name: str | None):
-    """The lead magnet by email (``leads.emails``), when the site sends email."""
+def _lead_emails(page: Page, form: QuizForm, key: str, to: str, name: str | None):
+    """The lead magnet by email now and the page's nurture emails later, when the
+    site sends email (``leads.emails``): ``(days after sign-up, event, message)``."""
     settings = current_funnel().settings
     if not settings.mail_from:
-        return None
+        return ()
+    unsubscribe_url = url_for(
+        ".unsubscribe", token=_serializer("unsubscribe").dumps(key), _external=True
+    )
     link = _timed_serializer("offer-link").dumps([key, *version_key(page)])
-    return emails.offer_email(
+    offer = emails.offer_email(
         page,
         page.outcome_for(page.score(form.answers())),
         to=to,
@@ -426,11 +430,25 @@ def _offer_email(page: Page, form: QuizForm, key: str, to: str, name: str | None
         result_url=url_for(
             ".thanks", slug=page.slug, token=_thanks_token(page, key), _external=True
         ),
-        unsubscribe_url=url_for(
-            ".unsubscribe", token=_serializer("unsubscribe").dumps(key), _external=True
-        ),
+        unsubscribe_url=unsubscribe_url,
         link_days=settings.offer_link_days,
     )
+    nurture = (
+        (
+            email.after_days,
+            emails.NURTURE,
+            emails.nurture_email(
+                page,
+                email,
+                to=to,
+                name=name,
+                sender=settings.mail_from,
+                unsubscribe_url=unsubscribe_url,
+            ),
+        )
+        for email in page.nurture
+    )
+    return ((0, "email.offer", offer), *nurture)
 
 
 # --- after the quiz ---------------------------------------------------------------
