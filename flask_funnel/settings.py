@@ -148,6 +148,9 @@ DEFAULTS: dict[str, object] = {
     "FUNNEL_MAIL_FROM": None,
     # Days the download link in the lead magnet email works.
     "FUNNEL_OFFER_LINK_DAYS": 7,
+    # Days a sign-up on a page with `confirm = true` has to confirm its email; after
+    # that `flask funnel deliver` erases it.
+    "FUNNEL_CONFIRM_DAYS": 7,
     # The sales team's addresses: told by email when a lead reaches FUNNEL_NOTIFY_STAGE,
     # and sent `flask funnel digest` (the follow-ups due), in FUNNEL_NOTIFY_LOCALE.
     "FUNNEL_NOTIFY_EMAILS": (),
@@ -245,6 +248,7 @@ class Settings:
     webhooks: WebhookSettings
     mail_from: str | None
     offer_link_days: int
+    confirm_days: int
     notify_emails: tuple[str, ...]
     notify_stage: str
     notify_locale: str
@@ -289,6 +293,7 @@ class Settings:
             webhooks=_webhooks(config),
             mail_from=_optional_text(config, "FUNNEL_MAIL_FROM"),
             offer_link_days=_number(config, "FUNNEL_OFFER_LINK_DAYS", int, 1),
+            confirm_days=_number(config, "FUNNEL_CONFIRM_DAYS", int, 1),
             notify_emails=_emails(config, "FUNNEL_NOTIFY_EMAILS"),
             notify_stage=_choice(
                 config, "FUNNEL_NOTIFY_STAGE", ("lead", "mql", "sal", "sql", "customer")

@@ -596,3 +596,42 @@ def google_app(tmp_path, oidc_provider):
     yield app
     with app.app_context():
         funnel.db.engine.dispose()
+
+
+class Inbox:
+    """What the test's SMTP server on 127.0.0.1 received (``inbox`` fixture)."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def inbox():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; its port is ``inbox.port``."""
+    from aiosmtpd.controller import Controller
+
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.port = controller.port
+    yield box
+    controller.stop()
+
+
+def mail_parts(message) -> tuple[str, str]:
+    """An email's plain text and HTML."""
+    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+
+
+def local_path(url: str) -> str:
+    """An absolute link of an email as the test client requests it."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -6,39 +6,17 @@ from __future__ import annotations
 
 import json
 import time
-from email import message_from_bytes, policy
-from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 from conftest import PHONE_BROWSER, Visitor, free_port, make_app
+from conftest import local_path as local
+from conftest import mail_parts as parts
 from sqlalchemy import select
 
 from flask_funnel.db.models import Consent, OutboxMessage
 from flask_funnel.leads.webhooks import deliver_due
 
 SENDER = "Bean & Bloom <guide@shop.example>"
-
-
-class Inbox:
-    """What the SMTP server received."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def inbox():
-    box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
 
 
 @pytest.fixture
@@ -63,17 +41,6 @@ def deliver(app):
     state = app.extensions["funnel"]
     with app.app_context():
         return deliver_due(state.engine, state.settings.webhooks)
-
-
-def local(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def parts(message):
-    text = message.get_body(("plain",)).get_content()
-    html = message.get_body(("html",)).get_content()
-    return text, html
 
 
 def test_a_new_lead_gets_the_guide_by_email_with_a_working_link(site, inbox):

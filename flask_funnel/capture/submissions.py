@@ -21,6 +21,7 @@ from flask_funnel import signals
 from flask_funnel.auth.identity import VerifiedIdentity
 from flask_funnel.capture import identities
 from flask_funnel.capture.attribution import DIRECT
+from flask_funnel.capture.confirmation import UNCONFIRMED
 from flask_funnel.capture.consent import consent_hash
 from flask_funnel.capture.geo import Place
 from flask_funnel.capture.visits import record_steps, record_visitors
@@ -316,7 +317,9 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     )
     if entry.name and not quarantined:
         add_terms(connection, [(lead_id, entry.name, created_at)])
-    for days, event, message in () if quarantined else entry.emails_to_lead:
+    # A suspected bot gets nothing; an unconfirmed sign-up its confirmation email.
+    to_lead = entry.emails_to_lead if entry.quarantine_reason in (None, UNCONFIRMED) else ()
+    for days, event, message in to_lead:
         later = now + timedelta(days=days)
         outbox.add_message(connection, emails.TO_LEAD, event, message, lead_id, not_before=later)
     if not quarantined:

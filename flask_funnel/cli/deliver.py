@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import click
 from flask.cli import with_appcontext
 
+from flask_funnel.capture.confirmation import expire
 from flask_funnel.cli.group import funnel_cli
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import emails, outbox
@@ -25,15 +26,19 @@ from flask_funnel.state import current_funnel
 )
 @with_appcontext
 def deliver(loop: bool, interval: float) -> None:
-    """Send the webhook events that are due (FUNNEL_WEBHOOKS), then stop; with --loop,
-    keep looking every few seconds. Several workers may run at once. SIGTERM or
-    Ctrl-C stops a loop after the batch it is sending."""
+    """Send the webhook events and emails that are due, then stop; with --loop, keep
+    looking every few seconds. Sign-ups left unconfirmed longer than
+    FUNNEL_CONFIRM_DAYS are erased on the way. Several workers may run at once; SIGTERM
+    or Ctrl-C stops a loop after the batch it is sending."""
     state = current_funnel()
     stopping = []
     if loop:
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
         while True:
+            expired = expire(state.engine, state.settings.confirm_days)
+            if expired:
+                click.echo(f"{expired} unconfirmed sign-ups expired (erased)")
             sent = deliver_due(state.engine, state.settings.webhooks)
             if sent.tried or not loop:
                 click.echo(

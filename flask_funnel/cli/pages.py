@@ -43,6 +43,11 @@ def list_pages() -> None:
                 locale = f" -> {rule.locale}" if rule.locale else ""
                 keys = ", ".join(sorted(rule.keys))
                 click.echo(f"         place {rule.id}: {rule.level} {keys}{locale}")
+            if page.confirm and not state.settings.mail_from:
+                click.echo(
+                    "         confirm = true, but FUNNEL_MAIL_FROM is not set: "
+                    "sign-ups are not asked to confirm"
+                )
             for variant in page.variants:
                 changes = ", ".join(".".join(map(str, path)) for path, _ in variant.changes)
                 click.echo(f"         variant {variant.id} ({variant.weight}): {changes or '-'}")

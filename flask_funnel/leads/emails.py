@@ -63,6 +63,33 @@ def offer_email(
     }
 
 
+def confirmation_email(
+    page: Page, *, to: str, name: str | None, sender: str, confirm_url: str, days: int
+) -> dict:
+    """Double opt-in: the link that confirms the address (no unsubscribe: it is the
+    only email sent before consent is confirmed)."""
+    t = partial(translate, page.locale)
+    subject = t("Confirm your email to get {offer}", offer=page.offer.title)
+    context = {
+        "page": page,
+        "name": name,
+        "confirm_url": confirm_url,
+        "days": days,
+        "subject": subject,
+        "locale": page.locale,
+        "direction": text_direction(page.locale),
+        "t": t,
+    }
+    return {
+        "from": sender,
+        "to": to,
+        "subject": subject,
+        "text": render_template("flask_funnel/email/confirm.txt", **context),
+        "html": render_template("flask_funnel/email/confirm.html", **context),
+        "headers": {"Content-Language": page.locale},
+    }
+
+
 def nurture_email(
     page: Page,
     email: NurtureEmail,

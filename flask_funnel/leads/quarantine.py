@@ -23,12 +23,12 @@ def release(engine: Engine, lead_id: int, actor: str) -> bool:
                 select(Lead.name, Lead.created_at).where(Lead.id == lead_id)
             ).one()
             add_terms(connection, [(lead_id, lead.name, lead.created_at)])
-            _count_as_a_person(connection, lead_id)
+            count_as_a_person(connection, lead_id)
             audit.record(connection, actor, audit.RELEASE, lead_id=lead_id)
     return bool(released)
 
 
-def _count_as_a_person(connection: Connection, lead_id: int) -> None:
+def count_as_a_person(connection: Connection, lead_id: int) -> None:
     """What the bot checks kept out of the counts with the lead comes back with it: its
     submissions (the reason they were caught stays on record), its browsers as
     visitors who signed up, and their page views linked to it, as capture links them."""

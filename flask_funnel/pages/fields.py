@@ -63,6 +63,15 @@ class Fields:
             return default
         return value
 
+    def boolean(self, key: str, *, default: bool = False) -> bool:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.error(key, "must be true or false")
+            return default
+        return value
+
     def strings(self, key: str, *, max_length: int = 200) -> list[str]:
         """A list of non-empty strings (``[]`` when absent or wrong, with an error)."""
         value = self._get(key, False)

@@ -142,6 +142,8 @@ class Page:
     #: The page's texts in its other locales, and its versions for places.
     locales: tuple[PageTexts, ...] = ()
     places: tuple[PlaceRule, ...] = ()
+    #: Double opt-in: a sign-up counts, and gets the offer, once its email is confirmed.
+    confirm: bool = False
     #: Emails after sign-up (``[[nurture]]``), in the file's order.
     nurture: tuple[NurtureEmail, ...] = ()
     #: On a version of the page (``pages.versions.page_version``): the ids of the place

@@ -78,6 +78,7 @@ class PageParser:
             f.error("locale", f"{locale!r} is not supported; use one of {SUPPORTED_LOCALES}")
         description = f.text("description", required=False, max_length=300) or ""
         threshold = f.integer("mql_threshold")
+        confirm = f.boolean("confirm")
         hero = self._hero(f.table("hero"))
         offer = self._offer(f.table("offer"))
         consent = self._consent(f.table("consent"))
@@ -110,6 +111,7 @@ class PageParser:
             locales=locales,
             places=places,
             nurture=nurture,
+            confirm=confirm,
         )
 
     def _hero(self, f: Fields | None) -> Hero | None:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
+from flask_funnel.capture.confirmation import only_unconfirmed
 from flask_funnel.db.models import AuditEntry
 from flask_funnel.i18n.messages import N_, SOURCE_LOCALE
 from flask_funnel.leads import audit, stages
@@ -115,8 +116,13 @@ def leads():
             )
     query = {k: v for k, v in request.args.items() if k != "after" and v}
     status = 200 if filters is not None else 422
+    caught = [lead.id for lead in page.leads if lead.quarantined] if page else []
     return render_template(
-        "flask_funnel/admin/leads.html", form=form, page=page, query=query
+        "flask_funnel/admin/leads.html",
+        form=form,
+        page=page,
+        query=query,
+        unconfirmed=only_unconfirmed(current_funnel().session, caught),
     ), status
 
 
@@ -164,6 +170,8 @@ def lead(lead_id: int):
         follow_up_form=g.get("follow_up_form") or FollowUpForm(),
         purchase_form=g.get("purchase_form") or PurchaseForm(),
         pages={p.slug: p for p in current_funnel().pages.pages()},
+        unconfirmed=found.lead.quarantined
+        and bool(only_unconfirmed(current_funnel().session, [lead_id])),
     ), g.get("lead_status", 200)
 
 

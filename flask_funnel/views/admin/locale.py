@@ -74,6 +74,7 @@ QUARANTINE_REASONS = {
     "no_start_time": N_("no start time"),
     "foreign_start": N_("started in another browser"),
     "too_fast": N_("sent too fast"),
+    "unconfirmed": N_("email not confirmed yet"),
 }
 
 

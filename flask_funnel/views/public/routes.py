@@ -24,11 +24,13 @@ from werkzeug.exceptions import HTTPException
 
 from flask_funnel.capture.attribution import BOT, device_class, traffic_source, utm_tags
 from flask_funnel.capture.bots import check_start, quarantine_reason, start_stamp
+from flask_funnel.capture.confirmation import UNCONFIRMED, awaiting
+from flask_funnel.capture.confirmation import confirm as confirmed
 from flask_funnel.capture.consent import consent_withdrawn, withdraw_consent
 from flask_funnel.capture.geo import Place, request_address, request_place, truncate_address
 from flask_funnel.capture.submissions import QuizEntry, capture
 from flask_funnel.capture.visits import VisitRecord, first_seen, record_step, visit_row
-from flask_funnel.db.models import Submission
+from flask_funnel.db.models import Lead, Submission
 from flask_funnel.i18n.messages import (
     N_,
     format_number,
@@ -376,6 +378,16 @@ def _submit(page: Page, form: QuizForm):
     visit = _visit_record(page)
     email = identity.email if identity else form.normalized_email
     name = form.name.data or (identity.name if identity else None)
+    settings = current_funnel().settings
+    reason = quarantine_reason(
+        honeypot=form.website.data,
+        start=start,
+        min_seconds=settings.min_fill_seconds,
+        agent_is_bot=visit.device == BOT,
+    )
+    if reason is None and page.confirm and settings.mail_from:
+        reason = UNCONFIRMED
+    score = page.score(form.answers())
     entry = QuizEntry(
         page=page,
         email=email,
@@ -387,13 +399,12 @@ def _submit(page: Page, form: QuizForm):
         arrival=first_seen(visit_row(visit)),
         place=visit.place,
         fill_seconds=start.seconds,
-        quarantine_reason=quarantine_reason(
-            honeypot=form.website.data,
-            start=start,
-            min_seconds=current_funnel().settings.min_fill_seconds,
-            agent_is_bot=visit.device == BOT,
+        quarantine_reason=reason,
+        emails_to_lead=(
+            _confirmation_email(page, key, email, name)
+            if reason == UNCONFIRMED
+            else _lead_emails(page, score, key, email, name)
         ),
-        emails_to_lead=_lead_emails(page, form, key, email, name),
     )
     try:
         current_funnel().visits.flush()  # the visitor's views, for attribution
@@ -410,7 +421,22 @@ def _thanks_token(page: Page, key: str) -> str:
     return _serializer("thanks").dumps([key, *version_key(page)])
 
 
-def _lead_emails(page: Page, form: QuizForm, key: str, to: str, name: str | None):
+def _confirmation_email(page: Page, key: str, to: str, name: str | None):
+    """Double opt-in: the email with the link that confirms the address."""
+    settings = current_funnel().settings
+    token = _timed_serializer("confirm").dumps([key, *version_key(page)])
+    message = emails.confirmation_email(
+        page,
+        to=to,
+        name=name,
+        sender=settings.mail_from,
+        confirm_url=url_for(".confirm", slug=page.slug, token=token, _external=True),
+        days=settings.confirm_days,
+    )
+    return ((0, "email.confirm", message),)
+
+
+def _lead_emails(page: Page, score: int, key: str, to: str, name: str | None):
     """The lead magnet by email now and the page's nurture emails later, when the
     site sends email (``leads.emails``): ``(days after sign-up, event, message)``."""
     settings = current_funnel().settings
@@ -422,7 +448,7 @@ def _lead_emails(page: Page, form: QuizForm, key: str, to: str, name: str | None
     link = _timed_serializer("offer-link").dumps([key, *version_key(page)])
     offer = emails.offer_email(
         page,
-        page.outcome_for(page.score(form.answers())),
+        page.outcome_for(score),
         to=to,
         name=name,
         sender=settings.mail_from,
@@ -489,6 +515,7 @@ def thanks(slug: str, token: str):
     body, status = _render(
         "flask_funnel/thanks.html",
         page,
+        awaiting_confirmation=awaiting(submission),
         outcome=page.outcome_for(submission.score),
         token=token,
         withdraw_form=WithdrawForm(),
@@ -511,7 +538,8 @@ def withdraw(slug: str, token: str):
 @public.get("/<slug>/offer/<token>")
 def offer(slug: str, token: str):
     page, key = _result_version_or_404(slug, token)
-    _submission_or_404(page, key)
+    if awaiting(_submission_or_404(page, key)):  # double opt-in: not before confirming
+        abort(404)
     return _send_offer(page)
 
 
@@ -537,8 +565,31 @@ def offer_link(slug: str, token: str):
     except (BadSignature, TypeError, ValueError):
         abort(404)
     page = _version_or_404(slug, tuple(version) if len(version) == 3 else None)
-    _submission_or_404(page, str(key))
+    if awaiting(_submission_or_404(page, str(key))):
+        abort(404)
     return _send_offer(page)
+
+
+@public.get("/<slug>/confirm/<token>")
+def confirm(slug: str, token: str):
+    """Double opt-in: the link in the confirmation email. The sign-up counts from now
+    on, and the offer and the nurture emails are queued; then the result page."""
+    days = current_funnel().settings.confirm_days
+    try:
+        key, *version = _timed_serializer("confirm").loads(token, max_age=days * 86400)
+    except SignatureExpired:
+        _page_or_404(slug)
+        return _render_error(410), 410
+    except (BadSignature, TypeError, ValueError):
+        abort(404)
+    page = _version_or_404(slug, tuple(version) if len(version) == 3 else None)
+    submission = _submission_or_404(page, str(key))
+    lead = current_funnel().session.get(Lead, submission.lead_id)
+    if awaiting(submission):
+        queued = _lead_emails(page, submission.score, str(key), lead.email, lead.name)
+        confirmed(current_funnel().engine, submission.id, queued)
+    thanks_url = url_for(".thanks", slug=page.slug, token=_thanks_token(page, str(key)))
+    return redirect(thanks_url, code=303)
 
 
 @public.route("/unsubscribe/<token>", methods=["GET", "POST"])
