@@ -154,3 +154,22 @@ def test_a_phone_visitor_signs_up_with_google_in_one_tap_of_a_button(browser, go
         "instagram",
         7,
     )
+
+
+def test_the_quiz_inside_the_host_s_page_goes_on_in_the_funnel(browser, site):
+    """``{{ funnel_quiz("home-brewing") }}`` on the demo's home page: a tap on a picture
+    there continues with the second question, then on to a lead."""
+    app, base = site
+    page = browser.new_page(**PHONE)
+    page.goto(f"{base}/")
+    page.get_by_text("Or start right here").wait_for()
+    page.locator(".funnel-embed").get_by_text("With milk").click()
+    page.get_by_text("How much time do you have in the morning?").wait_for()
+    page.get_by_text("About five minutes").click()
+    page.get_by_text("A grinder").click()
+    page.get_by_label("Email", exact=True).fill("home.page@example.com")
+    page.get_by_role("checkbox").check()
+    page.get_by_role("button", name="Get my result").click()
+    page.get_by_text("You are a pour-over person").wait_for()
+    [lead] = exported(app)
+    assert (lead["email"], lead["landing_page"]) == ("home.page@example.com", "home-brewing")

@@ -13,10 +13,12 @@ def init_app(app: Flask, prefix: str) -> None:
     from flask_funnel.views.admin import admin
     from flask_funnel.views.api import api
     from flask_funnel.views.public import google, one_tap  # noqa: F401  (their routes join public)
+    from flask_funnel.views.public.embed import funnel_quiz
     from flask_funnel.views.public.routes import public
 
     app.register_blueprint(admin, url_prefix=f"{prefix}/admin")
     app.register_blueprint(api, url_prefix=f"{prefix}/api")
     app.register_blueprint(public, url_prefix=prefix or None)
+    app.add_template_global(funnel_quiz)  # {{ funnel_quiz("slug") }} in the host's templates
     secure_session_cookie_over_https(app)
     app.after_request(headers.on_every_funnel_response(prefix))

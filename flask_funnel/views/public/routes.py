@@ -75,6 +75,15 @@ def _limit_body_size() -> None:
 
 @public.after_request
 def _finish(response):
+    set_visitor_cookie(response)
+    page = g.get("_funnel_page")
+    if page is not None and page.locales:  # its locale may follow the browser's
+        response.vary.add("Accept-Language")
+    return response
+
+
+def set_visitor_cookie(response):
+    """Give a browser seen for the first time its anonymous visitor id."""
     new_visitor = g.get("_funnel_new_visitor")
     if new_visitor:
         settings = current_funnel().settings
@@ -86,9 +95,6 @@ def _finish(response):
             httponly=True,
             samesite="Lax",
         )
-    page = g.get("_funnel_page")
-    if page is not None and page.locales:  # its locale may follow the browser's
-        response.vary.add("Accept-Language")
     return response
 
 
@@ -185,14 +191,21 @@ def _version_or_404(slug: str, key: VersionKey | None = None) -> Page:
     page = _page_or_404(slug)
     version = version_by_key(page, key) if key else None
     if version is None:
-        preview = _preview()
-        accept = accept_languages(preview.accept_language) if preview else request.accept_languages
-        version = page_version(page, _visitor_place() if page.places else None, accept)
-        if preview is not None:  # an admin looking as someone else: no variant of theirs
-            version = with_variant(version, preview.variant)
-        elif version.variants:
-            version = with_variant(version, version.variant_for(_visitor_id()).id)
+        version = visitor_version(page)
     g._funnel_page = version
+    return version
+
+
+def visitor_version(page: Page) -> Page:
+    """The version of ``page`` this request's visitor sees: their place, languages and
+    A/B variant (an admin's preview: the place, languages and variant previewed)."""
+    preview = _preview()
+    accept = accept_languages(preview.accept_language) if preview else request.accept_languages
+    version = page_version(page, _visitor_place() if page.places else None, accept)
+    if preview is not None:  # an admin looking as someone else: no variant of theirs
+        return with_variant(version, preview.variant)
+    if version.variants:
+        return with_variant(version, version.variant_for(_visitor_id()).id)
     return version
 
 

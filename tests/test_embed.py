@@ -1,0 +1,55 @@
+"""The quiz inside the host's own pages: ``{{ funnel_quiz(slug) }}`` in a host template
+renders the first question in the visitor's version; answering goes on in the funnel."""
+
+from __future__ import annotations
+
+from conftest import PHONE_BROWSER, flush_visits, hidden_fields, make_app
+from flask import render_template_string
+from sqlalchemy import select
+
+from flask_funnel.db.models import Visit
+
+
+def browser(app, language: str = "en"):
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = PHONE_BROWSER
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    return client
+
+
+def test_a_host_page_shows_the_first_question_and_the_quiz_goes_on(app):
+    client = browser(app)
+    home = client.get("/")  # the demo host's own page, its own layout
+    assert home.status_code == 200
+    assert "Fresh coffee, roasted every Monday" in home.text
+    assert 'action="/p/home-brewing/quiz"' in home.text
+    assert "How do you like your coffee?" in home.text and 'name="q_style"' in home.text
+    assert client.get_cookie("funnel_vid") is not None  # a visitor from the first view
+    assert client.get_cookie("session") is None  # no CSRF token: the step is a GET
+    fields = hidden_fields(home.text)
+    step2 = client.get(
+        "/p/home-brewing/quiz", query_string={**fields, "q_style": "black", "step": "2"}
+    )
+    assert step2.status_code == 200 and "How much time do you have" in step2.text
+    flush_visits(app)
+    with app.extensions["funnel"].engine.connect() as connection:
+        pages = connection.execute(select(Visit.page_slug)).scalars().all()
+    assert pages == ["home-brewing"]  # the view counts as a visit of the page
+
+
+def test_the_embed_follows_the_visitor_s_language(app):
+    home = browser(app, "fa").get("/")
+    assert 'dir="rtl"' in home.text and "قهوه‌تان را چطور دوست دارید؟" in home.text
+
+
+def test_an_unknown_page_leaves_a_comment_not_an_error(tmp_path, caplog):
+    app = make_app(tmp_path)
+
+    @app.get("/other")
+    def other():
+        return render_template_string('<p>Hi</p>{{ funnel_quiz("no-such-page") }}')
+
+    response = browser(app).get("/other")
+    assert response.status_code == 200
+    assert "<!-- funnel_quiz: no page with this slug -->" in response.text
+    assert "no-such-page" in caplog.text
