@@ -61,6 +61,12 @@ DEFAULTS: dict[str, object] = {
     "FUNNEL_STORE_FULL_IP": False,
     # Content-Security-Policy frame-ancestors for funnel pages.
     "FUNNEL_FRAME_ANCESTORS": "'self'",
+    # The funnel pages' Content-Security-Policy: None, the funnel's strict one; a dict
+    # of more sources per directive to add to it ({"script-src": ["https://plausible.io"]});
+    # a string, the host's own policy ("{nonce}" is replaced with the response's
+    # nonce); False, none (the host sets its own). Inline code in the host's layout
+    # passes with nonce="{{ csp_nonce() }}".
+    "FUNNEL_CSP": None,
     # Page views are written in batches: when this many are queued, when the oldest
     # is this many seconds old, and before a submission is stored. 0 seconds writes
     # each view at once.
@@ -232,6 +238,7 @@ class Settings:
     geo_cdn_header: str | None
     store_full_ip: bool
     frame_ancestors: str
+    csp: dict[str, tuple[str, ...]] | str | bool | None
     visit_flush_seconds: float
     visit_batch_size: int
     admin_idle_minutes: int
@@ -275,6 +282,7 @@ class Settings:
             geo_cdn_header=_header_name(config, "FUNNEL_GEO_CDN_HEADER"),
             store_full_ip=_flag(config, "FUNNEL_STORE_FULL_IP"),
             frame_ancestors=_text(config, "FUNNEL_FRAME_ANCESTORS"),
+            csp=_csp(config),
             visit_flush_seconds=_number(config, "FUNNEL_VISIT_FLUSH_SECONDS", float, 0),
             visit_batch_size=_number(config, "FUNNEL_VISIT_BATCH_SIZE", int, 1),
             admin_idle_minutes=_number(config, "FUNNEL_ADMIN_IDLE_MINUTES", int, 1),
@@ -301,6 +309,28 @@ class Settings:
             notify_locale=_choice(config, "FUNNEL_NOTIFY_LOCALE", SUPPORTED_LOCALES),
             site_url=_site_url(config),
         )
+
+
+def _csp(config: Mapping):
+    key, value = "FUNNEL_CSP", config["FUNNEL_CSP"]
+    if value is None or value is False:
+        return value
+    if isinstance(value, str):
+        if not value.strip() or re.search(r"[\r\n]", value):
+            raise SettingsError(f"{key}: a policy is one non-empty line, not {value!r}")
+        return value
+    if not isinstance(value, Mapping):
+        raise SettingsError(f"{key}: must be None, False, a policy string or a dict")
+    extra = {}
+    for name, sources in value.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z]+(-[a-z]+)*", name):
+            raise SettingsError(f"{key}: {name!r} is not a directive name")
+        if isinstance(sources, str) or not all(
+            isinstance(s, str) and s and not re.search(r"[\s;,]", s) for s in sources
+        ):
+            raise SettingsError(f"{key}[{name!r}]: must be a list of sources, one per item")
+        extra[name] = tuple(sources)
+    return extra
 
 
 def _emails(config: Mapping, key: str) -> tuple[str, ...]:

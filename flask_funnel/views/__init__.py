@@ -20,5 +20,6 @@ def init_app(app: Flask, prefix: str) -> None:
     app.register_blueprint(api, url_prefix=f"{prefix}/api")
     app.register_blueprint(public, url_prefix=prefix or None)
     app.add_template_global(funnel_quiz)  # {{ funnel_quiz("slug") }} in the host's templates
+    app.add_template_global(headers.csp_nonce)  # <script nonce="{{ csp_nonce() }}">
     secure_session_cookie_over_https(app)
     app.after_request(headers.on_every_funnel_response(prefix))

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Mapping
+
 from flask import g, request
 
 from flask_funnel.state import current_funnel
@@ -18,27 +21,58 @@ ONE_TAP_SOURCES = (
 )
 
 
-def content_security_policy(frame_ancestors: str, *, one_tap: bool = False) -> str:
-    """The funnel's policy; with ``one_tap``, Google's script, frame and style too."""
-    directives = [
-        "default-src 'self'",
-        *(ONE_TAP_SOURCES if one_tap else ()),
-        "img-src 'self' https: data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        f"frame-ancestors {frame_ancestors}",
-    ]
-    return "; ".join(directives)
+def content_security_policy(
+    frame_ancestors: str,
+    *,
+    one_tap: bool = False,
+    extra: Mapping[str, tuple[str, ...]] | None = None,
+    nonce: str | None = None,
+) -> str:
+    """The funnel's policy; with ``one_tap``, Google's script, frame and style too; with
+    ``extra`` (FUNNEL_CSP as a dict), more sources per directive (a fetch directive it
+    adds keeps ``'self'``); with ``nonce``, scripts and styles that carry it."""
+    policy: dict[str, list[str]] = {"default-src": ["'self'"]}
+    for directive in ONE_TAP_SOURCES if one_tap else ():
+        name, *sources = directive.split()
+        policy[name] = sources
+    policy |= {
+        "img-src": ["'self'", "https:", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": [frame_ancestors],
+    }
+    for name, sources in (extra or {}).items():
+        now = policy.setdefault(name, ["'self'"] if name.endswith("-src") else [])
+        now += [source for source in sources if source not in now]
+    if nonce:
+        for name in ("script-src", "style-src"):
+            policy.setdefault(name, ["'self'"]).append(f"'nonce-{nonce}'")
+    return "; ".join(" ".join((name, *sources)) for name, sources in policy.items())
+
+
+def csp_nonce() -> str:
+    """This response's nonce, for the host's layout: ``<script nonce="{{ csp_nonce() }}">``
+    (its inline scripts and styles then pass the funnel's policy)."""
+    if "_funnel_csp_nonce" not in g:
+        g._funnel_csp_nonce = secrets.token_urlsafe(16)
+    return g._funnel_csp_nonce
 
 
 def apply_security_headers(response):
-    frame_ancestors = current_funnel().settings.frame_ancestors
+    settings = current_funnel().settings
     headers = response.headers
-    headers.setdefault(
-        "Content-Security-Policy",
-        content_security_policy(frame_ancestors, one_tap=bool(g.get("_funnel_one_tap"))),
-    )
+    nonce = g.get("_funnel_csp_nonce")
+    if isinstance(settings.csp, str):  # the host's own policy, its nonce filled in
+        headers.setdefault("Content-Security-Policy", settings.csp.replace("{nonce}", nonce or ""))
+    elif settings.csp is not False:
+        policy = content_security_policy(
+            settings.frame_ancestors,
+            one_tap=bool(g.get("_funnel_one_tap")),
+            extra=settings.csp,
+            nonce=nonce,
+        )
+        headers.setdefault("Content-Security-Policy", policy)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if request.is_secure:
