@@ -112,6 +112,7 @@ class Funnel:
         from flask_funnel import cli, views
 
         views.init_app(app, settings.url_prefix)
+        views.exempt_from_host_csrf(app)
         app.extensions[EXTENSION_KEY].limiter = init_limits(app, settings)
         conflicts = route_conflicts(
             app,

@@ -144,10 +144,13 @@ DEFAULTS: dict[str, object] = {
     # "events": ["lead.captured", ...]}}; events default to all of them. Each event is
     # written with the change that caused it and sent by `flask funnel deliver`.
     "FUNNEL_WEBHOOKS": {},
-    # Seconds a webhook receiver has to answer, and how many tries before giving up
-    # (retried with exponential backoff and jitter: 30 s, 1 min, 2 min, ... up to 6 h).
+    # Seconds a webhook receiver or the mail server has to answer, and how many tries
+    # before giving up (retried with exponential backoff and jitter: 30 s, 1 min, 2 min,
+    # ... up to 6 h: 16 tries span 19 to 38 hours).
     "FUNNEL_WEBHOOK_TIMEOUT": 10.0,
-    "FUNNEL_WEBHOOK_MAX_ATTEMPTS": 12,
+    "FUNNEL_WEBHOOK_MAX_ATTEMPTS": 16,
+    # Days the outbox keeps what it sent, gave up on or stopped (a log, not an archive).
+    "FUNNEL_OUTBOX_KEEP_DAYS": 30,
     # The sender of emails to leads ("Bean & Bloom <guide@shop.example>"); None sends
     # none. Mail goes through Flask-Mailman with the app's MAIL_* settings (MAIL_SERVER,
     # MAIL_PORT, MAIL_USE_TLS, MAIL_USERNAME, MAIL_PASSWORD), sent by `flask funnel deliver`.
@@ -257,6 +260,7 @@ class Settings:
     offer_link_days: int
     confirm_days: int
     notify_emails: tuple[str, ...]
+    outbox_keep_days: int
     notify_stage: str
     notify_locale: str
     site_url: str | None
@@ -303,6 +307,7 @@ class Settings:
             offer_link_days=_number(config, "FUNNEL_OFFER_LINK_DAYS", int, 1),
             confirm_days=_number(config, "FUNNEL_CONFIRM_DAYS", int, 1),
             notify_emails=_emails(config, "FUNNEL_NOTIFY_EMAILS"),
+            outbox_keep_days=_number(config, "FUNNEL_OUTBOX_KEEP_DAYS", int, 1),
             notify_stage=_choice(
                 config, "FUNNEL_NOTIFY_STAGE", ("lead", "mql", "sal", "sql", "customer")
             ),

@@ -157,7 +157,7 @@ def test_sales_is_told_when_a_lead_becomes_an_mql(team_site, inbox):
     [notice] = [m for m in inbox.messages if m["To"] == "sales@shop.example"]
     assert notice["Subject"] == "mql: ann@example.com"
     text = notice.get_body(("plain",)).get_content()
-    assert "http://localhost/p/admin/leads/1" in text  # from the request
+    assert "https://shop.example/p/admin/leads/1" in text  # FUNNEL_SITE_URL
     assert "lead -> mql" in text and "home-brewing" in text
 
 
@@ -311,3 +311,55 @@ def test_a_locale_must_translate_every_nurture_email(pages_dir):
         "nurture[2].after_days: must be from 1 to 365" in e
         for e in parse_page(pages_dir, bad_days).errors
     )
+
+
+def test_a_forged_host_header_does_not_reach_the_links_in_emails(team_site, inbox):
+    """The contact step sent to this site under another name (``Host: evil.example``)
+    still links to FUNNEL_SITE_URL: nobody can make the site email links to theirs."""
+    client = browser(team_site)
+    client.environ_base["HTTP_HOST"] = "evil.example"
+    assert Visitor(client).submit(email="lia@example.com").status_code == 303
+    deliver(team_site)
+    assert {m["To"] for m in inbox.messages} == {"lia@example.com", "sales@shop.example"}
+    for message in inbox.messages:
+        text = message.get_body(("plain",)).get_content()
+        assert "evil.example" not in text and "https://shop.example/p/" in text
+
+
+def test_the_digest_is_written_when_sent_so_an_erased_lead_is_not_in_it(team_site, inbox):
+    from datetime import UTC, datetime, timedelta
+
+    from flask_funnel.leads.notes import add_follow_up
+    from flask_funnel.leads.privacy import erase
+
+    Visitor(browser(team_site)).submit(email="max@example.com", name="Max")
+    Visitor(browser(team_site)).submit(email="nia@example.com", name="Nia")
+    engine = team_site.extensions["funnel"].engine
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    add_follow_up(engine, 1, "boss", yesterday, "Call Max")
+    add_follow_up(engine, 2, "boss", yesterday, "Call Nia")
+    team_site.test_cli_runner().invoke(args=["funnel", "digest"])
+    with team_site.extensions["funnel"].engine.connect() as connection:
+        queued = connection.execute(
+            select(OutboxMessage.body).where(OutboxMessage.event == "email.digest")
+        ).scalar_one()
+    assert "max@example.com" not in queued  # names and addresses are read when sent
+    erase(engine, 1, "admin")
+    deliver(team_site)
+    [digest] = [m for m in inbox.messages if m["Subject"].startswith("Follow-ups due")]
+    text = digest.get_body(("plain",)).get_content()
+    assert "Nia" in text and "Max" not in text
+
+
+def test_signing_up_again_starts_one_new_sequence(site, inbox):
+    Visitor(browser(site)).submit(email="oli@example.com")
+    Visitor(browser(site)).submit(email="oli@example.com")
+    with site.extensions["funnel"].engine.connect() as connection:
+        nurture = (
+            connection.execute(
+                select(OutboxMessage.state).where(OutboxMessage.event == "email.nurture")
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(nurture) == ["pending", "pending", "stopped", "stopped"]

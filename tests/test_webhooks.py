@@ -284,3 +284,85 @@ def test_the_admin_reads_the_log_and_sends_a_message_again(tmp_path, receiver, s
     answered = [json.loads(b)["id"] for _, b, status in crm.requests if status == 200]
     assert answered.count(failed.event_id) == 1  # the same event, by its id
     assert app.test_client().get("/p/admin/webhooks").status_code in (302, 303)
+
+
+# --- what a second reader found ---------------------------------------------------------
+
+
+def test_a_batch_taken_over_after_its_lease_is_not_sent_twice(tmp_path, receiver):
+    """A worker whose lease ran out while it sent a long batch sends nothing another
+    worker has taken over, and does not overwrite how that one went."""
+    from flask_funnel.leads import webhooks
+
+    crm = receiver()
+    app = webhook_app(tmp_path, crm.url)
+    with app.app_context():
+        sign_up(app, "ann@example.com")
+    engine = app.extensions["funnel"].engine
+    slow = webhooks._claim(engine, utcnow(), "slow-worker")
+    with engine.begin() as connection:  # its lease runs out
+        connection.execute(
+            OutboxMessage.__table__.update().values(claimed_until=utcnow() - timedelta(seconds=1))
+        )
+    deliver_due(engine, app.extensions["funnel"].settings.webhooks)  # another worker
+    assert all(not webhooks._hold(engine, m.id, "slow-worker") for m in slow)
+    deliveries = [headers["Funnel-Delivery"] for headers, _, _ in crm.requests]
+    assert len(deliveries) == len(set(deliveries)) == len(slow)
+    assert {m.state for m in outbox(app)} == {"delivered"}
+
+
+def test_one_message_that_cannot_be_sent_does_not_hold_up_the_others(
+    tmp_path, receiver, monkeypatch
+):
+    from flask_funnel.leads import webhooks
+
+    crm = receiver()
+    app = webhook_app(tmp_path, crm.url)
+    with app.app_context():
+        sign_up(app, "ann@example.com")
+    first = outbox(app)[0].id
+    real_post = webhooks._post
+
+    def breaking(http, endpoint, message, timeout):
+        if message.id == first:
+            raise ValueError("Header values can't contain newlines (got 'x\\ny@example.com')")
+        return real_post(http, endpoint, message, timeout)
+
+    monkeypatch.setattr(webhooks, "_post", breaking)
+    state = app.extensions["funnel"]
+    sent = deliver_due(state.engine, state.settings.webhooks)
+    assert (sent.delivered, sent.retrying) == (len(outbox(app)) - 1, 1)
+    broken = next(m for m in outbox(app) if m.id == first)
+    assert broken.last_error == "ValueError while sending"  # no header value, no address
+
+
+def test_finished_messages_are_forgotten_after_the_keeping_days(tmp_path, receiver):
+    crm = receiver()
+    app = webhook_app(tmp_path, crm.url, FUNNEL_OUTBOX_KEEP_DAYS=30)
+    with app.app_context():
+        sign_up(app, "ann@example.com")
+    deliver_until_done(app)
+    engine = app.extensions["funnel"].engine
+    with engine.begin() as connection:
+        connection.execute(
+            OutboxMessage.__table__.update().values(created_at=utcnow() - timedelta(days=31))
+        )
+    with app.app_context():
+        sign_up(app, "bob@example.com")  # new, pending: kept
+    app.test_cli_runner().invoke(args=["funnel", "deliver"])
+    assert outbox(app) and all("bob@example.com" in m.body for m in outbox(app))
+
+
+def test_a_host_s_global_csrf_protection_spares_the_one_click_unsubscribe(tmp_path):
+    from flask import Flask
+    from flask_wtf.csrf import CSRFProtect
+
+    from flask_funnel import Funnel
+    from flask_funnel.views import CSRF_EXEMPT
+
+    app = Flask("host", root_path=str(tmp_path))
+    app.config.update(SECRET_KEY="k", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/h.db")
+    csrf = CSRFProtect(app)
+    Funnel(app)
+    assert {f"{v.__module__}.{v.__name__}" for v in app.view_functions.values()} >= set(CSRF_EXEMPT)
+    assert set(CSRF_EXEMPT) <= csrf._exempt_views

@@ -78,6 +78,8 @@ def confirm(
             ).one()
             add_terms(connection, [(waiting, lead.name, lead.created_at)])
         count_as_a_person(connection, waiting)
+        if any(event == emails.NURTURE for _, event, _ in emails_to_lead):
+            outbox.stop_nurture(connection, waiting)
         for days, event, message in emails_to_lead:
             later = now + timedelta(days=days)
             outbox.add_message(

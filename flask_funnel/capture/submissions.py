@@ -319,6 +319,8 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         add_terms(connection, [(lead_id, entry.name, created_at)])
     # A suspected bot gets nothing; an unconfirmed sign-up its confirmation email.
     to_lead = entry.emails_to_lead if entry.quarantine_reason in (None, UNCONFIRMED) else ()
+    if any(event == emails.NURTURE for _, event, _ in to_lead):
+        outbox.stop_nurture(connection, lead_id)
     for days, event, message in to_lead:
         later = now + timedelta(days=days)
         outbox.add_message(connection, emails.TO_LEAD, event, message, lead_id, not_before=later)

@@ -27,9 +27,10 @@ from flask_funnel.state import current_funnel
 @with_appcontext
 def deliver(loop: bool, interval: float) -> None:
     """Send the webhook events and emails that are due, then stop; with --loop, keep
-    looking every few seconds. Sign-ups left unconfirmed longer than
-    FUNNEL_CONFIRM_DAYS are erased on the way. Several workers may run at once; SIGTERM
-    or Ctrl-C stops a loop after the batch it is sending."""
+    looking every few seconds. On the way, sign-ups left unconfirmed longer than
+    FUNNEL_CONFIRM_DAYS are erased and messages finished more than FUNNEL_OUTBOX_KEEP_DAYS
+    ago forgotten. Several workers may run at once; SIGTERM or Ctrl-C stops a loop after
+    the message it is sending."""
     state = current_funnel()
     stopping = []
     if loop:
@@ -39,7 +40,9 @@ def deliver(loop: bool, interval: float) -> None:
             expired = expire(state.engine, state.settings.confirm_days)
             if expired:
                 click.echo(f"{expired} unconfirmed sign-ups expired (erased)")
-            sent = deliver_due(state.engine, state.settings.webhooks)
+            with writing(state.engine) as connection:
+                outbox.prune(connection, state.settings.outbox_keep_days)
+            sent = deliver_due(state.engine, state.settings.webhooks, stop=lambda: bool(stopping))
             if sent.tried or not loop:
                 click.echo(
                     f"{sent.delivered} delivered, {sent.retrying} to try again later, "
@@ -72,12 +75,12 @@ def digest() -> None:
         click.echo("No follow-ups due: nothing sent.")
         return
     message = emails.follow_up_digest(
-        due,
-        today.isoformat(),
+        day=today.isoformat(),
+        until=end.isoformat(),
         sender=settings.mail_from,
         to=settings.notify_emails,
         locale=settings.notify_locale,
     )
     with writing(state.engine) as connection:
-        outbox.add_message(connection, emails.TO_TEAM, "email.digest", message, None)
+        outbox.add_message(connection, emails.TO_TEAM, emails.DIGEST, message, None)
     click.echo(f"A digest of {len(due)} follow-ups is queued; `flask funnel deliver` sends it.")

@@ -10,6 +10,7 @@ unsubscribe (RFC 8058: ``List-Unsubscribe`` and ``List-Unsubscribe-Post``).
 from __future__ import annotations
 
 import smtplib
+from datetime import datetime
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -25,6 +26,8 @@ TO_LEAD, TO_TEAM = "email:lead", "email:team"
 #: The outbox event of a nurture email: it is not sent to a lead who has unsubscribed,
 #: bought or been lost by then.
 NURTURE = "email.nurture"
+#: The outbox event of the team's digest: rendered when sent, so it holds no erased lead.
+DIGEST = "email.digest"
 
 
 def offer_email(
@@ -152,31 +155,50 @@ def team_notice(lead, change: dict, *, sender: str, to: tuple[str, ...], locale:
     }
 
 
-def follow_up_digest(items: list, day: str, *, sender: str, to, locale: str) -> dict:
-    """The open follow-ups due by ``day`` (``notes.due_follow_ups`` rows), one email."""
-    t = partial(translate, locale)
+def follow_up_digest(*, day: str, until: str, sender: str, to, locale: str) -> dict:
+    """The team's digest as the outbox keeps it: only what to render when it is sent
+    (``digest_now``): the follow-ups due by the end of ``day`` (``until``, ISO UTC)."""
+    return {"from": sender, "to": list(to), "locale": locale, "day": day, "until": until}
+
+
+def digest_now(queued: dict) -> dict:
+    """The digest's email, from the open follow-ups due by then, as they are now."""
+    from flask_funnel.leads.notes import due_follow_ups
+
+    until = datetime.fromisoformat(queued["until"])
+    session = current_app.extensions["funnel"].session
+    items = [(f, lead) for f, lead in due_follow_ups(session) if f.due_at < until]
+    t = partial(translate, queued["locale"])
     linked = [(follow_up, lead, admin_lead_url(lead.id)) for follow_up, lead in items]
+    day = queued["day"]
     return {
-        "from": sender,
-        "to": list(to),
+        "from": queued["from"],
+        "to": queued["to"],
         "subject": t("Follow-ups due by {day}: {count}", day=day, count=len(items)),
         "text": render_template("flask_funnel/email/digest.txt", t=t, items=linked, day=day),
-        "headers": {"Content-Language": locale},
+        "headers": {"Content-Language": queued["locale"]},
     }
 
 
 def admin_lead_url(lead_id: int) -> str | None:
-    """The lead's admin page, absolute: from the request, else from FUNNEL_SITE_URL."""
-    if has_request_context():
-        return url_for("funnel_admin.lead", lead_id=lead_id, _external=True)
+    """The lead's admin page, absolute (``external_url``); None when there is no way to
+    know the site's address (outside a request, without FUNNEL_SITE_URL)."""
+    if not has_request_context() and current_app.extensions["funnel"].settings.site_url is None:
+        return None
+    return external_url("funnel_admin.lead", lead_id=lead_id)
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for an email: on FUNNEL_SITE_URL when it is set (a request's own
+    Host header could name another site), else on the request's address."""
     site = current_app.extensions["funnel"].settings.site_url
     if site is None:
-        return None
+        return url_for(endpoint, **values, _external=True)
     parts = urlsplit(site)
     adapter = current_app.url_map.bind(
         parts.netloc, script_name=parts.path or None, url_scheme=parts.scheme
     )
-    return adapter.build("funnel_admin.lead", {"lead_id": lead_id}, force_external=True)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def send(message: dict, timeout: float) -> str | None:
@@ -188,7 +210,7 @@ def send(message: dict, timeout: float) -> str | None:
         with mail.get_connection(timeout=timeout) as connection:
             to = message["to"]
             email = EmailMultiAlternatives(
-                message["subject"],
+                " ".join(message["subject"].split()),  # one line, whatever the page file says
                 message["text"],
                 message["from"],
                 to if isinstance(to, list) else [to],

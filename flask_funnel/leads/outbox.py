@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask import current_app, has_app_context
@@ -45,10 +45,16 @@ def endpoints_for(event: str) -> tuple[WebhookEndpoint, ...]:
 
 
 def add_event(
-    connection: Connection, event: str, data: dict, *, lead_id: int | None, at: datetime | None
+    connection: Connection,
+    event: str,
+    data: dict,
+    *,
+    lead_id: int | None,
+    at: datetime | None,
+    delay: timedelta | None = None,
 ) -> str | None:
     """Write ``event`` with ``data`` for each endpoint that wants it, in the caller's
-    transaction; its id (None when no endpoint wants it)."""
+    transaction, to be sent after ``delay``; its id (None when no endpoint wants it)."""
     endpoints = endpoints_for(event)
     if not endpoints:
         return None
@@ -60,10 +66,10 @@ def add_event(
         separators=(",", ":"),
         default=_iso,
     )
-    connection.execute(
-        _INSERT,
-        [_row(event_id, event, WEBHOOK + e.name, lead_id, body, now) for e in endpoints],
-    )
+    rows = [_row(event_id, event, WEBHOOK + e.name, lead_id, body, now) for e in endpoints]
+    if delay:
+        rows = [row | {"next_attempt_at": now + delay} for row in rows]
+    connection.execute(_INSERT, rows)
     return event_id
 
 
@@ -155,6 +161,28 @@ def send_again(connection: Connection, message_id: int) -> bool:
             .values(state=PENDING, next_attempt_at=utcnow(), claimed_until=None, attempts=0)
         ).rowcount
     )
+
+
+def stop_nurture(connection: Connection, lead_id: int) -> None:
+    """A lead who signs up again starts a new sequence: the old one stops."""
+    connection.execute(
+        update(_outbox)
+        .where(
+            _outbox.c.lead_id == lead_id,
+            _outbox.c.event == emails.NURTURE,
+            _outbox.c.state == PENDING,
+        )
+        .values(state=STOPPED, last_error="a newer sequence started")
+    )
+
+
+def prune(connection: Connection, days: int) -> int:
+    """Forget the messages finished (sent, given up, stopped) more than ``days`` ago:
+    the outbox is a log of recent work, not an archive of personal data."""
+    cutoff = utcnow() - timedelta(days=days)
+    return connection.execute(
+        delete(_outbox).where(_outbox.c.created_at < cutoff, _outbox.c.state != PENDING)
+    ).rowcount
 
 
 def drop_for_lead(connection: Connection, lead_id: int) -> int:

@@ -3,6 +3,8 @@ recorded about them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Engine, delete, or_, select, update
 
 from flask_funnel import signals
@@ -23,6 +25,10 @@ from flask_funnel.db.models import (
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import audit, outbox
 from flask_funnel.leads.name_terms import drop_terms
+
+#: ``lead.erased`` waits this long, so that a worker's send of the lead's own messages
+#: already under way (at most FUNNEL_WEBHOOK_TIMEOUT) reaches the receiver first.
+ERASED_EVENT_DELAY = timedelta(minutes=1)
 
 
 def erase(engine: Engine, lead_id: int, actor: str) -> bool:
@@ -58,7 +64,14 @@ def erase(engine: Engine, lead_id: int, actor: str) -> bool:
         if erased:
             audit.record(connection, actor, audit.DELETE, lead_id=lead_id, detail="erased")
             outbox.drop_for_lead(connection, lead_id)  # pending or sent, they hold the email
-            outbox.add_event(connection, "lead.erased", {"lead_id": lead_id}, lead_id=None, at=None)
+            outbox.add_event(  # after any send of its messages already under way
+                connection,
+                "lead.erased",
+                {"lead_id": lead_id},
+                lead_id=None,
+                at=None,
+                delay=ERASED_EVENT_DELAY,
+            )
     if erased:
         signals.send(signals.lead_erased, lead_id=lead_id, actor=actor)
     return bool(erased)

@@ -23,6 +23,8 @@ import json
 import logging
 import random
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,20 +75,31 @@ def wait_before(attempt: int) -> timedelta:
 
 
 def deliver_due(
-    engine: Engine, settings: WebhookSettings, *, now: datetime | None = None
+    engine: Engine,
+    settings: WebhookSettings,
+    *,
+    now: datetime | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> Delivered:
     """Send every message due by ``now`` (default: the current time), a batch at a time,
-    until none is left that this worker may take."""
+    until none is left that this worker may take or ``stop()`` says so."""
     result = Delivered()
     endpoints = {WEBHOOK + e.name: e for e in settings.endpoints}
+    worker = uuid.uuid4().hex
     with requests.Session() as http:
-        while batch := _claim(engine, now or utcnow()):
+        while not stop() and (batch := _claim(engine, now or utcnow(), worker)):
             for message in batch:
-                _send(engine, http, message, endpoints.get(message.target), settings, result)
+                if stop():
+                    break
+                # Held again for this one message: a batch may take longer than a lease,
+                # and a message gone (its lead erased) or taken over is not sent.
+                if _hold(engine, message.id, worker):
+                    target = endpoints.get(message.target)
+                    _send(engine, http, message, target, settings, result, worker)
     return result
 
 
-def _claim(engine: Engine, now: datetime) -> list:
+def _claim(engine: Engine, now: datetime, worker: str) -> list:
     with writing(engine) as connection:
         due = (
             connection.execute(
@@ -106,29 +119,58 @@ def _claim(engine: Engine, now: datetime) -> list:
         if not due:
             return []
         connection.execute(
-            update(_outbox).where(_outbox.c.id.in_(due)).values(claimed_until=utcnow() + LEASE)
+            update(_outbox)
+            .where(_outbox.c.id.in_(due))
+            .values(claimed_until=utcnow() + LEASE, claimed_by=worker)
         )
         return connection.execute(
             select(_outbox).where(_outbox.c.id.in_(due)).order_by(_outbox.c.id)
         ).all()
 
 
-def _send(engine, http, message, endpoint: WebhookEndpoint | None, settings, result) -> None:
+def _hold(engine: Engine, message_id: int, worker: str) -> bool:
+    with writing(engine) as connection:
+        return bool(
+            connection.execute(
+                update(_outbox)
+                .where(
+                    _outbox.c.id == message_id,
+                    _outbox.c.claimed_by == worker,
+                    _outbox.c.state == PENDING,
+                )
+                .values(claimed_until=utcnow() + LEASE)
+            ).rowcount
+        )
+
+
+def _finish(engine: Engine, message_id: int, worker: str, values: dict) -> None:
+    """Record how it went, unless another worker took the message over meanwhile."""
+    with writing(engine) as connection:  # gone if its lead was erased meanwhile
+        connection.execute(
+            update(_outbox)
+            .where(_outbox.c.id == message_id, _outbox.c.claimed_by == worker)
+            .values(claimed_until=None, claimed_by=None, **values)
+        )
+
+
+def _send(engine, http, message, endpoint, settings, result, worker: str) -> None:
     attempt = message.attempts + 1
     stop = _why_not_nurture(engine, message.lead_id) if message.event == emails.NURTURE else None
     if stop is not None:
-        values = {"state": STOPPED, "claimed_until": None, "last_error": stop}
-        with writing(engine) as connection:
-            connection.execute(update(_outbox).where(_outbox.c.id == message.id).values(**values))
+        _finish(engine, message.id, worker, {"state": STOPPED, "last_error": stop})
         return
-    if message.target.startswith("email:"):
-        endpoint = message.target  # always there: the app's mail server
-        status, error = None, emails.send(json.loads(message.body), settings.timeout)
-    elif endpoint is None:  # its endpoint was taken out of the configuration
-        status, error = None, "the endpoint is no longer configured"
-    else:
-        status, error = _post(http, endpoint, message, settings.timeout)
-    values = {"attempts": attempt, "claimed_until": None, "last_status": status}
+    try:
+        if message.target.startswith("email:"):
+            endpoint = message.target  # always there: the app's mail server
+            status, error = None, emails.send(_email_of(message), settings.timeout)
+        elif endpoint is None:  # its endpoint was taken out of the configuration
+            status, error = None, "the endpoint is no longer configured"
+        else:
+            status, error = _post(http, endpoint, message, settings.timeout)
+    except Exception as exc:  # one bad message must not stop the others
+        status, error = None, f"{type(exc).__name__} while sending"
+        log.exception("outbox message %s could not be sent", message.id)
+    values = {"attempts": attempt, "last_status": status}
     if error is None:
         values |= {"state": DELIVERED, "delivered_at": utcnow(), "last_error": None}
         result.delivered += 1
@@ -136,14 +178,20 @@ def _send(engine, http, message, endpoint: WebhookEndpoint | None, settings, res
         values |= {"state": FAILED, "last_error": error[:300]}
         result.failed += 1
         log.warning(
-            "webhook %s %s gave up after %s tries: %s", message.target, message.id, attempt, error
+            "outbox %s %s gave up after %s tries: %s", message.target, message.id, attempt, error
         )
     else:
         values |= {"next_attempt_at": utcnow() + wait_before(attempt), "last_error": error[:300]}
         result.retrying += 1
-        log.info("webhook %s %s try %s failed: %s", message.target, message.id, attempt, error)
-    with writing(engine) as connection:  # gone if its lead was erased meanwhile
-        connection.execute(update(_outbox).where(_outbox.c.id == message.id).values(**values))
+        log.info("outbox %s %s try %s failed: %s", message.target, message.id, attempt, error)
+    _finish(engine, message.id, worker, values)
+
+
+def _email_of(message) -> dict:
+    """An email as stored, or, for the digest, rendered now (erased leads left out)."""
+    if message.event == emails.DIGEST:
+        return emails.digest_now(json.loads(message.body))
+    return json.loads(message.body)
 
 
 #: Stages at which a lead's nurture sequence stops.

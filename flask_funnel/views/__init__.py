@@ -23,3 +23,21 @@ def init_app(app: Flask, prefix: str) -> None:
     app.add_template_global(headers.csp_nonce)  # <script nonce="{{ csp_nonce() }}">
     secure_session_cookie_over_https(app)
     app.after_request(headers.on_every_funnel_response(prefix))
+
+
+#: Views that take a POST no form of this site made, proven otherwise: the one-click
+#: unsubscribe of mail programs (RFC 8058, a signed token) and Google's One Tap (its
+#: double-submit cookie). A host's global CSRFProtect would refuse them.
+CSRF_EXEMPT = (
+    "flask_funnel.views.public.routes.unsubscribe",
+    "flask_funnel.views.public.one_tap.google_one_tap",
+)
+
+
+def exempt_from_host_csrf(app: Flask) -> None:
+    """With a host's ``CSRFProtect(app)`` made before ``funnel.init_app``, exempt them
+    (made after: ``csrf.exempt`` each name in ``CSRF_EXEMPT``, as the README says)."""
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        for view in CSRF_EXEMPT:
+            csrf.exempt(view)

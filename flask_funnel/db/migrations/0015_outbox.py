@@ -33,6 +33,7 @@ def upgrade():
         sa.Column('attempts', sa.Integer(), nullable=False),
         sa.Column('next_attempt_at', Time, nullable=False),
         sa.Column('claimed_until', Time, nullable=True),
+        sa.Column('claimed_by', sa.String(length=32), nullable=True),
         sa.Column('last_status', sa.Integer(), nullable=True),
         sa.Column('last_error', sa.String(length=300), nullable=True),
         sa.Column('created_at', Time, nullable=False),

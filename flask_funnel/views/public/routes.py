@@ -443,7 +443,7 @@ def _confirmation_email(page: Page, key: str, to: str, name: str | None):
         to=to,
         name=name,
         sender=settings.mail_from,
-        confirm_url=url_for(".confirm", slug=page.slug, token=token, _external=True),
+        confirm_url=emails.external_url("funnel.confirm", slug=page.slug, token=token),
         days=settings.confirm_days,
     )
     return ((0, "email.confirm", message),)
@@ -455,8 +455,8 @@ def _lead_emails(page: Page, score: int, key: str, to: str, name: str | None):
     settings = current_funnel().settings
     if not settings.mail_from:
         return ()
-    unsubscribe_url = url_for(
-        ".unsubscribe", token=_serializer("unsubscribe").dumps(key), _external=True
+    unsubscribe_url = emails.external_url(
+        "funnel.unsubscribe", token=_serializer("unsubscribe").dumps(key)
     )
     link = _timed_serializer("offer-link").dumps([key, *version_key(page)])
     offer = emails.offer_email(
@@ -465,9 +465,9 @@ def _lead_emails(page: Page, score: int, key: str, to: str, name: str | None):
         to=to,
         name=name,
         sender=settings.mail_from,
-        offer_url=url_for(".offer_link", slug=page.slug, token=link, _external=True),
-        result_url=url_for(
-            ".thanks", slug=page.slug, token=_thanks_token(page, key), _external=True
+        offer_url=emails.external_url("funnel.offer_link", slug=page.slug, token=link),
+        result_url=emails.external_url(
+            "funnel.thanks", slug=page.slug, token=_thanks_token(page, key)
         ),
         unsubscribe_url=unsubscribe_url,
         link_days=settings.offer_link_days,
