@@ -18,7 +18,6 @@ from flask_funnel.db.models import Lead, Submission
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import emails, outbox
-from flask_funnel.leads.name_terms import add_terms
 from flask_funnel.leads.privacy import erase
 from flask_funnel.leads.quarantine import count_as_a_person
 
@@ -67,16 +66,6 @@ def confirm(
         connection.execute(
             update(Submission).where(Submission.id == submission_id).values(quarantined=False)
         )
-        released = connection.execute(
-            update(Lead)
-            .where(Lead.id == waiting, Lead.quarantined == true())
-            .values(quarantined=False)
-        ).rowcount
-        if released:
-            lead = connection.execute(
-                select(Lead.name, Lead.created_at).where(Lead.id == waiting)
-            ).one()
-            add_terms(connection, [(waiting, lead.name, lead.created_at)])
         count_as_a_person(connection, waiting)
         if any(event == emails.NURTURE for _, event, _ in emails_to_lead):
             outbox.stop_nurture(connection, waiting)

@@ -44,26 +44,20 @@ def offer_email(
 ) -> dict:
     """The lead magnet by email: the result and the offer in the page's version, as the
     outbox keeps it (plain text and HTML)."""
-    context = {
-        "page": page,
-        "outcome": outcome,
-        "name": name,
-        "offer_url": offer_url,
-        "result_url": result_url,
-        "unsubscribe_url": unsubscribe_url,
-        "link_days": link_days,
-        "locale": page.locale,
-        "direction": text_direction(page.locale),
-        "t": partial(translate, page.locale),
-    }
-    return {
-        "from": sender,
-        "to": to,
-        "subject": page.offer.title,
-        "text": render_template("flask_funnel/email/offer.txt", **context),
-        "html": render_template("flask_funnel/email/offer.html", **context),
-        "headers": _list_headers(unsubscribe_url, page.locale),
-    }
+    return _email(
+        "offer",
+        page,
+        subject=page.offer.title,
+        sender=sender,
+        to=to,
+        headers=_list_headers(unsubscribe_url, page.locale),
+        outcome=outcome,
+        name=name,
+        offer_url=offer_url,
+        result_url=result_url,
+        unsubscribe_url=unsubscribe_url,
+        link_days=link_days,
+    )
 
 
 def confirmation_email(
@@ -71,26 +65,18 @@ def confirmation_email(
 ) -> dict:
     """Double opt-in: the link that confirms the address (no unsubscribe: it is the
     only email sent before consent is confirmed)."""
-    t = partial(translate, page.locale)
-    subject = t("Confirm your email to get {offer}", offer=page.offer.title)
-    context = {
-        "page": page,
-        "name": name,
-        "confirm_url": confirm_url,
-        "days": days,
-        "subject": subject,
-        "locale": page.locale,
-        "direction": text_direction(page.locale),
-        "t": t,
-    }
-    return {
-        "from": sender,
-        "to": to,
-        "subject": subject,
-        "text": render_template("flask_funnel/email/confirm.txt", **context),
-        "html": render_template("flask_funnel/email/confirm.html", **context),
-        "headers": {"Content-Language": page.locale},
-    }
+    subject = translate(page.locale, "Confirm your email to get {offer}", offer=page.offer.title)
+    return _email(
+        "confirm",
+        page,
+        subject=subject,
+        sender=sender,
+        to=to,
+        headers={"Content-Language": page.locale},
+        name=name,
+        confirm_url=confirm_url,
+        days=days,
+    )
 
 
 def nurture_email(
@@ -104,12 +90,26 @@ def nurture_email(
 ) -> dict:
     """One email of the page's nurture sequence, its Markdown as text and as HTML (the
     page file's own HTML escaped, like everything else)."""
-    context = {
+    return _email(
+        "nurture",
+        page,
+        subject=email.subject,
+        sender=sender,
+        to=to,
+        headers=_list_headers(unsubscribe_url, page.locale),
+        email=email,
+        name=name,
+        unsubscribe_url=unsubscribe_url,
+        body_html=Markup(_markdown(email.body)),  # noqa: S704 (mistune escapes HTML)
+    )
+
+
+def _email(template: str, page: Page, *, subject, sender, to, headers, **context) -> dict:
+    """An email to a lead in the page's version: ``email/<template>.txt`` and ``.html``
+    rendered in its language and direction, as the outbox keeps it."""
+    context |= {
         "page": page,
-        "email": email,
-        "name": name,
-        "unsubscribe_url": unsubscribe_url,
-        "body_html": Markup(_markdown(email.body)),  # noqa: S704 (mistune escapes HTML)
+        "subject": subject,
         "locale": page.locale,
         "direction": text_direction(page.locale),
         "t": partial(translate, page.locale),
@@ -117,10 +117,10 @@ def nurture_email(
     return {
         "from": sender,
         "to": to,
-        "subject": email.subject,
-        "text": render_template("flask_funnel/email/nurture.txt", **context),
-        "html": render_template("flask_funnel/email/nurture.html", **context),
-        "headers": _list_headers(unsubscribe_url, page.locale),
+        "subject": subject,
+        "text": render_template(f"flask_funnel/email/{template}.txt", **context),
+        "html": render_template(f"flask_funnel/email/{template}.html", **context),
+        "headers": headers,
     }
 
 

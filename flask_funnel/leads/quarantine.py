@@ -13,25 +13,27 @@ from flask_funnel.leads.name_terms import add_terms
 def release(engine: Engine, lead_id: int, actor: str) -> bool:
     """Take a lead out of quarantine: it was a person after all."""
     with writing(engine) as connection:
-        released = connection.execute(
-            update(Lead)
-            .where(Lead.id == lead_id, Lead.quarantined == true())
-            .values(quarantined=False)
-        ).rowcount
-        if released:
-            lead = connection.execute(
-                select(Lead.name, Lead.created_at).where(Lead.id == lead_id)
-            ).one()
-            add_terms(connection, [(lead_id, lead.name, lead.created_at)])
-            count_as_a_person(connection, lead_id)
-            audit.record(connection, actor, audit.RELEASE, lead_id=lead_id)
-    return bool(released)
+        caught = connection.execute(select(Lead.quarantined).where(Lead.id == lead_id)).scalar()
+        if not caught:  # a real lead keeps its caught submissions caught
+            return False
+        count_as_a_person(connection, lead_id)
+        audit.record(connection, actor, audit.RELEASE, lead_id=lead_id)
+    return True
 
 
-def count_as_a_person(connection: Connection, lead_id: int) -> None:
-    """What the bot checks kept out of the counts with the lead comes back with it: its
-    submissions (the reason they were caught stays on record), its browsers as
-    visitors who signed up, and their page views linked to it, as capture links them."""
+def count_as_a_person(connection: Connection, lead_id: int) -> bool:
+    """Count the lead from now on (True when it was quarantined), with what the bot
+    checks kept out with it: its submissions (the reason they were caught stays on
+    record), its browsers as visitors who signed up, and their page views linked to it,
+    as capture links them."""
+    released = connection.execute(
+        update(Lead).where(Lead.id == lead_id, Lead.quarantined == true()).values(quarantined=False)
+    ).rowcount
+    if released:
+        lead = connection.execute(
+            select(Lead.name, Lead.created_at).where(Lead.id == lead_id)
+        ).one()
+        add_terms(connection, [(lead_id, lead.name, lead.created_at)])
     connection.execute(
         update(Submission).where(Submission.lead_id == lead_id).values(quarantined=False)
     )
@@ -46,3 +48,4 @@ def count_as_a_person(connection: Connection, lead_id: int) -> None:
         .where(Visit.visitor_id.in_(browsers), Visit.lead_id.is_(None))
         .values(lead_id=lead_id)
     )
+    return bool(released)

@@ -566,19 +566,27 @@ def _send_offer(page: Page):
     return response
 
 
+def _emailed_link(purpose: str, slug: str, token: str, days: int) -> tuple[Page, str] | None:
+    """The page version and submission key of a link an email carried (valid ``days``);
+    None when it has expired; 404 when it was never one of ours."""
+    try:
+        key, *version = _timed_serializer(purpose).loads(token, max_age=days * 86400)
+    except SignatureExpired:
+        _page_or_404(slug)
+        return None
+    except (BadSignature, TypeError, ValueError):
+        abort(404)
+    return _version_or_404(slug, tuple(version) if len(version) == 3 else None), str(key)
+
+
 @public.get("/<slug>/offer-link/<token>")
 def offer_link(slug: str, token: str):
     """The download link of the lead magnet email: it works for FUNNEL_OFFER_LINK_DAYS."""
-    days = current_funnel().settings.offer_link_days
-    try:
-        key, *version = _timed_serializer("offer-link").loads(token, max_age=days * 86400)
-    except SignatureExpired:
-        _page_or_404(slug)
+    found = _emailed_link("offer-link", slug, token, current_funnel().settings.offer_link_days)
+    if found is None:
         return _render_error(410), 410
-    except (BadSignature, TypeError, ValueError):
-        abort(404)
-    page = _version_or_404(slug, tuple(version) if len(version) == 3 else None)
-    if awaiting(_submission_or_404(page, str(key))):
+    page, key = found
+    if awaiting(_submission_or_404(page, key)):
         abort(404)
     return _send_offer(page)
 
@@ -587,16 +595,11 @@ def offer_link(slug: str, token: str):
 def confirm(slug: str, token: str):
     """Double opt-in: the link in the confirmation email. The sign-up counts from now
     on, and the offer and the nurture emails are queued; then the result page."""
-    days = current_funnel().settings.confirm_days
-    try:
-        key, *version = _timed_serializer("confirm").loads(token, max_age=days * 86400)
-    except SignatureExpired:
-        _page_or_404(slug)
+    found = _emailed_link("confirm", slug, token, current_funnel().settings.confirm_days)
+    if found is None:
         return _render_error(410), 410
-    except (BadSignature, TypeError, ValueError):
-        abort(404)
-    page = _version_or_404(slug, tuple(version) if len(version) == 3 else None)
-    submission = _submission_or_404(page, str(key))
+    page, key = found
+    submission = _submission_or_404(page, key)
     lead = current_funnel().session.get(Lead, submission.lead_id)
     if awaiting(submission):
         queued = _lead_emails(page, submission.score, str(key), lead.email, lead.name)
