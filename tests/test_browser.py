@@ -173,3 +173,58 @@ def test_the_quiz_inside_the_host_s_page_goes_on_in_the_funnel(browser, site):
     page.get_by_text("You are a pour-over person").wait_for()
     [lead] = exported(app)
     assert (lead["email"], lead["landing_page"]) == ("home.page@example.com", "home-brewing")
+
+
+def test_the_quiz_in_an_iframe_on_another_site_signs_up_and_sizes_its_frame(
+    browser, fresh_database
+):
+    """A static page on http://localhost:<port> (another site than 127.0.0.1, so the
+    browser sends the funnel none of its SameSite=Lax cookies in the frame) embeds
+    ``/p/home-brewing/embed`` with the README's snippet; a visitor signs up inside."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    host = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    host_url = f"http://localhost:{host.server_port}"
+    served = serve(fresh_database(DATABASE), FUNNEL_FRAME_ANCESTORS=host_url)
+    app, base = next(served)
+    snippet = (
+        f"<!doctype html><title>A blog post</title><h1>Our coffee blog</h1>"
+        f'<iframe data-flask-funnel src="{base}/p/home-brewing/embed" title="Quiz"'
+        f' style="width:100%;border:0;height:150px"></iframe>'
+        f'<script src="{base}/p/static/embed.js" async></script>'
+    )
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(snippet.encode())
+
+        def log_message(self, *args):
+            pass
+
+    host.RequestHandlerClass = Page
+    threading.Thread(target=host.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page(**PHONE)
+        page.goto(host_url)
+        frame = page.frame_locator("iframe[data-flask-funnel]")
+        frame.locator(".hero a.button-primary").click()
+        frame.get_by_text("With milk").click()
+        frame.get_by_text("About five minutes").click()
+        frame.get_by_text("A grinder").click()
+        frame.get_by_label("Email", exact=True).fill("in.a.frame@example.com")
+        frame.get_by_role("checkbox").check()
+        frame.get_by_role("button", name="Get my result").click()
+        frame.get_by_text("You are a pour-over person").wait_for()
+        page.wait_for_function(
+            "document.querySelector('iframe[data-flask-funnel]').offsetHeight > 400"
+        )
+        [lead] = exported(app)
+        assert lead["email"] == "in.a.frame@example.com"
+        assert lead["source"] == "localhost"  # the page that embeds it
+    finally:
+        host.shutdown()
+        host.server_close()
+        next(served, None)

@@ -53,3 +53,42 @@ def test_an_unknown_page_leaves_a_comment_not_an_error(tmp_path, caplog):
     assert response.status_code == 200
     assert "<!-- funnel_quiz: no page with this slug -->" in response.text
     assert "no-such-page" in caplog.text
+
+
+# --- in an iframe on another site -----------------------------------------------------
+
+
+def embed_contact_form(client):
+    """The contact step of the embed, its hidden fields (the embed's visitor in them)."""
+    import re
+
+    landing = client.get("/p/home-brewing/embed")
+    assert landing.status_code == 200 and "data-funnel-embed" in landing.text
+    start = re.search(r'href="(/p/home-brewing/quiz\?embed=[^"]+)"', landing.text).group(1)
+    first = client.get(start.replace("&amp;", "&"))
+    fields = hidden_fields(first.text)
+    answers = {"q_style": "black", "q_time": "5min", "q_gear": "grinder"}
+    contact = client.get("/p/home-brewing/quiz", query_string={**fields, **answers, "step": 4})
+    assert "csrf_token" not in hidden_fields(contact.text)  # no session in a frame
+    action = re.search(
+        r'<form class="quiz-step contact-step" method="post" action="([^"]+)"', contact.text
+    )
+    return action.group(1).replace("&amp;", "&"), hidden_fields(contact.text)
+
+
+def test_an_embed_posts_only_from_this_site(app):
+    from flask_funnel.db.models import Lead
+
+    client = browser(app)
+    action, fields = embed_contact_form(client)
+    data = fields | {"email": "eve@example.com", "consent": "y"}
+    forged = client.post(action, data=data, headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 400
+    nameless = client.post(action, data=data)  # neither Origin nor Referer
+    assert nameless.status_code == 400
+    sent = client.post(action, data=data, headers={"Origin": "http://localhost"})
+    assert sent.status_code == 303 and "embed=" in sent.location
+    with app.extensions["funnel"].engine.connect() as connection:
+        assert connection.execute(select(Lead.email, Lead.quarantined)).all() == [
+            ("eve@example.com", False)
+        ]

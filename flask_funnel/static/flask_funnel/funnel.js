@@ -20,6 +20,21 @@
       });
     });
   });
+  // In an iframe on another site (<slug>/embed): tell the host page how tall the page
+  // is, so static/embed.js sizes the frame to it (the height is not a secret: "*").
+  if (document.documentElement.hasAttribute("data-funnel-embed") && window.parent !== window) {
+    var tell = function () {
+      window.parent.postMessage(
+        // The body's own height: the document's is never less than the frame's, and
+        // a frame sized by it could grow but never shrink.
+        { type: "flask-funnel:height", height: document.body.getBoundingClientRect().height },
+        "*"
+      );
+    };
+    tell();
+    window.addEventListener("load", tell);
+    if (window.ResizeObserver) new ResizeObserver(tell).observe(document.body);
+  }
   // One click is enough: a second tap on submit must not send the form twice.
   document.querySelectorAll("form[method=post]").forEach(function (form) {
     form.addEventListener("submit", function () {

@@ -49,7 +49,7 @@ def one_tap_prompt(
 
     Showing it marks the request, so the response's policy admits Google's script."""
     settings = current_funnel().settings.google
-    if settings is None or not settings.one_tap:
+    if settings is None or not settings.one_tap or g.get("_funnel_embed"):
         return None
     if signed_in.signed_in_identity() is not None:
         return None

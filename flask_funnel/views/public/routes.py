@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     g,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -99,14 +100,42 @@ def set_visitor_cookie(response):
 
 
 @public.context_processor
-def _preview_context() -> dict:
-    return {"preview_args": _preview_args()}
+def _carried_context() -> dict:
+    return {"carried_args": carried_args(), "embedded": embedded() is not None}
 
 
-def _preview_args() -> dict[str, str]:
-    """Links and forms of an admin's preview keep its parameter (see ``views.preview``)."""
+def carried_args() -> dict[str, str]:
+    """What the links and forms of the flow carry: an admin's preview (see
+    ``views.preview``) and an embed's visitor (``embedded``)."""
+    carried = {}
     token = request.values.get(PREVIEW_PARAM) if g.get("_funnel_preview") else None
-    return {PREVIEW_PARAM: token} if token else {}
+    if token:
+        carried[PREVIEW_PARAM] = token
+    if embedded() is not None:
+        carried[EMBED_PARAM] = _serializer("embed").dumps(embedded())
+    return carried
+
+
+#: The parameter that marks the pages of an iframe on another site (``<slug>/embed``).
+EMBED_PARAM = "embed"
+
+
+def embedded() -> str | None:
+    """In an iframe on another site: the visitor id the embed carries from page to page
+    (a browser may not keep or send our cookies there), else None."""
+    if "_funnel_embed" not in g:
+        visitor = None
+        token = request.args.get(EMBED_PARAM)  # a POST carries it in its address too
+        if token:
+            try:
+                visitor = _serializer("embed").loads(token)
+            except BadSignature:
+                visitor = None
+        valid = isinstance(visitor, str) and len(visitor) == 32
+        g._funnel_embed = (
+            visitor if valid and all(c in "0123456789abcdef" for c in visitor) else None
+        )
+    return g._funnel_embed
 
 
 @public.errorhandler(429)
@@ -119,7 +148,7 @@ def _too_many_sign_ups(error: HTTPException):
         slug = request.view_args["slug"]
         page = _version_or_404(slug, _posted_version(slug))
         body, status, _ = _render_step(
-            page, form_class(page)(), page.contact_step, status=429, rate_limited=True
+            page, _quiz_form(page), page.contact_step, status=429, rate_limited=True
         )
         return body, status, headers | {"Cache-Control": "no-store"}
     return _render_error(429), 429, headers
@@ -167,7 +196,11 @@ def page_context(locale: str) -> dict:
         "t": partial(translate, locale),
         "number": partial(format_number, locale),
         "percent": partial(format_percent, locale),
-        "base_template": current_funnel().settings.base_template,
+        "base_template": (
+            "flask_funnel/embed_base.html"
+            if has_request_context() and embedded() is not None
+            else current_funnel().settings.base_template
+        ),
     }
 
 
@@ -241,6 +274,8 @@ def _posted_version(slug: str) -> VersionKey | None:
 
 
 def _visitor_id() -> str:
+    if embedded() is not None:
+        return embedded()
     cookie = request.cookies.get(current_funnel().settings.visitor_cookie, "")
     if len(cookie) == 32 and all(c in "0123456789abcdef" for c in cookie):
         return cookie
@@ -292,6 +327,14 @@ def landing(slug: str):
     return body, status, {"Cache-Control": "private, no-cache"}
 
 
+@public.get("/<slug>/embed")
+def embed(slug: str):
+    """The landing page for an iframe on another site (``static/embed.js`` sizes the
+    frame); every page of the flow after it stays in the frame's own layout."""
+    g._funnel_embed = _visitor_id()  # carried by the embed's links from here on
+    return landing(slug)
+
+
 # --- quiz -------------------------------------------------------------------------
 
 
@@ -301,10 +344,10 @@ def quiz(slug: str):
     only the contact step, which carries the email, is a POST."""
     page = _version_or_404(slug, _posted_version(slug) if request.method == "POST" else None)
     if request.method == "POST":
-        form = form_class(page)()
+        form = _quiz_form(page)
         return _submit(page, form)
 
-    form = form_class(page)(formdata=request.args or None)
+    form = _quiz_form(page, formdata=request.args or None)
     if request.args.get("google") == "off":  # "use another email"
         signed_in.forget()
     step = form.current_step()
@@ -317,6 +360,26 @@ def quiz(slug: str):
     if _preview() is None:
         record_step(current_funnel().engine, _visit_record(page), step)
     return _render_step(page, form, step)
+
+
+def _quiz_form(page: Page, **kwargs) -> QuizForm:
+    """The page's quiz form. In an embed on another site its POST is proven by its
+    Origin instead of the session's CSRF token (``_from_this_site``): a browser may not
+    send our session cookie there."""
+    if embedded() is not None:
+        kwargs["meta"] = {"csrf": False}
+    return form_class(page)(**kwargs)
+
+
+def _from_this_site() -> bool:
+    """The POST came from a page of this site: its Origin (or, without one, its
+    Referer) is this site's. What a CSRF token proves, for a form in a cross-site iframe."""
+    here = request.host_url.rstrip("/")
+    origin = request.headers.get("Origin")
+    if origin:
+        return origin == here
+    referrer = request.referrer or ""
+    return referrer == here or referrer.startswith(here + "/")
 
 
 def _render_step(page: Page, form: QuizForm, step: int, status: int = 200, **context):
@@ -341,10 +404,10 @@ def _render_step(page: Page, form: QuizForm, step: int, status: int = 200, **con
             step=step - 1,
             started=form.started.data,
             **{f"q_{k}": v for k, v in answers.items()},
-            **_preview_args(),
+            **carried_args(),
         )
         if step > 1
-        else url_for(".landing", slug=page.slug, **_preview_args()),
+        else url_for(".landing", slug=page.slug, **carried_args()),
         **context,
     )
     return body, status, {"Cache-Control": "no-store"}
@@ -352,8 +415,8 @@ def _render_step(page: Page, form: QuizForm, step: int, status: int = 200, **con
 
 def _sign_in_context(page: Page, form: QuizForm, answers: dict[str, str]) -> dict:
     """What the contact step shows of Google sign-in (nothing when it is not set up)."""
-    if current_funnel().settings.google is None:
-        return {}
+    if current_funnel().settings.google is None or embedded() is not None:
+        return {}  # Google does not sign in inside another site's frame
     query = {"started": form.started.data, **{f"q_{k}": v for k, v in answers.items()}}
     identity = signed_in.signed_in_identity()
     if identity is not None:
@@ -375,7 +438,8 @@ def _submit(page: Page, form: QuizForm):
     start = check_start(form.started.data, current_app.secret_key, _visitor_id())
     if start.expired:  # a form left open for a day gets a fresh stamp
         form.started.data = start_stamp(current_app.secret_key, _visitor_id())
-    if form.csrf_failed or start.expired:
+    forged = form.csrf_failed or (embedded() is not None and not _from_this_site())
+    if forged or start.expired:
         return _render_step(page, form, page.contact_step, status=400, form_expired=True)
     if invalid is not None:
         return _render_step(page, form, invalid, status=422)
@@ -426,7 +490,10 @@ def _submit(page: Page, form: QuizForm):
         log.error("submission not stored, database unavailable: %s", type(exc.orig).__name__)
         return _render_step(page, form, page.contact_step, status=503, unavailable=True)
     signed_in.forget()
-    return redirect(url_for(".thanks", slug=page.slug, token=_thanks_token(page, key)), code=303)
+    thanks_url = url_for(
+        ".thanks", slug=page.slug, token=_thanks_token(page, key), **carried_args()
+    )
+    return redirect(thanks_url, code=303)
 
 
 def _thanks_token(page: Page, key: str) -> str:
