@@ -149,6 +149,9 @@ DEFAULTS: dict[str, object] = {
     # ... up to 6 h: 16 tries span 19 to 38 hours).
     "FUNNEL_WEBHOOK_TIMEOUT": 10.0,
     "FUNNEL_WEBHOOK_MAX_ATTEMPTS": 16,
+    # Whether an endpoint an admin adds in the admin area may be on a private or local
+    # network (the configured ones always may).
+    "FUNNEL_WEBHOOK_ALLOW_PRIVATE": False,
     # Days the outbox keeps what it sent, gave up on or stopped (a log, not an archive).
     "FUNNEL_OUTBOX_KEEP_DAYS": 30,
     # The sender of emails to leads ("Bean & Bloom <guide@shop.example>"); None sends
@@ -214,6 +217,8 @@ class WebhookSettings:
     endpoints: tuple[WebhookEndpoint, ...]
     timeout: float
     max_attempts: int
+    #: Endpoints added in the admin area may be on a private network.
+    allow_private: bool = False
 
 
 class SettingsError(RuntimeError):
@@ -384,6 +389,7 @@ def _webhooks(config: Mapping) -> WebhookSettings:
         endpoints=tuple(endpoints),
         timeout=_number(config, "FUNNEL_WEBHOOK_TIMEOUT", float, 0.1),
         max_attempts=_number(config, "FUNNEL_WEBHOOK_MAX_ATTEMPTS", int, 1),
+        allow_private=_flag(config, "FUNNEL_WEBHOOK_ALLOW_PRIVATE"),
     )
 
 

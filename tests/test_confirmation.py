@@ -58,6 +58,7 @@ def test_the_offer_waits_for_the_confirmation_link(site, inbox):
     deliver(site)
     [message] = inbox.messages
     assert message["Subject"] == "Confirm your email to get The Home Brewing Guide (PDF)"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text, _ = parts(message)
     link = local(next(w for w in text.split() if "/confirm/" in w))
 

@@ -249,6 +249,7 @@ DOWNGRADES = [
     ("0012", "funnel_stage_changes", "lost_reason"),
     ("0013", "funnel_daily_losses", None),
     ("0015", "funnel_outbox", None),
+    ("0016", "funnel_webhook_endpoints", None),
 ]
 
 

@@ -7,16 +7,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import make_app, sign_up
+from conftest import hidden_fields, make_app, sign_up
 from sqlalchemy import func, select
 
-from flask_funnel.db.models import OutboxMessage
+from flask_funnel.db.models import AuditEntry, OutboxMessage
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads.privacy import erase
 from flask_funnel.leads.purchases import record_purchase
@@ -366,3 +367,70 @@ def test_a_host_s_global_csrf_protection_spares_the_one_click_unsubscribe(tmp_pa
     Funnel(app)
     assert {f"{v.__module__}.{v.__name__}" for v in app.view_functions.values()} >= set(CSRF_EXEMPT)
     assert set(CSRF_EXEMPT) <= csrf._exempt_views
+
+
+# --- endpoints an admin adds ------------------------------------------------------------
+
+
+def add_endpoint_form(admin, **fields):
+    page = admin.get("/p/admin/webhooks")
+    token = hidden_fields(page.text)["csrf_token"]
+    data = {"csrf_token": token, "events": ["lead.captured", "lead.erased"]} | fields
+    return admin.post("/p/admin/webhooks/endpoints", data=data)
+
+
+def test_an_admin_adds_an_endpoint_and_it_gets_the_events_signed(tmp_path, receiver):
+    from conftest import signed_in_admin
+
+    from flask_funnel.leads import webhook_endpoints
+
+    crm = receiver()
+    app = make_app(tmp_path, FUNNEL_WEBHOOK_ALLOW_PRIVATE=True)  # the receiver is local
+    admin = signed_in_admin(app)
+    added = add_endpoint_form(admin, name="sales-crm", url=crm.url)
+    assert added.status_code == 201
+    secret = re.search(r'<code dir="ltr" class="secret">([^<]+)</code>', added.text).group(1)
+    assert secret not in admin.get("/p/admin/webhooks").text  # shown once
+    webhook_endpoints.forget_cache(app.extensions["funnel"].engine)
+    with app.app_context():
+        sign_up(app, "ann@example.com")
+    assert {m.event for m in outbox(app)} == {"lead.captured"}  # only what it asked for
+    deliver_until_done(app)
+    [(headers, body, _)] = crm.requests
+    assert verify(secret, body, headers["Funnel-Signature"])
+    with app.extensions["funnel"].engine.connect() as connection:
+        actions = connection.execute(select(AuditEntry.action, AuditEntry.detail)).all()
+    assert ("webhook_endpoint", f"added sales-crm: {crm.url}") in actions
+
+
+def test_an_endpoint_on_a_private_network_is_refused_beside_its_field(tmp_path):
+    from conftest import signed_in_admin
+
+    admin = signed_in_admin(make_app(tmp_path))
+    for url in ("http://127.0.0.1:8080/x", "http://169.254.169.254/latest", "ftp://x.example"):
+        refused = add_endpoint_form(admin, name="crm", url=url)
+        assert refused.status_code == 422, url
+        assert "not a private or local one" in refused.text
+        assert 'value="' + url + '"' in refused.text  # the form keeps what was typed
+    assert add_endpoint_form(admin, name="Bad Name!", url="https://x.example").status_code == 422
+    no_token = admin.post("/p/admin/webhooks/endpoints", data={"name": "x", "url": "https://x"})
+    assert no_token.status_code == 400
+
+
+def test_a_removed_endpoint_gets_nothing_more(tmp_path, receiver):
+    from conftest import signed_in_admin
+
+    from flask_funnel.leads import webhook_endpoints
+
+    crm = receiver()
+    app = make_app(tmp_path, FUNNEL_WEBHOOK_ALLOW_PRIVATE=True)
+    admin = signed_in_admin(app)
+    add_endpoint_form(admin, name="crm2", url=crm.url)
+    page = admin.get("/p/admin/webhooks").text
+    remove = re.search(r'action="(/p/admin/webhooks/endpoints/\d+/remove)"', page).group(1)
+    token = hidden_fields(page)["csrf_token"]
+    assert admin.post(remove, data={"csrf_token": token}).status_code == 303
+    webhook_endpoints.forget_cache(app.extensions["funnel"].engine)
+    with app.app_context():
+        sign_up(app, "bob@example.com")
+    assert outbox(app) == []

@@ -449,6 +449,22 @@ class OutboxMessage(Base):
     )
 
 
+class WebhookEndpointRow(Base):
+    """A webhook endpoint an admin added in the admin area (``FUNNEL_WEBHOOKS`` holds
+    the configured ones); its secret signs what it is sent, so it is kept as given."""
+
+    __tablename__ = "funnel_webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    #: The events it wants, comma-separated.
+    events: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+
+
 class LeadTerm(Base):
     """A word of a lead's name, lower-cased: what name search looks up by prefix.
 

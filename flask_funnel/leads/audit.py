@@ -24,6 +24,8 @@ RELEASE = "release"
 PAGE_CHANGE = "page_change"
 #: A webhook message queued again by an admin.
 WEBHOOK_REPLAY = "webhook_replay"
+#: A webhook endpoint added or removed in the admin area.
+WEBHOOK_ENDPOINT = "webhook_endpoint"
 
 _INSERT = insert(AuditEntry.__table__)
 

@@ -61,10 +61,17 @@ def offer_email(
 
 
 def confirmation_email(
-    page: Page, *, to: str, name: str | None, sender: str, confirm_url: str, days: int
+    page: Page,
+    *,
+    to: str,
+    name: str | None,
+    sender: str,
+    confirm_url: str,
+    days: int,
+    unsubscribe_url: str,
 ) -> dict:
-    """Double opt-in: the link that confirms the address (no unsubscribe: it is the
-    only email sent before consent is confirmed)."""
+    """Double opt-in: the link that confirms the address (and, like every email, the
+    one-click unsubscribe)."""
     subject = translate(page.locale, "Confirm your email to get {offer}", offer=page.offer.title)
     return _email(
         "confirm",
@@ -72,10 +79,11 @@ def confirmation_email(
         subject=subject,
         sender=sender,
         to=to,
-        headers={"Content-Language": page.locale},
+        headers=_list_headers(unsubscribe_url, page.locale),
         name=name,
         confirm_url=confirm_url,
         days=days,
+        unsubscribe_url=unsubscribe_url,
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from flask_funnel.db.models import Lead, OutboxMessage
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import emails
+from flask_funnel.leads.webhook_endpoints import all_endpoints
 
 if TYPE_CHECKING:
     from flask_funnel.settings import WebhookEndpoint
@@ -40,8 +41,9 @@ def endpoints_for(event: str) -> tuple[WebhookEndpoint, ...]:
     """The webhook endpoints of the current app that want ``event``."""
     if not has_app_context() or "funnel" not in current_app.extensions:
         return ()
-    settings = current_app.extensions["funnel"].settings.webhooks
-    return tuple(e for e in settings.endpoints if event in e.events)
+    state = current_app.extensions["funnel"]
+    endpoints = all_endpoints(state.engine, state.settings.webhooks)
+    return tuple(e for e in endpoints if event in e.events)
 
 
 def add_event(

@@ -36,6 +36,7 @@ from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.db.types import utcnow
 from flask_funnel.leads import emails
 from flask_funnel.leads.outbox import DELIVERED, FAILED, PENDING, STOPPED, WEBHOOK
+from flask_funnel.leads.webhook_endpoints import all_endpoints, unsafe_address
 from flask_funnel.settings import WebhookEndpoint, WebhookSettings
 
 log = logging.getLogger("flask_funnel.webhooks")
@@ -84,7 +85,8 @@ def deliver_due(
     """Send every message due by ``now`` (default: the current time), a batch at a time,
     until none is left that this worker may take or ``stop()`` says so."""
     result = Delivered()
-    endpoints = {WEBHOOK + e.name: e for e in settings.endpoints}
+    endpoints = {WEBHOOK + e.name: e for e in all_endpoints(engine, settings)}
+    configured = {WEBHOOK + e.name for e in settings.endpoints}
     worker = uuid.uuid4().hex
     with requests.Session() as http:
         while not stop() and (batch := _claim(engine, now or utcnow(), worker)):
@@ -95,8 +97,18 @@ def deliver_due(
                 # and a message gone (its lead erased) or taken over is not sent.
                 if _hold(engine, message.id, worker):
                     target = endpoints.get(message.target)
+                    if target and message.target not in configured:  # an admin's: checked
+                        target = _still_safe(target, settings)  # again (DNS may change)
                     _send(engine, http, message, target, settings, result, worker)
     return result
+
+
+def _still_safe(endpoint: WebhookEndpoint, settings: WebhookSettings):
+    """The endpoint, or None when its address now leads into a private network."""
+    if unsafe_address(endpoint.url, settings.allow_private):
+        log.warning("webhook endpoint %s now resolves to a private address", endpoint.name)
+        return None
+    return endpoint
 
 
 def _claim(engine: Engine, now: datetime, worker: str) -> list:

@@ -12,10 +12,12 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from flask_funnel.analytics.funnel import BREAKDOWNS
 from flask_funnel.analytics.funnel import STAGES as REPORT_STAGES
@@ -30,6 +32,7 @@ from flask_funnel.analytics.periods import (
 from flask_funnel.auth import admin_session
 from flask_funnel.i18n.messages import N_, SOURCE_LOCALE, translate
 from flask_funnel.leads.stages import LEAD, LEAD_STAGES, LOST
+from flask_funnel.settings import WEBHOOK_EVENTS
 from flask_funnel.state import current_funnel
 from flask_funnel.values import FIRST_DAY, LAST_DAY
 from flask_funnel.views.admin.locale import ADMIN_LANGUAGES, STAGE_NAMES, form_translations
@@ -123,6 +126,20 @@ class StageForm(AdminForm):
             raise ValidationError(self._t(N_("Pick why the lead was lost.")))
         if self.stage.data != LOST:
             field.data = ""
+
+
+class WebhookEndpointForm(AdminForm):
+    """A webhook endpoint to add (its secret is made for it and shown once)."""
+
+    name = StringField(N_("Name"), validators=[DataRequired(), Length(max=40)])
+    url = StringField(N_("Address"), validators=[DataRequired(), Length(max=2000)])
+    events = SelectMultipleField(
+        N_("Events"),
+        choices=[SelectChoice(e, e) for e in WEBHOOK_EVENTS],
+        default=list(WEBHOOK_EVENTS),
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
 
 
 class WinnerForm(AdminForm):

@@ -512,8 +512,13 @@ def _confirmation_email(page: Page, key: str, to: str, name: str | None):
         sender=settings.mail_from,
         confirm_url=emails.external_url("funnel.confirm", slug=page.slug, token=token),
         days=settings.confirm_days,
+        unsubscribe_url=_unsubscribe_url(key),
     )
     return ((0, "email.confirm", message),)
+
+
+def _unsubscribe_url(key: str) -> str:
+    return emails.external_url("funnel.unsubscribe", token=_serializer("unsubscribe").dumps(key))
 
 
 def _lead_emails(page: Page, score: int, key: str, to: str, name: str | None):
@@ -522,9 +527,7 @@ def _lead_emails(page: Page, score: int, key: str, to: str, name: str | None):
     settings = current_funnel().settings
     if not settings.mail_from:
         return ()
-    unsubscribe_url = emails.external_url(
-        "funnel.unsubscribe", token=_serializer("unsubscribe").dumps(key)
-    )
+    unsubscribe_url = _unsubscribe_url(key)
     link = _timed_serializer("offer-link").dumps([key, *version_key(page)])
     offer = emails.offer_email(
         page,
