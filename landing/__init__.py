@@ -1,7 +1,8 @@
 """The demo host site: a small coffee roaster that embeds flask-funnel.
 
-It shows the whole embedding a site owner does: configure, ``Funnel(app)``,
-``Migrate(app, funnel.db)``, and page files in ``landing/pages/``.
+It shows the whole embedding a site owner does: configure, ``funnel.init_app(app)``,
+``migrate.init_app(app, funnel.db)``, page files in ``landing/pages/``, and the quiz in
+the site's own home page (``{{ funnel_quiz("home-brewing") }}``).
 """
 
 from __future__ import annotations

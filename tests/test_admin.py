@@ -220,7 +220,8 @@ def test_lead_page_shows_contact_consent_answers_history_and_visits(
     html = admin_client.get(f"/p/admin/leads/{lead_id(db_session, 'ann@example.com')}").text
     assert "ann@example.com" in html
     assert "version 2026-11-01" in html
-    assert "How do you like your coffee?: <strong>Black, nothing added</strong>" in html
+    # A question that ends in its own punctuation gets no colon after it.
+    assert "How do you like your coffee? <strong>Black, nothing added</strong>" in html
     assert "quiz score 7 reached 7" in html
     assert admin_client.get("/p/admin/leads/999").status_code == 404
 
@@ -270,6 +271,11 @@ def test_bad_action_input_gives_the_lead_page_back_with_the_error(admin_client, 
     )
     assert amount.status_code == 422 and "&#39;forty&#39; is not a number" in amount.text
     assert 'value="forty"' in amount.text
+    future = admin_client.post(
+        f"{page}/purchase",
+        data={"csrf_token": token, "amount": "40", "currency": "EUR", "at": "2998-01-01"},
+    )
+    assert future.status_code == 422 and "is in the future" in future.text
     date = admin_client.post(f"{page}/follow-up", data={"csrf_token": token, "due": "soon"})
     assert date.status_code == 422 and "Pick a date." in date.text
     no_csrf = admin_client.post(f"{page}/note", data={"body": "hi"})

@@ -60,3 +60,18 @@ def test_bad_input_names_the_field(shop):
 def test_the_api_is_off_without_a_token(client):
     response = client.post("/p/api/purchases", json={}, headers=AUTH)
     assert response.status_code == 404
+
+
+def test_a_purchase_in_the_future_or_a_reference_with_another_amount_is_refused(shop):
+    body = {"email": "buyer@example.com", "amount": "20", "currency": "EUR", "reference": "R-1"}
+    assert post(shop, body).status_code == 201
+    again = post(shop, body)
+    assert again.status_code == 200 and again.json["duplicate"] is True
+    other = post(shop, body | {"amount": "25"})
+    assert other.status_code == 409
+    assert other.json == {
+        "error": "was recorded with 20.00 EUR, not 25 EUR",
+        "field": "reference",
+    }
+    later = post(shop, body | {"reference": "R-2", "at": "2999-01-01"})
+    assert later.status_code == 422 and later.json["field"] == "at"

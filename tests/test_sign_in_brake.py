@@ -86,3 +86,14 @@ def test_with_its_storage_gone_sign_in_waits(tmp_path):
     assert answer.status_code == 503
     assert "Sign-in is unavailable" in answer.text
     assert _count(app, "sign_in") == 0
+
+
+def test_the_refusal_points_a_signed_out_visitor_back_to_sign_in(tmp_path):
+    app = _app(tmp_path)
+    client, form = _sign_in_form(app)
+    statuses = [_post(client, form, "203.0.113.9", "guess guess guess") for _ in range(6)]
+    assert statuses[-1] == 429
+    data = form | {"email": "boss@shop.example", "password": "guess guess guess"}
+    refused = client.post("/p/admin/sign-in", data=data, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert refused.status_code == 429
+    assert "Back to sign-in" in refused.text and "Back to the leads" not in refused.text

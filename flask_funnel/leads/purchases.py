@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Engine, bindparam, insert, select
@@ -35,6 +36,11 @@ class RecordedPurchase:
     stage: str
     duplicate: bool
     stage_change: dict | None = None
+
+
+#: How far ahead of the server's clock a purchase's time may be (a shop's clock, a
+#: time zone typed wrong by an hour): more is a typo, refused.
+FUTURE_GRACE = timedelta(minutes=10)
 
 
 def parse_amount(value: object) -> Decimal:
@@ -73,6 +79,8 @@ def record_purchase(
     ``purchase_recorded`` and then ``stage_changed`` if the lead moved on."""
     amount, currency = parse_amount(amount), parse_currency(currency)
     moment = utcnow() if at in (None, "") else parse_time(at)
+    if moment > utcnow() + FUTURE_GRACE:
+        raise FieldError("at", "is in the future", "future")
     reference = (reference or "").strip() or None
     if reference and len(reference) > 100:
         raise FieldError("reference", "must be at most 100 characters")
@@ -119,10 +127,18 @@ def record_purchase(
             raise
         with engine.connect() as connection:
             existing = connection.execute(
-                select(Purchase.id, Purchase.lead_id, Lead.stage)
+                select(
+                    Purchase.id, Purchase.lead_id, Purchase.amount, Purchase.currency, Lead.stage
+                )
                 .join(Lead, Lead.id == Purchase.lead_id)
                 .where(Purchase.reference == reference)
             ).one()
+        if (Decimal(existing.amount), existing.currency) != (amount, currency):
+            raise FieldError(
+                "reference",
+                f"was recorded with {existing.amount} {existing.currency}, not {amount} {currency}",
+                "conflict",
+            ) from None
         return RecordedPurchase(existing.id, existing.lead_id, existing.stage, True)
     log.info("purchase %s recorded for lead %s", purchase_id, lead_id)
     signals.send(

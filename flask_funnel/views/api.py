@@ -38,7 +38,8 @@ def _http_error(error):
 @api.post("/purchases")
 def purchases():
     """Body: {"email", "amount", "currency", "at"?, "reference"?}. 201 when recorded,
-    200 when the reference was recorded before (nothing changes), 422 on bad input."""
+    200 when the reference was recorded before with the same amount (nothing changes),
+    409 when it was recorded with another, 422 on bad input (a time in the future too)."""
     try:
         data = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the parser goes
@@ -55,8 +56,10 @@ def purchases():
             reference=_value(data, "reference", (str, int)),
             actor="api",
         )
-    except FieldError as error:
-        return jsonify(error=error.message, field=error.field), 422
+    except FieldError as error:  # a reference seen with another amount: a conflict
+        return jsonify(error=error.message, field=error.field), (
+            409 if error.code == "conflict" else 422
+        )
     body = {
         "purchase_id": result.purchase_id,
         "lead_id": result.lead_id,

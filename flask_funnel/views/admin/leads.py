@@ -193,6 +193,8 @@ REFUSALS = {
     ("amount", "not_positive"): N_("The amount must be above zero."),
     ("amount", "too_precise"): N_("The amount has more than two decimal places."),
     ("currency", "invalid"): N_('"{value}" is not a three-letter currency code.'),
+    ("at", "future"): N_("This date is in the future."),
+    ("reference", "conflict"): N_("This order reference was recorded with another amount."),
 }
 
 
@@ -280,7 +282,8 @@ def purchase(lead_id: int):
             actor=current_actor(),
         )
     except FieldError as error:
-        field = {"at": "at", "amount": "amount", "currency": "currency"}.get(error.field)
+        fields = ("at", "amount", "currency", "reference")
+        field = error.field if error.field in fields else None
         if field is None:
             abort(404)
         form[field].errors = [_refusal(error, form[field].data)]
