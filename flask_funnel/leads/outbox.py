@@ -37,12 +37,12 @@ _outbox = OutboxMessage.__table__
 _INSERT = insert(_outbox)
 
 
-def endpoints_for(event: str) -> tuple[WebhookEndpoint, ...]:
+def endpoints_for(event: str, connection: Connection) -> tuple[WebhookEndpoint, ...]:
     """The webhook endpoints of the current app that want ``event``."""
     if not has_app_context() or "funnel" not in current_app.extensions:
         return ()
     state = current_app.extensions["funnel"]
-    endpoints = all_endpoints(state.engine, state.settings.webhooks)
+    endpoints = all_endpoints(state.engine, state.settings.webhooks, connection)
     return tuple(e for e in endpoints if event in e.events)
 
 
@@ -57,7 +57,7 @@ def add_event(
 ) -> str | None:
     """Write ``event`` with ``data`` for each endpoint that wants it, in the caller's
     transaction, to be sent after ``delay``; its id (None when no endpoint wants it)."""
-    endpoints = endpoints_for(event)
+    endpoints = endpoints_for(event, connection)
     if not endpoints:
         return None
     now = utcnow()
@@ -110,7 +110,7 @@ def add_stage_changes(connection: Connection, changes: list[dict]) -> None:
     to the sales team for a move to FUNNEL_NOTIFY_STAGE."""
     if not changes:
         return
-    hooked = bool(endpoints_for("lead.stage_changed"))
+    hooked = bool(endpoints_for("lead.stage_changed", connection))
     team = _team()
     told = [c for c in changes if team and c["to_stage"] == team.notify_stage]
     if not hooked and not told:

@@ -99,7 +99,7 @@ def record_purchase(
                 "created_at": utcnow(),
             },
         ).inserted_primary_key[0]
-        if outbox.endpoints_for("purchase.recorded"):
+        if outbox.endpoints_for("purchase.recorded", connection):
             _tell_purchase(connection, locked_id, purchase_id, amount, currency, moment, reference)
         # A locking read: on MariaDB a plain one could miss a purchase committed by the
         # transaction this one waited for.

@@ -17,7 +17,7 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from flask_funnel.db.models import WebhookEndpointRow
 from flask_funnel.db.sqlite_writer import writing
@@ -33,12 +33,19 @@ _table = WebhookEndpointRow.__table__
 _cache: dict[int, tuple[float, tuple[WebhookEndpoint, ...]]] = {}
 
 
-def all_endpoints(engine: Engine, settings: WebhookSettings) -> tuple[WebhookEndpoint, ...]:
-    """The configured endpoints, then the admin's (read again after ``CACHE_SECONDS``)."""
+def all_endpoints(
+    engine: Engine, settings: WebhookSettings, connection: Connection | None = None
+) -> tuple[WebhookEndpoint, ...]:
+    """The configured endpoints, then the admin's (read again after ``CACHE_SECONDS``;
+    through ``connection`` when the caller is in a transaction: a second connection
+    from the pool there could wait for ever while every request holds one)."""
     now = time.monotonic()
     cached = _cache.get(id(engine))
     if cached is None or now - cached[0] > CACHE_SECONDS:
-        with engine.connect() as connection:
+        if connection is None:
+            with engine.connect() as own:
+                rows = own.execute(select(_table).order_by(_table.c.id)).all()
+        else:
             rows = connection.execute(select(_table).order_by(_table.c.id)).all()
         added = tuple(
             WebhookEndpoint(row.name, row.url, row.secret, frozenset(row.events.split(",")))
