@@ -635,3 +635,50 @@ def local_path(url: str) -> str:
 
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def person(app, language: str = "en"):
+    """A test client that is a person's phone (``PHONE_BROWSER``) reading ``language``."""
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = PHONE_BROWSER
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    return client
+
+
+def mail_app(tmp_path: Path, inbox: Inbox, **config):
+    """The demo app mailing the ``inbox`` fixture's SMTP server. MAIL_BACKEND is named:
+    with TESTING set, Flask-Mailman would otherwise keep the mail in memory."""
+    mail = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": inbox.port, "MAIL_BACKEND": "smtp"}
+    return make_app(tmp_path, **mail | {"FUNNEL_MAIL_FROM": "guide@shop.example"} | config)
+
+
+def deliver_outbox(app, days: float = 0):
+    """A pass of ``flask funnel deliver``, ``days`` from now (time made to pass)."""
+    from datetime import timedelta
+
+    from flask_funnel.db.types import utcnow
+    from flask_funnel.leads.delivery import deliver_due
+
+    state = app.extensions["funnel"]
+    with app.app_context():
+        now = utcnow() + timedelta(days=days)
+        return deliver_due(state.engine, state.settings.webhooks, now=now)
+
+
+#: A host layout with an inline script and style, as analytics snippets come.
+HOST_LAYOUT = """<!doctype html><html lang="{{ locale }}" dir="{{ direction }}"><head>
+<title>{% block title %}{% endblock %}</title>{% block funnel_head %}{% endblock %}
+<style nonce="{{ csp_nonce() }}">body { outline: 1px solid red; }</style>
+<script nonce="{{ csp_nonce() }}">document.documentElement.dataset.analytics = "on";</script>
+</head><body>{% block funnel_body %}{% endblock %}</body></html>"""
+
+
+def host_layout_app(tmp_path, **config):
+    """The demo app whose funnel pages wear ``HOST_LAYOUT`` (FUNNEL_BASE_TEMPLATE)."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    app = make_app(tmp_path, FUNNEL_BASE_TEMPLATE="host/layout.html", **config)
+    app.jinja_env.loader = ChoiceLoader(
+        [DictLoader({"host/layout.html": HOST_LAYOUT}), app.jinja_env.loader]
+    )
+    return app

@@ -11,7 +11,7 @@ import os
 import threading
 
 import pytest
-from conftest import DATABASE, PHONE_BROWSER
+from conftest import DATABASE, PHONE_BROWSER, host_layout_app
 from werkzeug.serving import make_server
 
 from landing import create_app, funnel
@@ -156,6 +156,19 @@ def test_a_phone_visitor_signs_up_with_google_in_one_tap_of_a_button(browser, go
     )
 
 
+def take_the_quiz(where, email: str, first=None) -> None:
+    """Tap through the demo quiz (pour-over answers) in ``where`` (a page or a frame)
+    and sign up as ``email``; ``first`` is the first answer's element, if not the
+    page's own "With milk"."""
+    (first or where.get_by_text("With milk")).click()
+    where.get_by_text("About five minutes").click()
+    where.get_by_text("A grinder").click()
+    where.get_by_label("Email", exact=True).fill(email)
+    where.get_by_role("checkbox").check()
+    where.get_by_role("button", name="Get my result").click()
+    where.get_by_text("You are a pour-over person").wait_for()
+
+
 def test_the_quiz_inside_the_host_s_page_goes_on_in_the_funnel(browser, site):
     """``{{ funnel_quiz("home-brewing") }}`` on the demo's home page: a tap on a picture
     there continues with the second question, then on to a lead."""
@@ -163,14 +176,9 @@ def test_the_quiz_inside_the_host_s_page_goes_on_in_the_funnel(browser, site):
     page = browser.new_page(**PHONE)
     page.goto(f"{base}/")
     page.get_by_text("Or start right here").wait_for()
-    page.locator(".funnel-embed").get_by_text("With milk").click()
-    page.get_by_text("How much time do you have in the morning?").wait_for()
-    page.get_by_text("About five minutes").click()
-    page.get_by_text("A grinder").click()
-    page.get_by_label("Email", exact=True).fill("home.page@example.com")
-    page.get_by_role("checkbox").check()
-    page.get_by_role("button", name="Get my result").click()
-    page.get_by_text("You are a pour-over person").wait_for()
+    take_the_quiz(
+        page, "home.page@example.com", page.locator(".funnel-embed").get_by_text("With milk")
+    )
     [lead] = exported(app)
     assert (lead["email"], lead["landing_page"]) == ("home.page@example.com", "home-brewing")
 
@@ -211,13 +219,7 @@ def test_the_quiz_in_an_iframe_on_another_site_signs_up_and_sizes_its_frame(
         page.goto(host_url)
         frame = page.frame_locator("iframe[data-flask-funnel]")
         frame.locator(".hero a.button-primary").click()
-        frame.get_by_text("With milk").click()
-        frame.get_by_text("About five minutes").click()
-        frame.get_by_text("A grinder").click()
-        frame.get_by_label("Email", exact=True).fill("in.a.frame@example.com")
-        frame.get_by_role("checkbox").check()
-        frame.get_by_role("button", name="Get my result").click()
-        frame.get_by_text("You are a pour-over person").wait_for()
+        take_the_quiz(frame, "in.a.frame@example.com")
         page.wait_for_function(
             "document.querySelector('iframe[data-flask-funnel]').offsetHeight > 400"
         )
@@ -228,3 +230,27 @@ def test_the_quiz_in_an_iframe_on_another_site_signs_up_and_sizes_its_frame(
         host.shutdown()
         host.server_close()
         next(served, None)
+
+
+def test_a_host_layout_s_nonced_script_runs_and_an_injected_one_does_not(browser, tmp_path):
+    """FUNNEL_CSP's nonce (see tests/test_csp.py) in a real browser."""
+    app = host_layout_app(tmp_path)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page(user_agent=PHONE_BROWSER)
+        blocked = []
+        page.on(
+            "console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None
+        )
+        page.goto(f"http://127.0.0.1:{server.server_port}/p/home-brewing")
+        assert page.evaluate("document.documentElement.dataset.analytics") == "on"
+        page.evaluate(
+            "() => { const s = document.createElement('script');"
+            " s.textContent = 'window.injected = 1'; document.head.appendChild(s); }"
+        )
+        assert page.evaluate("window.injected") is None  # no nonce: refused
+        assert blocked
+    finally:
+        server.shutdown()
+        server.server_close()

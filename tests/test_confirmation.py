@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import PHONE_BROWSER, Visitor, make_app, signed_in_admin
+from conftest import Visitor, deliver_outbox, mail_app, make_app, person, signed_in_admin
 from conftest import local_path as local
 from conftest import mail_parts as parts
 from sqlalchemy import select, update
 
 from flask_funnel.db.models import Lead, OutboxMessage, Submission
 from flask_funnel.db.types import utcnow
-from flask_funnel.leads.webhooks import deliver_due
 
 
 @pytest.fixture
@@ -21,26 +20,7 @@ def site(tmp_path, pages_dir, inbox):
     page = pages_dir / "home-brewing.toml"
     text = page.read_text(encoding="utf-8")
     page.write_text(text.replace("mql_threshold = 7\n", "mql_threshold = 7\nconfirm = true\n"))
-    return make_app(
-        tmp_path,
-        FUNNEL_PAGES_DIR=str(pages_dir),
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=inbox.port,
-        MAIL_BACKEND="smtp",
-        FUNNEL_MAIL_FROM="guide@shop.example",
-    )
-
-
-def browser(app):
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = PHONE_BROWSER
-    return client
-
-
-def deliver(app):
-    state = app.extensions["funnel"]
-    with app.app_context():
-        return deliver_due(state.engine, state.settings.webhooks)
+    return mail_app(tmp_path, inbox, FUNNEL_PAGES_DIR=str(pages_dir))
 
 
 def rows(app, query):
@@ -49,13 +29,13 @@ def rows(app, query):
 
 
 def test_the_offer_waits_for_the_confirmation_link(site, inbox):
-    client = browser(site)
+    client = person(site)
     done = Visitor(client).submit(email="ann@example.com")
     thanks = client.get(done.location)
     assert "Check your inbox" in thanks.text and "Download the guide" not in thanks.text
     assert client.get(done.location.replace("/thanks/", "/offer/")).status_code == 404
     assert rows(site, select(Lead.quarantined)) == [(True,)]  # out of every count
-    deliver(site)
+    deliver_outbox(site)
     [message] = inbox.messages
     assert message["Subject"] == "Confirm your email to get The Home Brewing Guide (PDF)"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -69,12 +49,12 @@ def test_the_offer_waits_for_the_confirmation_link(site, inbox):
     site.test_client().get(link)  # clicked twice: nothing queued twice
     events = [e for (e,) in rows(site, select(OutboxMessage.event))]
     assert events.count("email.offer") == 1 and events.count("email.nurture") == 2
-    deliver(site)
+    deliver_outbox(site)
     assert [m["Subject"] for m in inbox.messages][1:] == ["The Home Brewing Guide (PDF)"]
 
 
 def test_unconfirmed_sign_ups_are_shown_apart_and_expire(site, inbox):
-    Visitor(browser(site)).submit(email="bob@example.com")
+    Visitor(person(site)).submit(email="bob@example.com")
     admin = signed_in_admin(site)
     listed = admin.get("/p/admin/leads?quarantined=include").text
     assert "email not confirmed yet" in listed and "suspected bot" not in listed
@@ -89,8 +69,8 @@ def test_unconfirmed_sign_ups_are_shown_apart_and_expire(site, inbox):
 def test_an_old_confirmation_link_has_expired(site, inbox, monkeypatch):
     import time
 
-    Visitor(browser(site)).submit(email="cid@example.com")
-    deliver(site)
+    Visitor(person(site)).submit(email="cid@example.com")
+    deliver_outbox(site)
     text, _ = parts(inbox.messages[0])
     link = local(next(w for w in text.split() if "/confirm/" in w))
     later = time.time() + 8 * 86400
@@ -106,5 +86,5 @@ def test_without_a_sender_the_page_says_it_cannot_confirm(tmp_path, pages_dir):
     app = make_app(tmp_path, FUNNEL_PAGES_DIR=str(pages_dir))
     output = app.test_cli_runner().invoke(args=["funnel", "pages"]).output
     assert "confirm = true, but FUNNEL_MAIL_FROM is not set" in output
-    Visitor(browser(app)).submit(email="dee@example.com")
+    Visitor(person(app)).submit(email="dee@example.com")
     assert rows(app, select(Lead.quarantined)) == [(False,)]

@@ -3,22 +3,15 @@ renders the first question in the visitor's version; answering goes on in the fu
 
 from __future__ import annotations
 
-from conftest import PHONE_BROWSER, flush_visits, hidden_fields, make_app
+from conftest import flush_visits, hidden_fields, make_app, person
 from flask import render_template_string
 from sqlalchemy import select
 
 from flask_funnel.db.models import Visit
 
 
-def browser(app, language: str = "en"):
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = PHONE_BROWSER
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
-    return client
-
-
 def test_a_host_page_shows_the_first_question_and_the_quiz_goes_on(app):
-    client = browser(app)
+    client = person(app)
     home = client.get("/")  # the demo host's own page, its own layout
     assert home.status_code == 200
     assert "Fresh coffee, roasted every Monday" in home.text
@@ -38,7 +31,7 @@ def test_a_host_page_shows_the_first_question_and_the_quiz_goes_on(app):
 
 
 def test_the_embed_follows_the_visitor_s_language(app):
-    home = browser(app, "fa").get("/")
+    home = person(app, "fa").get("/")
     assert 'dir="rtl"' in home.text and "قهوه‌تان را چطور دوست دارید؟" in home.text
 
 
@@ -49,7 +42,7 @@ def test_an_unknown_page_leaves_a_comment_not_an_error(tmp_path, caplog):
     def other():
         return render_template_string('<p>Hi</p>{{ funnel_quiz("no-such-page") }}')
 
-    response = browser(app).get("/other")
+    response = person(app).get("/other")
     assert response.status_code == 200
     assert "<!-- funnel_quiz: no page with this slug -->" in response.text
     assert "no-such-page" in caplog.text
@@ -79,7 +72,7 @@ def embed_contact_form(client):
 def test_an_embed_posts_only_from_this_site(app):
     from flask_funnel.db.models import Lead
 
-    client = browser(app)
+    client = person(app)
     action, fields = embed_contact_form(client)
     data = fields | {"email": "eve@example.com", "consent": "y"}
     forged = client.post(action, data=data, headers={"Origin": "https://evil.example"})

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from conftest import EVERY_PART, PHONE_BROWSER, Visitor, make_app, parse_page
+from conftest import EVERY_PART, Visitor, make_app, parse_page, person
 from sqlalchemy import select
 
 from flask_funnel.db.models import Consent, Lead
@@ -30,11 +30,10 @@ def _visitor_of(page, variant_id: str) -> str:
 
 
 def _browser(app, variant_id: str, language: str = "en"):
+    """A person whose visitor id draws ``variant_id``."""
+    client = person(app, language)
     page = app.extensions["funnel"].pages.get("home-brewing")
-    client = app.test_client()
     client.set_cookie("funnel_vid", _visitor_of(page, variant_id))
-    client.environ_base["HTTP_USER_AGENT"] = PHONE_BROWSER
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
     return client
 
 

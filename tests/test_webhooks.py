@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 
 from flask_funnel.db.models import AuditEntry, OutboxMessage
 from flask_funnel.db.types import utcnow
+from flask_funnel.leads.delivery import deliver_due, wait_before
 from flask_funnel.leads.privacy import erase
 from flask_funnel.leads.purchases import record_purchase
 from flask_funnel.leads.stages import move_lead
-from flask_funnel.leads.webhooks import deliver_due, wait_before
 from flask_funnel.settings import SettingsError
 
 SECRET = "a-long-shared-secret-for-tests"
@@ -293,20 +293,20 @@ def test_the_admin_reads_the_log_and_sends_a_message_again(tmp_path, receiver, s
 def test_a_batch_taken_over_after_its_lease_is_not_sent_twice(tmp_path, receiver):
     """A worker whose lease ran out while it sent a long batch sends nothing another
     worker has taken over, and does not overwrite how that one went."""
-    from flask_funnel.leads import webhooks
+    from flask_funnel.leads import delivery
 
     crm = receiver()
     app = webhook_app(tmp_path, crm.url)
     with app.app_context():
         sign_up(app, "ann@example.com")
     engine = app.extensions["funnel"].engine
-    slow = webhooks._claim(engine, utcnow(), "slow-worker")
+    slow = delivery._claim(engine, utcnow(), "slow-worker")
     with engine.begin() as connection:  # its lease runs out
         connection.execute(
             OutboxMessage.__table__.update().values(claimed_until=utcnow() - timedelta(seconds=1))
         )
     deliver_due(engine, app.extensions["funnel"].settings.webhooks)  # another worker
-    assert all(not webhooks._hold(engine, m.id, "slow-worker") for m in slow)
+    assert all(not delivery._hold(engine, m.id, "slow-worker") for m in slow)
     deliveries = [headers["Funnel-Delivery"] for headers, _, _ in crm.requests]
     assert len(deliveries) == len(set(deliveries)) == len(slow)
     assert {m.state for m in outbox(app)} == {"delivered"}
@@ -322,14 +322,14 @@ def test_one_message_that_cannot_be_sent_does_not_hold_up_the_others(
     with app.app_context():
         sign_up(app, "ann@example.com")
     first = outbox(app)[0].id
-    real_post = webhooks._post
+    real_post = webhooks.post
 
     def breaking(http, endpoint, message, timeout):
         if message.id == first:
             raise ValueError("Header values can't contain newlines (got 'x\\ny@example.com')")
         return real_post(http, endpoint, message, timeout)
 
-    monkeypatch.setattr(webhooks, "_post", breaking)
+    monkeypatch.setattr(webhooks, "post", breaking)
     state = app.extensions["funnel"]
     sent = deliver_due(state.engine, state.settings.webhooks)
     assert (sent.delivered, sent.retrying) == (len(outbox(app)) - 1, 1)

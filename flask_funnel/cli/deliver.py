@@ -14,8 +14,8 @@ from flask_funnel.capture.confirmation import expire
 from flask_funnel.cli.group import funnel_cli
 from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.leads import emails, outbox
+from flask_funnel.leads.delivery import deliver_due
 from flask_funnel.leads.notes import due_follow_ups
-from flask_funnel.leads.webhooks import deliver_due
 from flask_funnel.state import current_funnel
 
 
@@ -35,13 +35,12 @@ def deliver(loop: bool, interval: float) -> None:
     stopping = []
     if loop:
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    tidied = float("-inf")
     try:
         while True:
-            expired = expire(state.engine, state.settings.confirm_days)
-            if expired:
-                click.echo(f"{expired} unconfirmed sign-ups expired (erased)")
-            with writing(state.engine) as connection:
-                outbox.prune(connection, state.settings.outbox_keep_days)
+            if time.monotonic() - tidied >= TIDY_SECONDS:  # days-long limits: not every look
+                _tidy(state)
+                tidied = time.monotonic()
             sent = deliver_due(state.engine, state.settings.webhooks, stop=lambda: bool(stopping))
             if sent.tried or not loop:
                 click.echo(
@@ -55,6 +54,18 @@ def deliver(loop: bool, interval: float) -> None:
                 return
     except KeyboardInterrupt:
         return
+
+
+#: How often a looping worker erases expired sign-ups and forgets finished messages.
+TIDY_SECONDS = 600
+
+
+def _tidy(state) -> None:
+    expired = expire(state.engine, state.settings.confirm_days)
+    if expired:
+        click.echo(f"{expired} unconfirmed sign-ups expired (erased)")
+    with writing(state.engine) as connection:
+        outbox.prune(connection, state.settings.outbox_keep_days)
 
 
 @funnel_cli.command("digest")

@@ -16,11 +16,11 @@ from flask_funnel.capture.visits import visit_row
 from flask_funnel.state import current_funnel
 from flask_funnel.views.public.forms import form_class
 from flask_funnel.views.public.routes import (
-    _preview,
-    _visit_record,
-    _visitor_id,
+    admin_preview,
     page_context,
     set_visitor_cookie,
+    visit_record,
+    visitor_id,
     visitor_version,
 )
 
@@ -35,8 +35,8 @@ def funnel_quiz(slug: str) -> Markup:
         log.warning("funnel_quiz(%r): no page has this slug", slug)
         return Markup("<!-- funnel_quiz: no page with this slug -->")
     version = visitor_version(page)
-    if _preview() is None:
-        current_funnel().visits.add(visit_row(_visit_record(version)))
+    if admin_preview() is None:
+        current_funnel().visits.add(visit_row(visit_record(version)))
     if g.get("_funnel_new_visitor") and not g.get("_funnel_embed_cookie"):
         g._funnel_embed_cookie = True
         after_this_request(set_visitor_cookie)
@@ -47,7 +47,7 @@ def funnel_quiz(slug: str) -> Markup:
             page=version,
             question=version.questions[0],
             form=form,
-            started=start_stamp(current_app.secret_key, _visitor_id()),
+            started=start_stamp(current_app.secret_key, visitor_id()),
             **page_context(version.locale),
         )
     )

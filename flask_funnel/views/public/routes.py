@@ -196,8 +196,9 @@ def page_context(locale: str) -> dict:
         "t": partial(translate, locale),
         "number": partial(format_number, locale),
         "percent": partial(format_percent, locale),
+        # In an iframe on another site: the funnel's own bare layout, not the host's.
         "base_template": (
-            "flask_funnel/embed_base.html"
+            "flask_funnel/base.html"
             if has_request_context() and embedded() is not None
             else current_funnel().settings.base_template
         ),
@@ -232,17 +233,17 @@ def _version_or_404(slug: str, key: VersionKey | None = None) -> Page:
 def visitor_version(page: Page) -> Page:
     """The version of ``page`` this request's visitor sees: their place, languages and
     A/B variant (an admin's preview: the place, languages and variant previewed)."""
-    preview = _preview()
+    preview = admin_preview()
     accept = accept_languages(preview.accept_language) if preview else request.accept_languages
     version = page_version(page, _visitor_place() if page.places else None, accept)
     if preview is not None:  # an admin looking as someone else: no variant of theirs
         return with_variant(version, preview.variant)
     if version.variants:
-        return with_variant(version, version.variant_for(_visitor_id()).id)
+        return with_variant(version, version.variant_for(visitor_id()).id)
     return version
 
 
-def _preview() -> Preview | None:
+def admin_preview() -> Preview | None:
     """An admin's preview of the page as a visitor from some place: nothing is recorded."""
     if "_funnel_preview" not in g:
         g._funnel_preview = current_preview()
@@ -252,7 +253,7 @@ def _preview() -> Preview | None:
 def _visitor_place() -> Place:
     """Where this request's visitor is (the previewed place in a preview), looked up once."""
     if "_funnel_place" not in g:
-        preview = _preview()
+        preview = admin_preview()
         g._funnel_place = preview.place if preview else _place(request_address())
     return g._funnel_place
 
@@ -273,7 +274,7 @@ def _posted_version(slug: str) -> VersionKey | None:
     return (tuple(rule_ids), locale, variant) if posted_slug == slug else None
 
 
-def _visitor_id() -> str:
+def visitor_id() -> str:
     if embedded() is not None:
         return embedded()
     cookie = request.cookies.get(current_funnel().settings.visitor_cookie, "")
@@ -296,11 +297,11 @@ def _timed_serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt=f"flask-funnel-{purpose}")
 
 
-def _visit_record(page: Page) -> VisitRecord:
+def visit_record(page: Page) -> VisitRecord:
     """This request as a view of ``page``: who, where from, on what, shown which version."""
     utm = utm_tags(request.args)
     return VisitRecord(
-        visitor_id=_visitor_id(),
+        visitor_id=visitor_id(),
         page_slug=page.slug,
         variant=page.variant,
         referrer=request.referrer,
@@ -319,10 +320,10 @@ def _visit_record(page: Page) -> VisitRecord:
 @public.get("/<slug>")
 def landing(slug: str):
     page = _version_or_404(slug)
-    if _preview() is not None:  # an admin looking as someone else: no visit
+    if admin_preview() is not None:  # an admin looking as someone else: no visit
         body, status = _render("flask_funnel/landing.html", page)
         return body, status, {"Cache-Control": "no-store"}
-    current_funnel().visits.add(visit_row(_visit_record(page)))
+    current_funnel().visits.add(visit_row(visit_record(page)))
     body, status = _render("flask_funnel/landing.html", page)
     return body, status, {"Cache-Control": "private, no-cache"}
 
@@ -331,7 +332,7 @@ def landing(slug: str):
 def embed(slug: str):
     """The landing page for an iframe on another site (``static/embed.js`` sizes the
     frame); every page of the flow after it stays in the frame's own layout."""
-    g._funnel_embed = _visitor_id()  # carried by the embed's links from here on
+    g._funnel_embed = visitor_id()  # carried by the embed's links from here on
     return landing(slug)
 
 
@@ -352,13 +353,13 @@ def quiz(slug: str):
         signed_in.forget()
     step = form.current_step()
     if not form.started.data:
-        form.started.data = start_stamp(current_app.secret_key, _visitor_id())
+        form.started.data = start_stamp(current_app.secret_key, visitor_id())
     if step > 1:
         invalid = form.first_invalid_step(step - 1)
         if invalid is not None:
             return _render_step(page, form, invalid, status=422)
-    if _preview() is None:
-        record_step(current_funnel().engine, _visit_record(page), step)
+    if admin_preview() is None:
+        record_step(current_funnel().engine, visit_record(page), step)
     return _render_step(page, form, step)
 
 
@@ -435,9 +436,9 @@ def _sign_in_context(page: Page, form: QuizForm, answers: dict[str, str]) -> dic
 
 def _submit(page: Page, form: QuizForm):
     invalid = form.first_invalid_step(page.contact_step)
-    start = check_start(form.started.data, current_app.secret_key, _visitor_id())
+    start = check_start(form.started.data, current_app.secret_key, visitor_id())
     if start.expired:  # a form left open for a day gets a fresh stamp
-        form.started.data = start_stamp(current_app.secret_key, _visitor_id())
+        form.started.data = start_stamp(current_app.secret_key, visitor_id())
     forged = form.csrf_failed or (embedded() is not None and not _from_this_site())
     if forged or start.expired:
         return _render_step(page, form, page.contact_step, status=400, form_expired=True)
@@ -449,10 +450,10 @@ def _submit(page: Page, form: QuizForm):
         if identity is None:  # signed in too long ago, or in another browser
             form.use_google.data = ""
             return _render_step(page, form, page.contact_step, 422, google_error="expired")
-    if _preview() is not None:  # an admin's preview stores nothing
+    if admin_preview() is not None:  # an admin's preview stores nothing
         return _render_step(page, form, page.contact_step, preview_only=True)
     key = form.idempotency_key() or uuid.uuid4().hex
-    visit = _visit_record(page)
+    visit = visit_record(page)
     email = identity.email if identity else form.normalized_email
     name = form.name.data or (identity.name if identity else None)
     settings = current_funnel().settings
@@ -576,7 +577,7 @@ def _result_version_or_404(slug: str, token: str) -> tuple[Page, str]:
     if isinstance(data, list) and len(data) == 3:  # made before variants changed offers
         key, rule_ids, locale = data
         page = _version_or_404(slug, (tuple(rule_ids), locale, None))
-        variant = page.variant_for(_visitor_id())
+        variant = page.variant_for(visitor_id())
         return with_variant(page, variant.id if variant else None), str(key)
     return _version_or_404(slug), str(data)
 
