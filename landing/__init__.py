@@ -61,7 +61,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         database = Path(app.instance_path) / "funnel.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
-        app.logger.warning("Using the embedded SQLite database at %s", database)
+        _warn_on_first_request(app, "Using the embedded SQLite database at %s", database)
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A server may close idle connections; an SQLite file cannot.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
@@ -74,6 +74,18 @@ def create_app(test_config: Mapping | None = None) -> Flask:
         return render_template("home.html", pages=current_funnel().pages.pages())
 
     return app
+
+
+def _warn_on_first_request(app: Flask, message: str, *args: object) -> None:
+    """Log a warning for a site that serves traffic once, on its first request, so that
+    ``flask funnel`` and ``flask db`` commands run on the same app stay quiet."""
+    unsaid = [True]
+
+    @app.before_request
+    def warn_once() -> None:
+        if unsaid:
+            unsaid.clear()
+            app.logger.warning(message, *args)
 
 
 def _settings_from_environment(environ: Mapping[str, str]) -> dict:

@@ -33,12 +33,17 @@ class SignedIn:
     session_version: int
 
 
-def create_admin(engine: Engine, email: str, password: str) -> int:
-    email = normalize_email(email)
+def check_password_rule(password: str) -> None:
+    """A FieldError when ``password`` is too weak to be an admin's."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise FieldError(
             "password", f"must have at least {MIN_PASSWORD_LENGTH} characters", "too_short"
         )
+
+
+def create_admin(engine: Engine, email: str, password: str) -> int:
+    email = normalize_email(email)
+    check_password_rule(password)
     try:
         with writing(engine) as connection:
             return connection.execute(
@@ -111,6 +116,46 @@ def end_sessions(engine: Engine, admin_id: int, actor: str, ip: str | None) -> N
             .values(session_version=Admin.session_version + 1)
         )
         audit.record(connection, actor, audit.SIGN_OUT, ip=ip)
+
+
+def set_password(engine: Engine, admin_id: int, password: str, actor: str) -> None:
+    """A new password; every session the admin had ends."""
+    check_password_rule(password)
+    with writing(engine) as connection:
+        connection.execute(
+            update(Admin)
+            .where(Admin.id == admin_id)
+            .values(
+                password_hash=generate_password_hash(password),
+                session_version=Admin.session_version + 1,
+            )
+        )
+        audit.record(
+            connection, actor, audit.PASSWORD_RESET, detail=_email_of(connection, admin_id)
+        )
+
+
+def set_disabled(engine: Engine, admin_id: int, disabled: bool, actor: str) -> bool:
+    """Stop (or let again) the admin sign in, with a password or Google; False when the
+    account was so already. Disabling ends the admin's sessions, and enabling does not
+    bring them back (a stolen cookie may have been the reason to disable it)."""
+    with writing(engine) as connection:
+        values = {"disabled": disabled}
+        if disabled:
+            values["session_version"] = Admin.session_version + 1
+        changed = connection.execute(
+            update(Admin)
+            .where(Admin.id == admin_id, Admin.disabled == (not disabled))
+            .values(**values)
+        ).rowcount
+        if changed:
+            action = audit.ADMIN_DISABLED if disabled else audit.ADMIN_ENABLED
+            audit.record(connection, actor, action, detail=_email_of(connection, admin_id))
+    return bool(changed)
+
+
+def _email_of(connection, admin_id: int) -> str:
+    return connection.execute(select(Admin.email).where(Admin.id == admin_id)).scalar_one()
 
 
 def google_may_administer(identity: VerifiedIdentity, settings: GoogleSettings) -> bool:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from itertools import chain
 
 import click
 from flask.cli import with_appcontext
 
 from flask_funnel.cli.group import funnel_cli
-from flask_funnel.cli.terminal import PrintableStream, echo
+from flask_funnel.cli.terminal import PrintableStream, columns, echo
 from flask_funnel.leads import stages
 from flask_funnel.leads.csv_import import import_leads
 from flask_funnel.leads.export import lead_rows, write_csv, write_json
@@ -42,6 +43,10 @@ def export_leads(fmt: str, output, include_quarantined: bool, bom: bool) -> None
     """Write every captured lead (email, name, stage, page, answers, score, source, the
     time of each stage) in a form `import-leads` reads back."""
     rows = lead_rows(current_funnel().session, include_quarantined=include_quarantined)
+    # The first batch is read before a character is written (or the file created), so
+    # a failing query leaves no "[" or header behind.
+    first = next(rows, None)
+    rows = chain([first], rows) if first is not None else iter(())
     stream = PrintableStream(output) if output.isatty() else output
     if fmt == "json":
         count = write_json(rows, stream)
@@ -169,11 +174,12 @@ def follow_ups_command() -> None:
     """List the open follow-ups, the longest overdue first."""
     now = datetime.now(UTC)
     due = due_follow_ups(current_funnel().session)
+    rows = []
     for follow_up, lead in due:
-        flag = "OVERDUE " if follow_up.due_at < now else "        "
-        echo(
-            f"{flag}{follow_up.due_at.date().isoformat()}  {lead.email:<32} {lead.stage:<16} "
-            f"{follow_up.note or ''}"
-        )
+        flag = "OVERDUE" if follow_up.due_at < now else ""
+        day = f"{flag:<8}{follow_up.due_at.date().isoformat()}"
+        rows.append((day, lead.email, lead.stage, follow_up.note or ""))
+    for line in columns(rows):
+        click.echo(line)
     if not due:
         click.echo("Nothing due.")

@@ -10,7 +10,7 @@ from flask import current_app, url_for
 from flask.cli import with_appcontext
 
 from flask_funnel.cli.group import funnel_cli
-from flask_funnel.cli.terminal import echo, printable
+from flask_funnel.cli.terminal import columns, echo, printable
 from flask_funnel.pages.fields import display_path
 from flask_funnel.pages.winner import WinnerError, plan, write
 from flask_funnel.state import current_funnel
@@ -34,10 +34,10 @@ def list_pages() -> None:
         click.echo(f"No page files in {state.pages.pages_dir}")
         sys.exit(1 if conflicts else 0)
     broken = 0
-    for page_file in files:
+    for page_file, heading in zip(files, columns(map(_heading, files)), strict=True):
+        click.echo(heading)
         if page_file.page is not None:
             page = page_file.page
-            click.echo(f"ok       {page.slug:<24} {_page_url(page.slug):<32} {page_file.path.name}")
             click.echo(f"         locales: {', '.join(page.offered_locales)}")
             for rule in page.places:
                 locale = f" -> {rule.locale}" if rule.locale else ""
@@ -54,17 +54,25 @@ def list_pages() -> None:
             continue
         broken += 1
         if page_file.last_good is not None:
-            slug = page_file.last_good.slug
-            click.echo(f"STALE    {slug:<24} {_page_url(slug):<32} {page_file.path.name}")
             click.echo("         visitors get its last good version until these are fixed:")
-        else:
-            click.echo(f"INVALID  {'-':<24} {'-':<32} {page_file.path.name}")
         for error in page_file.errors:
             echo(f"         {error}")
     if broken:
         click.echo(f"{broken} of {len(files)} page files are invalid.", err=True)
     if broken or conflicts:
         sys.exit(1)
+
+
+def _heading(page_file) -> tuple[str, str, str, str]:
+    """A page file's line: its state (padded so the slug starts where the lines under it
+    do), slug, URL and file name."""
+    if page_file.page is not None:
+        state, page = "ok", page_file.page
+    elif page_file.last_good is not None:
+        state, page = "STALE", page_file.last_good
+    else:
+        return "INVALID", "-", "-", page_file.path.name
+    return f"{state:<7}", page.slug, _page_url(page.slug), page_file.path.name
 
 
 def _page_url(slug: str) -> str:

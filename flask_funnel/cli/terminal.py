@@ -5,6 +5,8 @@ control characters are shown as visible escapes instead of being sent as they ar
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 
 import click
 
@@ -19,6 +21,28 @@ def printable(text: str) -> str:
 
 def echo(text: str, *, err: bool = False) -> None:
     click.echo(printable(text), err=err)
+
+
+def columns(rows: Sequence[Sequence[str]], gap: str = "  ") -> list[str]:
+    """``rows`` of cells as printable lines whose columns line up: each cell but the last
+    is padded to the widest of its column, as wide as a terminal shows it."""
+    shown = [[printable(cell) for cell in row] for row in rows]
+    widths = [max(map(width, cells)) for cells in zip(*(row[:-1] for row in shown), strict=True)]
+    lines = []
+    for row in shown:
+        sized = zip(row[:-1], widths, strict=True)
+        padded = [cell + " " * (size - width(cell)) for cell, size in sized]
+        lines.append(gap.join([*padded, row[-1]]).rstrip())
+    return lines
+
+
+def width(text: str) -> int:
+    """How many terminal cells ``text`` takes: wide (CJK) characters two, combining marks
+    none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
 
 
 class PrintableStream:

@@ -14,6 +14,9 @@ SIGN_IN_FAILED = "sign_in_failed"
 #: A verified Google account that may not use the admin area, or a disabled one.
 SIGN_IN_REFUSED = "sign_in_refused"
 SIGN_OUT = "sign_out"
+PASSWORD_RESET = "password_reset"  # noqa: S105  (an action's name, not a password)
+ADMIN_DISABLED = "admin_disabled"
+ADMIN_ENABLED = "admin_enabled"
 STAGE_CHANGE = "stage_change"
 PURCHASE = "purchase"
 EXPORT = "export"
