@@ -20,7 +20,11 @@ from landing import create_app, funnel
 
 # The browser tests need a Chromium binary, the installed-wheel tests a virtualenv with
 # the wheel (see .ci/run); without them they are not collected at all.
-collect_ignore = [] if os.environ.get("FUNNEL_TEST_CHROMIUM") else ["test_browser.py"]
+collect_ignore = (
+    []
+    if os.environ.get("FUNNEL_TEST_CHROMIUM")
+    else ["test_browser.py", "test_accessibility.py", "test_keyboard.py"]
+)
 if not os.environ.get("FUNNEL_TEST_WHEEL_VENV"):
     collect_ignore.append("test_installed_wheel.py")
 
@@ -28,6 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_PAGES = ROOT / "landing" / "pages"
 #: The demo page's A/B test shows one of these headlines (variants a and b).
 HEADLINES = ("Find the brewing method made for your mornings", "Better coffee at home starts")
+
+
+def page_text(response) -> str:
+    """A response's HTML without the ``<wbr>`` break hints the admin puts in emails, to
+    look for an address in it."""
+    return response.text.replace("<wbr>", "")
 
 
 def shows_hero(html: str) -> bool:
@@ -286,6 +296,24 @@ class Visitor:
         return self.client.post(f"{self.base}/quiz", data=data)
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (FUNNEL_TEST_CHROMIUM: see tests/browsers.py), for the browser
+    tests of a module."""
+    from browsers import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def site(fresh_database):
+    """The demo on an empty database, served over HTTP: ``(app, address)``."""
+    from browsers import serve
+
+    yield from serve(fresh_database(DATABASE))
+
+
 @pytest.fixture
 def visitor(client):
     return Visitor(client)
@@ -455,9 +483,18 @@ def migrated(request, fresh_database):
         funnel.db.engine.dispose()
 
 
-def sign_up(app, email: str = "", *, identity=None, answers=ANSWERS) -> int:
+def sign_up(
+    app,
+    email: str = "",
+    name: str | None = None,
+    *,
+    identity=None,
+    answers=ANSWERS,
+    bot: bool = False,
+) -> int:
     """A completed quiz on the demo page, the email typed or given by ``identity`` (a
-    ``VerifiedIdentity``); the lead's id."""
+    ``VerifiedIdentity``), stored as the quiz stores it (``bot``: caught by the honeypot);
+    the lead's id."""
     from flask_funnel.capture.geo import Place
     from flask_funnel.capture.submissions import QuizEntry, capture
 
@@ -465,12 +502,13 @@ def sign_up(app, email: str = "", *, identity=None, answers=ANSWERS) -> int:
     entry = QuizEntry(
         page=state.pages.get("home-brewing"),
         email=identity.email if identity else email,
-        name=None,
+        name=name,
         answers=answers,
         idempotency_key=uuid.uuid4().hex,
         visitor_id=None,
         place=Place(),
         fill_seconds=12.0,
+        quarantine_reason="honeypot" if bot else None,
         identity=identity,
     )
     return capture(state.engine, entry).lead_id

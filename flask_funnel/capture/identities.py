@@ -18,9 +18,10 @@ EXISTING_EMAIL = "existing_email"  # the lead had typed the same email before
 
 
 def linked_lead(connection: Connection, identity: VerifiedIdentity):
-    """The lead this identity signed in as before (id, lead_id, stage, created_at), or None."""
+    """The lead this identity signed in as before (id, lead_id, stage, created_at, and
+    the lead's email and name), or None."""
     return connection.execute(
-        select(Identity.id, Identity.lead_id, Lead.stage, Lead.created_at)
+        select(Identity.id, Identity.lead_id, Lead.stage, Lead.created_at, Lead.email, Lead.name)
         .join(Lead, Lead.id == Identity.lead_id)
         .where(Identity.issuer == identity.issuer, Identity.subject == identity.subject)
     ).first()

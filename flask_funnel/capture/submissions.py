@@ -104,7 +104,7 @@ _FIRST_TOUCH = (
 # the row another transaction committed after this one's snapshot (a plain read would
 # miss it when the upsert's update changed nothing).
 _LEAD_BY_EMAIL = (
-    select(Lead.id, Lead.origin_key, Lead.stage, Lead.created_at)
+    select(Lead.id, Lead.origin_key, Lead.stage, Lead.created_at, Lead.name)
     .where(Lead.email == bindparam("email"))
     .with_for_update()
 )
@@ -170,7 +170,9 @@ _UPDATE_LEAD = (
 def _upsert_lead(dialect: str):
     stmt = upsert(dialect, _leads, ["email"], _merge_lead)
     if supports_returning(dialect):
-        stmt = stmt.returning(_leads.c.id, _leads.c.origin_key, _leads.c.stage, _leads.c.created_at)
+        stmt = stmt.returning(
+            _leads.c.id, _leads.c.origin_key, _leads.c.stage, _leads.c.created_at, _leads.c.name
+        )
     return stmt
 
 
@@ -250,6 +252,8 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
     linked = identities.linked_lead(connection, entry.identity) if entry.identity else None
     if linked is not None:  # a returning sign-in: its lead, whatever its email is now
         lead_id, stage, created_at, created = linked.lead_id, linked.stage, linked.created_at, False
+        # The lead keeps its own email (and its name unless this one gives another).
+        lead_email, lead_name = linked.email, entry.name or linked.name
         connection.execute(
             _UPDATE_LEAD,
             {
@@ -263,8 +267,9 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
         result = connection.execute(_upsert_lead(dialect), lead_values)
         if not supports_returning(dialect):
             result = connection.execute(_LEAD_BY_EMAIL, {"email": entry.email})
-        lead_id, origin_key, stage, created_at = result.one()
+        lead_id, origin_key, stage, created_at, lead_name = result.one()
         created = origin_key == entry.idempotency_key
+        lead_email = entry.email
     identity_id = None
     if entry.identity:
         how = identities.NEW_LEAD if created else identities.EXISTING_EMAIL
@@ -315,8 +320,8 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
             "withdrawn_at": None,
         },
     )
-    if entry.name and not quarantined:
-        add_terms(connection, [(lead_id, entry.name, created_at)])
+    if not quarantined:  # a new lead, or one this submission merged into (or released)
+        add_terms(connection, [(lead_id, lead_name, lead_email, created_at)])
     # A suspected bot gets nothing; an unconfirmed sign-up its confirmation email.
     to_lead = entry.emails_to_lead if entry.quarantine_reason in (None, UNCONFIRMED) else ()
     if any(event == emails.NURTURE for _, event, _ in to_lead):

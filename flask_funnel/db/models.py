@@ -466,7 +466,8 @@ class WebhookEndpointRow(Base):
 
 
 class LeadTerm(Base):
-    """A word of a lead's name, lower-cased: what name search looks up by prefix.
+    """A word of a lead's name, or a domain of its email marked with ``@``
+    (``@example.org``), lower-cased: what search looks up by prefix (``leads.name_terms``).
 
     It carries the lead's creation time, so a search can order its matches by it from
     this table's index alone."""

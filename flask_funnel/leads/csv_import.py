@@ -558,7 +558,7 @@ def _write(
         add_terms(
             connection,
             [
-                (created[row.email], row.name, row.created_at)
+                (created[row.email], row.name, row.email, row.created_at)
                 for row in batch
                 if row.email in created
             ],

@@ -31,9 +31,9 @@ def count_as_a_person(connection: Connection, lead_id: int) -> bool:
     ).rowcount
     if released:
         lead = connection.execute(
-            select(Lead.name, Lead.created_at).where(Lead.id == lead_id)
+            select(Lead.name, Lead.email, Lead.created_at).where(Lead.id == lead_id)
         ).one()
-        add_terms(connection, [(lead_id, lead.name, lead.created_at)])
+        add_terms(connection, [(lead_id, lead.name, lead.email, lead.created_at)])
     connection.execute(
         update(Submission).where(Submission.lead_id == lead_id).values(quarantined=False)
     )

@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, false, func, intersect, or_, select, true, 
 from sqlalchemy.orm import Session
 
 from flask_funnel.db.models import Lead, LeadTerm
-from flask_funnel.leads.name_terms import name_terms
+from flask_funnel.leads.name_terms import DOMAIN, domain_needle, name_terms
 from flask_funnel.values import MAX_ID, FieldError, parse_time, shown
 
 PAGE_SIZE = 50
@@ -69,17 +69,43 @@ def _prefix(column, text: str):
     return and_(column >= text, column < text + "\U0010ffff")
 
 
+@dataclass(frozen=True)
+class _Search:
+    """What a search text is looked up as: the start of an email (``ann@``), of a
+    domain (``example``, ``@example.org``: a term), and of a name's words."""
+
+    email: str | None
+    domain: str | None
+    words: list[str]
+
+    @classmethod
+    def of(cls, q: str) -> _Search:
+        needle = q.strip().lower()
+        # No address starts with "@" or holds a space ("ann lee" is a name).
+        can_start_an_email = not needle.startswith(DOMAIN) and len(needle.split()) < 2
+        return cls(
+            email=needle if can_start_an_email else None,
+            domain=domain_needle(needle),
+            words=[] if "@" in needle else name_terms(needle),
+        )
+
+
+def _term_ids(term: str):
+    return select(LeadTerm.lead_id).where(_prefix(LeadTerm.term, term))
+
+
 def _matches(q: str):
-    """An email starting with ``q``, or a name with words starting with each word of ``q``."""
-    needle = q.strip().lower()
-    by_email = _prefix(Lead.email, needle)
-    words = name_terms(needle)
-    if "@" in needle or not words:
-        return by_email
-    by_name = and_(
-        *(Lead.id.in_(select(LeadTerm.lead_id).where(_prefix(LeadTerm.term, w))) for w in words)
-    )
-    return or_(by_email, by_name) if len(words) == 1 else by_name
+    """An email starting with ``q``, a domain of it starting with ``q`` (``@`` or not),
+    or a name with words starting with each word of ``q``."""
+    search = _Search.of(q)
+    found = []
+    if search.email is not None:
+        found.append(_prefix(Lead.email, search.email))
+    if search.domain:
+        found.append(Lead.id.in_(_term_ids(search.domain)))
+    if search.words:
+        found.append(and_(*(Lead.id.in_(_term_ids(w)) for w in search.words)))
+    return or_(*found) if found else false()
 
 
 def find_leads(session: Session, filters: LeadFilters, after: str | None = None) -> LeadPage:
@@ -122,30 +148,42 @@ def find_leads(session: Session, filters: LeadFilters, after: str | None = None)
 
 
 def _name_search(filters: LeadFilters):
-    """The (id, created_at) of the leads a search by name (and nothing else) finds, or
-    None when other filters apply. Terms exist only for leads that are not suspected
-    bots, which is what the list shows by default."""
-    words = name_terms(filters.q)
+    """The (id, created_at) of the leads a search by name or domain (and nothing else)
+    finds, or None when other filters apply. Terms exist only for leads that are not
+    suspected bots, which is what the list shows by default."""
+    search = _Search.of(filters.q)
     others = (filters.stage, filters.landing_page, filters.country, filters.source)
     if (
-        not words
-        or "@" in filters.q
+        not (search.words or search.domain)
         or any(others)
         or filters.created_from
         or filters.created_to
         or filters.quarantined != "exclude"
     ):
         return None
-    by_word = [
-        select(LeadTerm.lead_id.label("id"), LeadTerm.created_at).where(_prefix(LeadTerm.term, w))
-        for w in words
-    ]
-    if len(by_word) > 1:  # every word must start one of the name's words
-        return intersect(*by_word).subquery()
-    by_email = select(Lead.id, Lead.created_at).where(
-        _prefix(Lead.email, filters.q.strip().lower()), Lead.quarantined == false()
-    )
-    return union(by_word[0], by_email).subquery()
+
+    def by_term(term: str):
+        return select(LeadTerm.lead_id.label("id"), LeadTerm.created_at).where(
+            _prefix(LeadTerm.term, term)
+        )
+
+    found = []
+    if len(search.words) > 1:  # every word must start one of the name's words
+        both = intersect(*(by_term(w) for w in search.words)).subquery()
+        found.append(select(both.c.id, both.c.created_at))
+    elif search.words:
+        found.append(by_term(search.words[0]))
+    if search.domain:
+        found.append(by_term(search.domain))
+    if search.email is not None:
+        found.append(
+            select(Lead.id, Lead.created_at).where(
+                _prefix(Lead.email, search.email), Lead.quarantined == false()
+            )
+        )
+    if len(found) == 1:  # a lead's two domains may both match
+        return found[0].distinct().subquery()
+    return union(*found).subquery()
 
 
 def _cursor(lead: Lead) -> str:
