@@ -38,6 +38,9 @@ DEFAULTS: dict[str, object] = {
     # Whether the admin area may rewrite a page file (to make an A/B test's winner the
     # default) when the file system lets it; False: it shows the change to make by hand.
     "FUNNEL_PAGES_WRITABLE": True,
+    # A tap or click on an answer goes straight on to the next step (never a key press:
+    # arrow keys only move between the answers); False: the visitor presses Next.
+    "FUNNEL_QUIZ_AUTO_ADVANCE": True,
     # Template every funnel page extends; a host may name its own layout.
     "FUNNEL_BASE_TEMPLATE": "flask_funnel/base.html",
     # Submissions completed faster than this (seconds since the quiz started) are
@@ -236,6 +239,7 @@ class Settings:
     pages_reload_seconds: float
     pages_cache_dir: Path | None
     pages_writable: bool
+    quiz_auto_advance: bool
     base_template: str
     min_fill_seconds: float
     max_content_length: int
@@ -281,6 +285,7 @@ class Settings:
             pages_reload_seconds=_number(config, "FUNNEL_PAGES_RELOAD_SECONDS", float, 0),
             pages_cache_dir=_optional_path(config, "FUNNEL_PAGES_CACHE_DIR"),
             pages_writable=_flag(config, "FUNNEL_PAGES_WRITABLE"),
+            quiz_auto_advance=_flag(config, "FUNNEL_QUIZ_AUTO_ADVANCE"),
             base_template=_text(config, "FUNNEL_BASE_TEMPLATE"),
             min_fill_seconds=_number(config, "FUNNEL_MIN_FILL_SECONDS", float, 0),
             max_content_length=_number(config, "FUNNEL_MAX_CONTENT_LENGTH", int, 1024),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 
 import pytest
-from conftest import Visitor, add_leads, hidden_fields
+from conftest import Visitor, add_leads, hidden_fields, page_text
 from sqlalchemy import select
 
 from flask_funnel.auth import accounts
@@ -56,7 +57,7 @@ def test_admin_pages_need_a_signed_in_admin(client, db_session):
     assert response.status_code == 302
     assert "/p/admin/sign-in?next=/p/admin/leads?stage%3Dmql" in response.headers["Location"]
     assert ("anonymous", "access_denied") in audit_actions(db_session)
-    assert client.post("/p/admin/leads/1/note", data={"body": "x"}).status_code == 401
+    assert client.post("/p/admin/leads/1", data={"intent": "note", "body": "x"}).status_code == 401
 
 
 def test_signing_in_goes_back_to_the_page_asked_for(app, client, db_session):
@@ -161,23 +162,23 @@ def test_admin_pages_are_not_stored_by_caches(admin_client):
 
 
 def test_leads_list_hides_suspected_bots_unless_asked(admin_client, leads):
-    html = admin_client.get("/p/admin/leads").text
+    html = page_text(admin_client.get("/p/admin/leads"))
     assert "ann@example.com" in html and "bob@example.org" in html
     assert "bot@example.net" not in html
-    only = admin_client.get("/p/admin/leads?quarantined=only").text
+    only = page_text(admin_client.get("/p/admin/leads?quarantined=only"))
     assert "bot@example.net" in only and "ann@example.com" not in only
 
 
 def test_leads_list_searches_and_filters(admin_client, leads):
-    assert "ann@example.com" in admin_client.get("/p/admin/leads?q=ann@").text
-    found = admin_client.get("/p/admin/leads?q=ANN").text
+    assert "ann@example.com" in page_text(admin_client.get("/p/admin/leads?q=ann@"))
+    found = page_text(admin_client.get("/p/admin/leads?q=ANN"))
     assert "ann@example.com" in found and "bob@example.org" not in found
-    assert "No leads match" in admin_client.get("/p/admin/leads?stage=customer").text
-    assert "ann@example.com" in admin_client.get("/p/admin/leads?stage=mql").text
+    assert "No leads match" in page_text(admin_client.get("/p/admin/leads?stage=customer"))
+    assert "ann@example.com" in page_text(admin_client.get("/p/admin/leads?stage=mql"))
     bad = admin_client.get("/p/admin/leads?created_from=yesterday&country=Germany")
     assert bad.status_code == 422
-    assert "Not a valid date value." in bad.text
-    assert "Field must be exactly 2 characters long." in bad.text
+    assert "Not a valid date value." in page_text(bad)
+    assert "Field must be exactly 2 characters long." in page_text(bad)
 
 
 def test_hostile_names_show_as_text_everywhere(admin_client, leads, db_session):
@@ -232,17 +233,29 @@ def test_an_admin_works_a_lead_through_to_repeat_customer(admin_client, leads, d
     token = csrf(admin_client, page)
     for stage in ("sal", "sql"):
         response = admin_client.post(
-            f"{page}/stage", data={"csrf_token": token, "stage": stage, "reason": "call went well"}
+            page,
+            data={
+                "intent": "stage",
+                "csrf_token": token,
+                "stage": stage,
+                "reason": "call went well",
+            },
         )
         assert response.status_code == 303
     for ref in ("ORDER-1", "ORDER-2"):
         admin_client.post(
-            f"{page}/purchase",
-            data={"csrf_token": token, "amount": "49", "currency": "EUR", "reference": ref},
+            page,
+            data={
+                "intent": "purchase",
+                "csrf_token": token,
+                "amount": "49",
+                "currency": "EUR",
+                "reference": ref,
+            },
         )
-    admin_client.post(f"{page}/note", data={"csrf_token": token, "body": "Prefers email."})
+    admin_client.post(page, data={"intent": "note", "csrf_token": token, "body": "Prefers email."})
     admin_client.post(
-        f"{page}/follow-up", data={"csrf_token": token, "due": "2020-01-01", "note": "call"}
+        page, data={"intent": "follow-up", "csrf_token": token, "due": "2020-01-01", "note": "call"}
     )
     db_session.rollback()
     assert db_session.get(Lead, ann).stage == "repeat_customer"
@@ -252,7 +265,8 @@ def test_an_admin_works_a_lead_through_to_repeat_customer(admin_client, leads, d
     due = admin_client.get("/p/admin/follow-ups").text
     assert "overdue" in due and "Ann" in due
     follow_up_id = db_session.scalars(select(FollowUp.id)).one()
-    admin_client.post(f"/p/admin/follow-ups/{follow_up_id}/done", data={"csrf_token": token})
+    done = {"intent": "done", "follow_up_id": follow_up_id, "csrf_token": token}
+    assert admin_client.post("/p/admin/follow-ups", data=done).status_code == 303
     assert "Nothing due" in admin_client.get("/p/admin/follow-ups").text
     assert ("boss@shop.example", "stage_change") in audit_actions(db_session)
 
@@ -261,24 +275,32 @@ def test_bad_action_input_gives_the_lead_page_back_with_the_error(admin_client, 
     page = f"/p/admin/leads/{lead_id(db_session, 'ann@example.com')}"
     token = csrf(admin_client, page)
     bad_stage = admin_client.post(
-        f"{page}/stage", data={"csrf_token": token, "stage": "won", "reason": "x"}
+        page, data={"intent": "stage", "csrf_token": token, "stage": "won", "reason": "x"}
     )
     assert bad_stage.status_code == 422 and "Not a valid choice." in bad_stage.text
-    no_reason = admin_client.post(f"{page}/stage", data={"csrf_token": token, "stage": "sal"})
+    no_reason = admin_client.post(
+        page, data={"intent": "stage", "csrf_token": token, "stage": "sal"}
+    )
     assert no_reason.status_code == 422 and "This field is required." in no_reason.text
     amount = admin_client.post(
-        f"{page}/purchase", data={"csrf_token": token, "amount": "forty", "currency": "EUR"}
+        page, data={"intent": "purchase", "csrf_token": token, "amount": "forty", "currency": "EUR"}
     )
     assert amount.status_code == 422 and "&#39;forty&#39; is not a number" in amount.text
     assert 'value="forty"' in amount.text
     future = admin_client.post(
-        f"{page}/purchase",
-        data={"csrf_token": token, "amount": "40", "currency": "EUR", "at": "2998-01-01"},
+        page,
+        data={
+            "intent": "purchase",
+            "csrf_token": token,
+            "amount": "40",
+            "currency": "EUR",
+            "at": "2998-01-01",
+        },
     )
     assert future.status_code == 422 and "is in the future" in future.text
-    date = admin_client.post(f"{page}/follow-up", data={"csrf_token": token, "due": "soon"})
+    date = admin_client.post(page, data={"intent": "follow-up", "csrf_token": token, "due": "soon"})
     assert date.status_code == 422 and "Pick a date." in date.text
-    no_csrf = admin_client.post(f"{page}/note", data={"body": "hi"})
+    no_csrf = admin_client.post(page, data={"intent": "note", "body": "hi"})
     assert no_csrf.status_code == 400
     db_session.rollback()
     assert db_session.scalars(select(Note.id)).all() == []
@@ -290,10 +312,46 @@ def test_bad_action_input_gives_the_lead_page_back_with_the_error(admin_client, 
 def test_a_suspected_bot_can_be_released(admin_client, leads, db_session):
     bot = lead_id(db_session, "bot@example.net")
     token = csrf(admin_client, f"/p/admin/leads/{bot}")
-    admin_client.post(f"/p/admin/leads/{bot}/release", data={"csrf_token": token})
+    admin_client.post(f"/p/admin/leads/{bot}", data={"intent": "release", "csrf_token": token})
     db_session.rollback()
     assert db_session.get(Lead, bot).quarantined is False
     assert ("boss@shop.example", "release") in audit_actions(db_session)
+
+
+def test_follow_ups_tell_two_people_of_one_name_apart_by_their_email(app, admin_client):
+    from datetime import UTC, datetime
+
+    from flask_funnel.leads.notes import add_follow_up
+
+    visitor = Visitor(admin_client)
+    people = [
+        ("ann@first.example", "Ann Example"),
+        ("ann@second.example", "Ann Example"),
+        ("nameless@example.com", None),
+        ("hostile@example.com", XSS),
+    ]
+    for email, name in people:
+        visitor.submit(email=email, name=name)
+    engine = app.extensions["funnel"].engine
+    with engine.connect() as connection:
+        ids = dict(connection.execute(select(Lead.email, Lead.id)).all())
+    for email, _ in people:
+        add_follow_up(engine, ids[email], "boss", datetime.now(UTC), f"call {email}")
+    html = admin_client.get("/p/admin/follow-ups").text
+    rows = {
+        email: next(row for row in html.split("<tr")[1:] if f"call {email}" in row)
+        for email, _ in people
+    }
+
+    def text(row: str) -> str:  # what a reader sees of the lead's cell
+        cell = row.split("<td")[2].replace("<wbr>", "")
+        return " ".join(re.sub(r"<[^>]+>", " ", cell.split(">", 1)[1]).split())
+
+    assert text(rows["ann@first.example"]) == "Ann Example ann@first.example"
+    assert text(rows["ann@second.example"]) == "Ann Example ann@second.example"
+    assert text(rows["nameless@example.com"]) == "nameless@example.com"  # once
+    assert XSS not in html
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in rows["hostile@example.com"]
 
 
 def test_the_audit_page_lists_what_happened(admin_client):
@@ -326,10 +384,12 @@ def test_erasing_a_person_removes_them_and_their_visits(admin_client, db_session
     gone = lead_id(db_session, "forget.me@example.com")
     page = f"/p/admin/leads/{gone}"
     token = csrf(admin_client, page)
-    unconfirmed = admin_client.post(f"{page}/erase", data={"csrf_token": token})
-    assert unconfirmed.status_code == 303
+    unconfirmed = admin_client.post(page, data={"intent": "erase", "csrf_token": token})
+    assert unconfirmed.status_code == 422 and "Type erase to confirm." in unconfirmed.text
     assert db_session.get(Lead, gone) is not None
-    response = admin_client.post(f"{page}/erase", data={"csrf_token": token, "confirm": "erase"})
+    response = admin_client.post(
+        page, data={"intent": "erase", "csrf_token": token, "confirm": "erase"}
+    )
     assert response.status_code == 303
     db_session.rollback()
     assert db_session.get(Lead, gone) is None
@@ -376,7 +436,9 @@ def test_a_name_search_pages_through_every_match_once(app, admin_client):
             lead.name = f"Sam Smith {lead.id}"
         funnel.db.session.commit()
         with writing(app.extensions["funnel"].engine) as connection:
-            add_terms(connection, [(lead.id, lead.name, lead.created_at) for lead in leads])
+            add_terms(
+                connection, [(lead.id, lead.name, lead.email, lead.created_at) for lead in leads]
+            )
     first = admin_client.get("/p/admin/leads?q=smith")
     assert "50+ leads" in first.text
     next_url = next(part for part in first.text.split('"') if "after=" in part)

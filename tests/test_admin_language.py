@@ -7,7 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Visitor, flush_visits, hidden_fields
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Visitor, flush_visits, hidden_fields, page_text
 from sqlalchemy import select
 
 from flask_funnel.db.models import Admin, FollowUp, Lead
@@ -186,12 +186,12 @@ def test_form_errors_are_persian(persian_admin, lead):
     page = persian_admin.get(f"/p/admin/leads/{lead}").text
     token = hidden_fields(page)["csrf_token"]
     response = persian_admin.post(
-        f"/p/admin/leads/{lead}/follow-up", data={"csrf_token": token, "note": "x"}
+        f"/p/admin/leads/{lead}", data={"intent": "follow-up", "csrf_token": token, "note": "x"}
     )
     assert response.status_code == 422
     assert "یک تاریخ انتخاب کنید." in response.text
     response = persian_admin.post(
-        f"/p/admin/leads/{lead}/stage", data={"csrf_token": token, "stage": "mql"}
+        f"/p/admin/leads/{lead}", data={"intent": "stage", "csrf_token": token, "stage": "mql"}
     )
     assert response.status_code == 422
     assert "This field is required." not in response.text
@@ -201,7 +201,7 @@ def test_form_errors_are_persian(persian_admin, lead):
 
 
 def test_lead_data_is_isolated_from_the_page_direction(persian_admin, lead):
-    html = persian_admin.get("/p/admin/leads").text
+    html = page_text(persian_admin.get("/p/admin/leads"))
     assert "<bdi>sara@example.com</bdi>" in html
     assert "<bdi>سارا رضایی</bdi>" in html
 
@@ -276,7 +276,9 @@ def test_the_quiz_steps_stay_english_for_an_english_admin(admin_client, lead):
 
 def lead_form(client, lead_id: int, action: str, **data):
     token = hidden_fields(client.get(f"/p/admin/leads/{lead_id}").text)["csrf_token"]
-    return client.post(f"/p/admin/leads/{lead_id}/{action}", data={"csrf_token": token, **data})
+    return client.post(
+        f"/p/admin/leads/{lead_id}", data={"intent": action, "csrf_token": token, **data}
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,68 +6,11 @@ Debian's and sets it; see conftest.py); Playwright drives it, nothing is downloa
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 
 import pytest
-from conftest import DATABASE, PHONE_BROWSER, host_layout_app
-from werkzeug.serving import make_server
-
-from landing import create_app, funnel
-
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "is_mobile": True,
-    "has_touch": True,
-    "user_agent": PHONE_BROWSER,  # Chromium's own says HeadlessChrome: a bot's
-}
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ["FUNNEL_TEST_CHROMIUM"],
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-def serve(url, **config):
-    """The demo app on the empty database at ``url``, served on 127.0.0.1 until the test
-    ends."""
-    app = create_app(
-        {
-            "SECRET_KEY": "browser",
-            "SQLALCHEMY_DATABASE_URI": url,
-            "FUNNEL_MIN_FILL_SECONDS": 0,
-            **config,
-        }
-    )
-    with app.app_context():
-        funnel.db.create_all()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    with app.app_context():
-        funnel.db.engine.dispose()
-
-
-@pytest.fixture
-def site(fresh_database):
-    yield from serve(fresh_database(DATABASE))
-
-
-def exported(app) -> list[dict]:
-    result = app.test_cli_runner().invoke(args=["funnel", "export", "--format", "json"])
-    return json.loads(result.stdout)
+from browsers import PHONE, exported, serve, served
+from conftest import DATABASE, host_layout_app
 
 
 def test_a_phone_visitor_taps_through_the_quiz_and_becomes_a_lead(browser, site):
@@ -193,8 +136,8 @@ def test_the_quiz_in_an_iframe_on_another_site_signs_up_and_sizes_its_frame(
 
     host = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     host_url = f"http://localhost:{host.server_port}"
-    served = serve(fresh_database(DATABASE), FUNNEL_FRAME_ANCESTORS=host_url)
-    app, base = next(served)
+    serving = serve(fresh_database(DATABASE), FUNNEL_FRAME_ANCESTORS=host_url)
+    app, base = next(serving)
     snippet = (
         f"<!doctype html><title>A blog post</title><h1>Our coffee blog</h1>"
         f'<iframe data-flask-funnel src="{base}/p/home-brewing/embed" title="Quiz"'
@@ -229,21 +172,19 @@ def test_the_quiz_in_an_iframe_on_another_site_signs_up_and_sizes_its_frame(
     finally:
         host.shutdown()
         host.server_close()
-        next(served, None)
+        next(serving, None)
 
 
 def test_a_host_layout_s_nonced_script_runs_and_an_injected_one_does_not(browser, tmp_path):
     """FUNNEL_CSP's nonce (see tests/test_csp.py) in a real browser."""
     app = host_layout_app(tmp_path)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        page = browser.new_page(user_agent=PHONE_BROWSER)
+    with served(app) as base:
+        page = browser.new_page(user_agent=PHONE["user_agent"])
         blocked = []
         page.on(
             "console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None
         )
-        page.goto(f"http://127.0.0.1:{server.server_port}/p/home-brewing")
+        page.goto(f"{base}/p/home-brewing")
         assert page.evaluate("document.documentElement.dataset.analytics") == "on"
         page.evaluate(
             "() => { const s = document.createElement('script');"
@@ -251,6 +192,3 @@ def test_a_host_layout_s_nonced_script_runs_and_an_injected_one_does_not(browser
         )
         assert page.evaluate("window.injected") is None  # no nonce: refused
         assert blocked
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -15,6 +15,7 @@ from conftest import (
     flush_visits,
     hidden_fields,
     make_app,
+    page_text,
     parse_page,
     signed_in_admin,
 )
@@ -165,10 +166,10 @@ def test_a_nul_in_the_admin_filters_is_ignored(app, admin, visitor):
     ):
         response = admin.get(f"/p/admin/leads?{query}")
         assert response.status_code == 200, query
-        assert lead.email in response.text, query
+        assert lead.email in page_text(response), query
     download = admin.get(f"/p/admin/leads.csv?q={lead.email[:22]}%00")
     assert download.status_code == 200
-    assert lead.email in download.text
+    assert lead.email in page_text(download)
 
 
 def test_a_nul_in_an_admin_address_is_not_a_500(app, admin, client):
@@ -202,12 +203,15 @@ def test_a_lead_id_past_64_bits_is_a_404(admin, path):
 @pytest.mark.parametrize(
     ("path", "form"),
     [
-        (f"/p/admin/leads/{HUGE}/note", {"body": "hello"}),
-        (f"/p/admin/leads/{JUST_PAST}/erase", {"confirm": "erase"}),
-        (f"/p/admin/follow-ups/{HUGE}/done", {}),
+        (f"/p/admin/leads/{HUGE}", {"intent": "note", "body": "hello"}),
+        (f"/p/admin/leads/{JUST_PAST}", {"intent": "erase", "confirm": "erase"}),
+        ("/p/admin/follow-ups", {"intent": "done", "follow_up_id": str(HUGE)}),
+        ("/p/admin/follow-ups", {"intent": "done", "follow_up_id": "1" * 5000}),
+        ("/p/admin/webhooks", {"intent": "send-again", "message_id": str(JUST_PAST)}),
+        ("/p/admin/webhooks", {"intent": "remove", "endpoint_id": "-1"}),
         # Ids in range, of no lead (never made, or erased since the page was shown).
-        ("/p/admin/leads/424242424242/note", {"body": "hello"}),
-        ("/p/admin/leads/424242424242/follow-up", {"due": "2026-05-01"}),
+        ("/p/admin/leads/424242424242", {"intent": "note", "body": "hello"}),
+        ("/p/admin/leads/424242424242", {"intent": "follow-up", "due": "2026-05-01"}),
     ],
 )
 def test_a_post_to_an_id_of_no_lead_is_a_404(admin, path, form):
@@ -253,7 +257,8 @@ def test_a_day_out_of_range_in_a_lead_form_shows_the_form_again(
 ):
     lead = new_lead(app, visitor)
     response = admin.post(
-        f"/p/admin/leads/{lead.id}/{action}", data={"csrf_token": admin_token(admin), **form}
+        f"/p/admin/leads/{lead.id}",
+        data={"intent": action, "csrf_token": admin_token(admin), **form},
     )
     assert response.status_code == 422
     assert "Pick a date from 1970 to 2999." in response.text
@@ -283,7 +288,7 @@ def test_the_leads_cursor_of_a_next_page_link_still_works(app, admin, visitor):
     at = lead.created_at.isoformat().replace("+", "%2B")
     response = admin.get(f"/p/admin/leads?after={at}_{lead.id + 1}")
     assert response.status_code == 200
-    assert lead.email in response.text
+    assert lead.email in page_text(response)
 
 
 def api(client, body: str | dict):

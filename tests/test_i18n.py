@@ -45,7 +45,7 @@ def test_persian_page_is_right_to_left(client):
 def test_persian_quiz_uses_persian_buttons_progress_and_errors(client):
     visitor = Visitor(client, "qahve-dam")
     step = visitor.step(2, {"style": "milk"})
-    assert "مرحلهٔ ۲ از ۴" in step.text
+    assert "پرسش ۲ از ۳" in step.text
     assert ">بعدی<" in step.text and ">قبلی<" in step.text
     missing = visitor.step(2, {})
     assert "لطفاً یک گزینه را انتخاب کنید." in missing.text
@@ -62,8 +62,8 @@ def test_persian_result_shows_the_discount_code(client):
 
 
 def test_english_is_the_source_language():
-    assert translate("en", "Step {step} of {total}", step=2, total=4) == "Step 2 of 4"
-    assert translate("fa", "Step {step} of {total}", step=2, total=4) == "مرحلهٔ ۲ از ۴"
+    assert translate("en", "Question {step} of {total}", step=2, total=3) == "Question 2 of 3"
+    assert translate("fa", "Question {step} of {total}", step=2, total=3) == "پرسش ۲ از ۳"
     assert translate("en", "Not in any catalogue") == "Not in any catalogue"
     assert text_direction("fa") == "rtl" and text_direction("en") == "ltr"
     assert SUPPORTED_LOCALES == ("en", "fa")
@@ -131,7 +131,7 @@ def test_the_runtime_loads_the_compiled_catalogue_of_the_package():
 def test_funnel_pages_are_translated_when_the_host_has_no_babel(app, client):
     assert "babel" not in app.extensions
     step = Visitor(client, "qahve-dam").step(2, {"style": "milk"})
-    assert "مرحلهٔ ۲ از ۴" in step.text and ">بعدی<" in step.text
+    assert "پرسش ۲ از ۳" in step.text and ">بعدی<" in step.text
 
 
 def test_a_host_with_its_own_babel_keeps_its_domain_and_locale(app, client, tmp_path):
@@ -155,7 +155,7 @@ def test_a_host_with_its_own_babel_keeps_its_domain_and_locale(app, client, tmp_
     assert client.get("/host-page").text == "Weiter|de"
     assert client.get("/host-text").text == "Weiter"
     persian = Visitor(client, "qahve-dam").step(2, {"style": "milk"})
-    assert "مرحلهٔ ۲ از ۴" in persian.text and ">بعدی<" in persian.text
+    assert "پرسش ۲ از ۳" in persian.text and ">بعدی<" in persian.text
     english = Visitor(client, "home-brewing").step(2, {"style": "black"})
     assert ">Next<" in english.text and "Weiter" not in english.text
     assert client.get("/host-page").text == "Weiter|de"

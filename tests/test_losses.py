@@ -36,18 +36,30 @@ def test_an_admin_moving_a_lead_to_lost_is_asked_why(admin_client, ann, db_sessi
     form = admin_client.get(page).text
     assert 'name="lost_reason"' in form and "chose another offer" in form
     unasked = admin_client.post(
-        f"{page}/stage", data={"csrf_token": token, "stage": "lost", "reason": "went quiet"}
+        page, data={"intent": "stage", "csrf_token": token, "stage": "lost", "reason": "went quiet"}
     )
     assert unasked.status_code == 422 and "Pick why the lead was lost." in unasked.text
     assert 'value="went quiet"' in unasked.text  # what was typed stays
     made_up = admin_client.post(
-        f"{page}/stage",
-        data={"csrf_token": token, "stage": "lost", "lost_reason": "aliens", "reason": "x"},
+        page,
+        data={
+            "intent": "stage",
+            "csrf_token": token,
+            "stage": "lost",
+            "lost_reason": "aliens",
+            "reason": "x",
+        },
     )
     assert made_up.status_code == 422 and "Not a valid choice." in made_up.text
     moved = admin_client.post(
-        f"{page}/stage",
-        data={"csrf_token": token, "stage": "lost", "lost_reason": "no budget", "reason": "x"},
+        page,
+        data={
+            "intent": "stage",
+            "csrf_token": token,
+            "stage": "lost",
+            "lost_reason": "no budget",
+            "reason": "x",
+        },
     )
     assert moved.status_code == 303
     db_session.rollback()

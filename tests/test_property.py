@@ -361,8 +361,13 @@ def test_any_lead_page_or_action(admin, lead, lead_text, action, form, own):
     token = hidden_fields(admin.get("/p/admin/follow-ups").text)["csrf_token"]
     if action == "erase":
         form["confirm"] = "no"  # the lead stays for the other examples
-    check(admin.post(f"/p/admin/leads/{lead_id}/{action}", data={"csrf_token": token, **form}))
-    check(admin.post(f"/p/admin/follow-ups/{lead_id}/done", data={"csrf_token": token}))
+    check(
+        admin.post(
+            f"/p/admin/leads/{lead_id}", data={"intent": action, "csrf_token": token, **form}
+        )
+    )
+    done = {"intent": "done", "follow_up_id": lead_id, "csrf_token": token}
+    check(admin.post("/p/admin/follow-ups", data=done))
 
 
 @PROPERTY

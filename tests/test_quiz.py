@@ -32,12 +32,16 @@ def test_each_question_is_its_own_step_with_picture_choices_and_progress(visitor
     assert "How do you like your coffee?" in first.text
     assert first.text.count('type="radio"') == 4
     assert "/p/assets/images/cup-black.svg" in first.text
-    assert 'max="4" value="1"' in first.text
+    # Counted as the landing page counts them ("3 quick questions"); the bar shows the
+    # steps done, the contact step one of them.
+    assert "Question 1 of 3" in first.text and 'max="4" value="0"' in first.text
     assert "checked" not in first.text
 
     second = visitor.step(2, {"style": "milk"})
     assert "How much time do you have in the morning?" in second.text
-    assert 'max="4" value="2"' in second.text
+    assert "Question 2 of 3" in second.text and 'max="4" value="1"' in second.text
+    contact = visitor.step(4, {"style": "milk", "time": "5min", "gear": "grinder"})
+    assert "Last step" in contact.text and 'max="4" value="3"' in contact.text
     assert hidden_fields(second.text)["q_style"] == "milk"
 
 

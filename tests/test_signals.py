@@ -117,8 +117,10 @@ def test_an_admin_stage_move_sends_stage_changed(app, admin_client, buyer, liste
     heard = listen(app)
     page = f"/p/admin/leads/{buyer}"
     data = {"stage": "sal", "reason": "call went well", "csrf_token": csrf(admin_client, page)}
-    assert admin_client.post(f"{page}/stage", data=data).status_code == 303
-    assert admin_client.post(f"{page}/stage", data=data).status_code == 303  # already there
+    assert admin_client.post(page, data={"intent": "stage", **data}).status_code == 303
+    assert (
+        admin_client.post(page, data={"intent": "stage", **data}).status_code == 303
+    )  # already there
     assert heard == [
         (
             "stage_changed",
@@ -215,8 +217,10 @@ def test_an_admin_purchase_sends_purchase_recorded(app, admin_client, buyer, lis
         "currency": "EUR",
         "reference": "ORDER-7",
     }
-    assert admin_client.post(f"{page}/purchase", data=data).status_code == 303
-    assert admin_client.post(f"{page}/purchase", data=data).status_code == 303  # a repeat
+    assert admin_client.post(page, data={"intent": "purchase", **data}).status_code == 303
+    assert (
+        admin_client.post(page, data={"intent": "purchase", **data}).status_code == 303
+    )  # a repeat
     assert names(heard) == ["purchase_recorded", "stage_changed"]
     purchase = heard[0][1]
     assert (purchase["lead_id"], purchase["amount"], purchase["actor"]) == (
@@ -325,8 +329,10 @@ def test_erasing_a_lead_sends_lead_erased(app, admin_client, buyer, listen, db_s
     heard = listen(app)
     page = f"/p/admin/leads/{buyer}"
     data = {"csrf_token": csrf(admin_client, page), "confirm": "erase"}
-    assert admin_client.post(f"{page}/erase", data=data).status_code == 303
-    assert admin_client.post(f"{page}/erase", data=data).status_code == 404  # gone already
+    assert admin_client.post(page, data={"intent": "erase", **data}).status_code == 303
+    assert (
+        admin_client.post(page, data={"intent": "erase", **data}).status_code == 404
+    )  # gone already
     assert heard == [("lead_erased", {"lead_id": buyer, "actor": ADMIN_EMAIL})]
 
 
@@ -376,7 +382,8 @@ def test_a_refused_stage_move_sends_nothing(app, admin_client, buyer, listen):
     heard = listen(app)
     token = csrf(admin_client, f"/p/admin/leads/{buyer}")
     missing = admin_client.post(
-        "/p/admin/leads/999/stage", data={"csrf_token": token, "stage": "sal", "reason": "x"}
+        "/p/admin/leads/999",
+        data={"intent": "stage", "csrf_token": token, "stage": "sal", "reason": "x"},
     )
     assert missing.status_code == 404
     assert heard == []

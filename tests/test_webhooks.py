@@ -273,10 +273,10 @@ def test_the_admin_reads_the_log_and_sends_a_message_again(tmp_path, receiver, s
     assert "answered 500" in page.text and "lead.captured" in page.text
     assert SECRET not in page.text and "crm" in page.text
     assert admin.get("/p/admin/webhooks?state=nope").status_code == 404
-    url = f"/p/admin/webhooks/{failed.id}/send-again"
-    assert admin.post(url).status_code == 400  # no CSRF token
+    again = {"intent": "send-again", "message_id": failed.id}
+    assert admin.post("/p/admin/webhooks", data=again).status_code == 400  # no CSRF token
     token = hidden_fields(page.text)["csrf_token"]
-    sent = admin.post(url, data={"csrf_token": token})
+    sent = admin.post("/p/admin/webhooks", data={"csrf_token": token, **again})
     assert sent.status_code == 303
     assert "will be sent again" in admin.get(sent.location).text
     deliver_until_done(app)
@@ -375,8 +375,8 @@ def test_a_host_s_global_csrf_protection_spares_the_one_click_unsubscribe(tmp_pa
 def add_endpoint_form(admin, **fields):
     page = admin.get("/p/admin/webhooks")
     token = hidden_fields(page.text)["csrf_token"]
-    data = {"csrf_token": token, "events": ["lead.captured", "lead.erased"]} | fields
-    return admin.post("/p/admin/webhooks/endpoints", data=data)
+    data = {"intent": "add", "csrf_token": token, "events": ["lead.captured", "lead.erased"]}
+    return admin.post("/p/admin/webhooks", data=data | fields)
 
 
 def test_an_admin_adds_an_endpoint_and_it_gets_the_events_signed(tmp_path, receiver):
@@ -388,8 +388,9 @@ def test_an_admin_adds_an_endpoint_and_it_gets_the_events_signed(tmp_path, recei
     app = make_app(tmp_path, FUNNEL_WEBHOOK_ALLOW_PRIVATE=True)  # the receiver is local
     admin = signed_in_admin(app)
     added = add_endpoint_form(admin, name="sales-crm", url=crm.url)
-    assert added.status_code == 201
-    secret = re.search(r'<code dir="ltr" class="secret">([^<]+)</code>', added.text).group(1)
+    assert added.status_code == 303 and added.location == "/p/admin/webhooks"
+    shown = admin.get(added.location).text
+    secret = re.search(r'<code dir="ltr" class="secret">([^<]+)</code>', shown).group(1)
     assert secret not in admin.get("/p/admin/webhooks").text  # shown once
     webhook_endpoints.forget_cache(app.extensions["funnel"].engine)
     with app.app_context():
@@ -413,8 +414,8 @@ def test_an_endpoint_on_a_private_network_is_refused_beside_its_field(tmp_path):
         assert "not a private or local one" in refused.text
         assert 'value="' + url + '"' in refused.text  # the form keeps what was typed
     assert add_endpoint_form(admin, name="Bad Name!", url="https://x.example").status_code == 422
-    no_token = admin.post("/p/admin/webhooks/endpoints", data={"name": "x", "url": "https://x"})
-    assert no_token.status_code == 400
+    no_token = {"intent": "add", "name": "x", "url": "https://x"}
+    assert admin.post("/p/admin/webhooks", data=no_token).status_code == 400
 
 
 def test_a_removed_endpoint_gets_nothing_more(tmp_path, receiver):
@@ -427,9 +428,10 @@ def test_a_removed_endpoint_gets_nothing_more(tmp_path, receiver):
     admin = signed_in_admin(app)
     add_endpoint_form(admin, name="crm2", url=crm.url)
     page = admin.get("/p/admin/webhooks").text
-    remove = re.search(r'action="(/p/admin/webhooks/endpoints/\d+/remove)"', page).group(1)
+    endpoint = re.search(r'name="endpoint_id" value="(\d+)"', page).group(1)
     token = hidden_fields(page)["csrf_token"]
-    assert admin.post(remove, data={"csrf_token": token}).status_code == 303
+    remove = {"intent": "remove", "endpoint_id": endpoint, "csrf_token": token}
+    assert admin.post("/p/admin/webhooks", data=remove).status_code == 303
     webhook_endpoints.forget_cache(app.extensions["funnel"].engine)
     with app.app_context():
         sign_up(app, "bob@example.com")

@@ -1,14 +1,29 @@
 // Progressive enhancement only: every page works without this file.
 (function () {
   "use strict";
-  // Tapping a picture answers the question: go straight to the next step.
+  // A tap or click on an answer goes straight on to the next step, the answer already
+  // chosen too (after Previous). Only a pointer does: arrow keys move between the
+  // answers and never submit (WCAG 3.2.2); Enter or Next does.
   document.querySelectorAll("form[data-auto-advance]").forEach(function (form) {
-    var next = form.querySelector('.step-nav .button-primary');
-    form.addEventListener("change", function (event) {
-      if (event.target.type !== "radio" || !next) return;
+    var next = form.querySelector(".step-nav .button-primary");
+    var pointer = false;
+    form.addEventListener("pointerdown", function () { pointer = true; });
+    form.addEventListener("keydown", function () { pointer = false; });
+    form.addEventListener("click", function (event) {
+      if (!pointer || event.target.type !== "radio" || !next) return;
       window.setTimeout(function () { form.requestSubmit ? form.requestSubmit(next) : next.click(); }, 180);
     });
   });
+  // Each step is a new page: start a screen reader and the keyboard at its question,
+  // or at the first field the visitor has to correct.
+  var invalid = document.querySelector(".quiz-step [aria-invalid=true]");
+  var heading = document.querySelector(".funnel-quiz .step-heading");
+  if (invalid) {
+    invalid.focus();
+  } else if (heading && !document.querySelector("[autofocus]")) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
   // Copy-to-clipboard for discount codes.
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     var source = document.querySelector(button.getAttribute("data-copy"));

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from flask_funnel.auth import admin_session
 from flask_funnel.capture.geo import request_address
@@ -14,8 +14,10 @@ from flask_funnel.db.sqlite_writer import writing
 from flask_funnel.i18n.messages import N_, translate
 from flask_funnel.leads import audit
 from flask_funnel.state import current_funnel
+from flask_funnel.values import MAX_ID
 from flask_funnel.views.admin import locale
 from flask_funnel.views.admin.forms import ActionForm
+from flask_funnel.views.admin.text import breakable_email
 
 admin = Blueprint("funnel_admin", __name__, template_folder="../../templates")
 
@@ -74,6 +76,7 @@ def admin_context():
     return {
         "admin_user": user,
         "action_form": ActionForm(),
+        "email": breakable_email,
         **locale.helpers(admin_locale(), current_funnel().settings.report.calendar),
     }
 
@@ -115,6 +118,16 @@ def refuse_csrf():
     return message(
         400, N_("This form has expired"), N_("Go back, reload the page and send the form again.")
     )
+
+
+def form_id(field: str) -> int:
+    """The id of the row a form acts on, from its ``field`` (a button posted to the page
+    that lists the rows); a 404 when it names none a database could hold, as such an id
+    in an address does."""
+    value = request.form.get(field, "")
+    if len(value) > 20 or not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ID:
+        abort(404)
+    return int(value)
 
 
 def safe_next(target: str | None) -> str:

@@ -1,6 +1,11 @@
 """The admin's work on leads: the list and its downloads, a lead's page and the actions
 on it, follow-ups due and the audit trail. Routes of the admin blueprint, so each needs
-an admin; each POST needs a CSRF token."""
+an admin; each POST needs a CSRF token.
+
+A form posts to the address of the page that shows it, naming itself in its ``intent``
+field: one that succeeds answers 303 (post/redirect/get); one that fails gives the
+page back at that same address, with the values as typed and the errors beside them
+(a 422; 400 for an expired form), so a reload never lands on an address with no page."""
 
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ from flask_funnel.views.admin.blueprint import (
     admin_locale,
     csrf_refused,
     current_actor,
+    form_id,
     message,
     record_audit,
     refuse_csrf,
@@ -152,8 +158,19 @@ def export(fmt: str):
     )
 
 
-@admin.get(LEAD)
+@admin.route(LEAD, methods=["GET", "POST"])
 def lead(lead_id: int):
+    """A lead's page; its forms post to it, each named by its ``intent`` (``LEAD_FORMS``)."""
+    if request.method == "POST":
+        handle = LEAD_FORMS.get(request.form.get("intent", ""))
+        if handle is None:
+            abort(400)
+        return handle(lead_id)
+    return _lead_page(lead_id)
+
+
+def _lead_page(lead_id: int):
+    """The lead's page (again, after a refused form: with its values and errors)."""
     found = lead_file(current_funnel().session, lead_id)
     if found is None:
         return message(
@@ -181,7 +198,7 @@ def _invalid(lead_id: int, name: str, form):
         return refuse_csrf()
     setattr(g, name, form)
     g.lead_status = 422
-    return lead(lead_id)
+    return _lead_page(lead_id)
 
 
 #: What the admin reads when the domain refuses a value of the lead page's forms (a
@@ -213,7 +230,6 @@ def _back_to(lead_id: int, message: str):
     return redirect(url_for(".lead", lead_id=lead_id), code=303)
 
 
-@admin.post(f"{LEAD}/stage")
 def move_stage(lead_id: int):
     form = StageForm()
     if not form.validate_on_submit():
@@ -236,7 +252,6 @@ def move_stage(lead_id: int):
     return _back_to(lead_id, say(N_("Moved to {stage}."), stage=stage_name(form.stage.data)))
 
 
-@admin.post(f"{LEAD}/note")
 def note(lead_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
@@ -251,7 +266,6 @@ def note(lead_id: int):
     return _back_to(lead_id, say(N_("Note added.")))
 
 
-@admin.post(f"{LEAD}/follow-up")
 def follow_up(lead_id: int):
     form = FollowUpForm()
     if not form.validate_on_submit():
@@ -266,7 +280,6 @@ def follow_up(lead_id: int):
     )
 
 
-@admin.post(f"{LEAD}/purchase")
 def purchase(lead_id: int):
     form = PurchaseForm()
     if not form.validate_on_submit():
@@ -298,7 +311,6 @@ def purchase(lead_id: int):
     )
 
 
-@admin.post(f"{LEAD}/release")
 def release_lead(lead_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
@@ -322,38 +334,54 @@ def lead_json(lead_id: int):
     return response
 
 
-@admin.post(f"{LEAD}/erase")
 def erase_lead(lead_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         return _invalid(lead_id, "action_form", form)
     if request.form.get("confirm") != "erase":
         flash(say(N_("Type erase to confirm.")))
-        return redirect(url_for(".lead", lead_id=lead_id), code=303)
+        g.lead_status = 422
+        return _lead_page(lead_id)
     if not erase(current_funnel().engine, lead_id, current_actor()):
         abort(404)
     flash(say(N_("Lead {lead_id} and everything recorded about them are erased."), lead_id=lead_id))
     return redirect(url_for(".leads"), code=303)
 
 
+#: The forms of a lead's page, by the ``intent`` each one sends.
+LEAD_FORMS = {
+    "stage": move_stage,
+    "note": note,
+    "follow-up": follow_up,
+    "purchase": purchase,
+    "release": release_lead,
+    "erase": erase_lead,
+}
+
+
 # --- follow-ups and audit -----------------------------------------------------------
 
 
-@admin.get("/follow-ups")
+@admin.route("/follow-ups", methods=["GET", "POST"])
 def follow_ups():
+    """The open follow-ups; each one's Done button posts here."""
+    if request.method == "POST":
+        return _follow_up_done()
     due = due_follow_ups(current_funnel().session)
     now = datetime.now(UTC)
     return render_template("flask_funnel/admin/follow_ups.html", due=due, now=now)
 
 
-@admin.post(f"/follow-ups/<int(max={MAX_ID}):follow_up_id>/done")
-def follow_up_done(follow_up_id: int):
+def _follow_up_done():
+    """A follow-up's Done button (``intent=done`` and its ``follow_up_id``)."""
     form = ActionForm()
     if not form.validate_on_submit():
         return refuse_csrf() if csrf_refused(form) else abort(400)
-    complete_follow_up(current_funnel().engine, follow_up_id)
+    if request.form.get("intent") != "done":
+        abort(400)
+    complete_follow_up(current_funnel().engine, form_id("follow_up_id"))
     flash(say(N_("Follow-up done.")))
-    return redirect(safe_next(request.form.get("next")), code=303)
+    return redirect(safe_next(request.form.get("next") or url_for(".follow_ups")), code=303)
 
 
 @admin.get("/audit")

@@ -48,6 +48,7 @@ def funnel_quiz(slug: str) -> Markup:
             question=version.questions[0],
             form=form,
             started=start_stamp(current_app.secret_key, visitor_id()),
+            auto_advance=current_funnel().settings.quiz_auto_advance,
             **page_context(version.locale),
         )
     )

@@ -101,7 +101,11 @@ def set_visitor_cookie(response):
 
 @public.context_processor
 def _carried_context() -> dict:
-    return {"carried_args": carried_args(), "embedded": embedded() is not None}
+    return {
+        "carried_args": carried_args(),
+        "embedded": embedded() is not None,
+        "auto_advance": current_funnel().settings.quiz_auto_advance,
+    }
 
 
 def carried_args() -> dict[str, str]:
