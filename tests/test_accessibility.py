@@ -23,7 +23,10 @@ from browsers import (
     small_chart_labels,
 )
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, DATABASE, ROOT, sign_up
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import select
 
+from flask_funnel.db.models import Submission
 from landing import create_app, funnel
 
 SIZES = {"phone": SMALL_PHONE, "desktop": DESKTOP}
@@ -63,13 +66,19 @@ def site(module_database):
         purchases.record_purchase(
             engine, lead_id=lead, amount="42.50", currency="EUR", reference="A-1", actor="test"
         )
+    with app.app_context():
+        key = funnel.db.session.scalar(
+            select(Submission.idempotency_key).where(Submission.lead_id == lead)
+        )
+    # The link of the emails' unsubscribe footer (tests/test_emails.py follows a real one).
+    unsubscribe = URLSafeSerializer(app.secret_key, salt="flask-funnel-unsubscribe").dumps(key)
     with served(app) as base:
-        yield app, base, lead
+        yield app, base, lead, f"/p/unsubscribe/{unsubscribe}"
     with app.app_context():
         funnel.db.engine.dispose()
 
 
-def visitor_pages(page, base: str):
+def visitor_pages(page, base: str, unsubscribe: str):
     """Each visitor page, as a visitor reaches it: yields its name once ``page`` shows it."""
     slug = "home-brewing"
     page.goto(f"{base}/")
@@ -105,6 +114,13 @@ def visitor_pages(page, base: str):
     yield "embed"
     page.goto(f"{base}/p/no-such-page")
     yield "not-found"
+    page.goto(base + unsubscribe)
+    yield "unsubscribe"  # the button, or (after an earlier run pressed it) the answer
+    button = page.locator("form button[type=submit]")
+    if button.count():
+        button.click()
+        page.locator("[role=status]").wait_for()
+        yield "unsubscribed"
 
 
 def admin_pages(page, base: str, lead: int, language: str):
@@ -140,12 +156,15 @@ def admin_pages(page, base: str, lead: int, language: str):
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("size", SIZES)
 def test_every_page_passes_axe_and_is_photographed(site, browser, size, language):
-    _, base, lead = site
+    _, base, lead, unsubscribe = site
     # axe-core goes in as an inline script, which the pages' CSP rightly refuses.
     context = browser.new_context(locale=LANGUAGES[language], bypass_csp=True, **SIZES[size])
     page = context.new_page()
     found = {}
-    for journey in (visitor_pages(page, base), admin_pages(page, base, lead, language)):
+    for journey in (
+        visitor_pages(page, base, unsubscribe),
+        admin_pages(page, base, lead, language),
+    ):
         for name in journey:
             page.wait_for_load_state()
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
