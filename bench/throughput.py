@@ -90,7 +90,8 @@ def main() -> None:
 
 @contextlib.contextmanager
 def gunicorn_server(app: str, chdir: Path, args, env: dict, logs: Path):
-    """Run gunicorn on a free port until the block ends; its stderr goes to a log file."""
+    """Run gunicorn on a free port until the block ends; its stderr goes to a log file.
+    Yields its address; ``gunicorn_server.master`` is the master's pid meanwhile."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -103,6 +104,7 @@ def gunicorn_server(app: str, chdir: Path, args, env: dict, logs: Path):
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_answering(base, process)
+        gunicorn_server.master = process.pid
         yield base
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -119,7 +121,16 @@ def gunicorn_server(app: str, chdir: Path, args, env: dict, logs: Path):
 
 def gunicorn_settings(args) -> list[str]:
     """The same for both apps. No access log is gunicorn's default."""
-    return ["--workers", str(args.workers), "--worker-class", "sync", "--log-level", "warning"]
+    preload = ["--preload"] if getattr(args, "preload", False) else []
+    return [
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+        *preload,
+    ]
 
 
 def wait_until_answering(base: str, process: subprocess.Popen, timeout: float = 30) -> None:

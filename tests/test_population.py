@@ -78,6 +78,7 @@ def test_a_script_is_no_visitor_and_what_it_sends_is_quarantined(app, db_session
 def test_a_visitor_straight_at_a_quiz_link_is_a_visitor_of_the_page(app):
     person = browser(app)
     person.step(1)  # a link to the quiz, shared in a chat: no landing view
+    flush_visits(app)
     report = funnel_of(app)
     assert (report["visitors"], report["signed_up"]) == (1, 0)
     assert dropoff_of(app) == {
@@ -97,6 +98,7 @@ def test_a_visitor_straight_at_a_quiz_link_is_a_visitor_of_the_page(app):
 
 def test_a_step_reached_by_its_link_counts_the_steps_before_it(app):
     browser(app).step(3, {"style": "black", "time": "5min"})
+    flush_visits(app)
     counts = dropoff_of(app)
     assert [counts[f"question_{n}"] for n in (1, 2, 3)] == [1, 1, 1]
     assert counts["contact"] == 0

@@ -1,11 +1,12 @@
-"""Page views written in batches.
+"""Page views and quiz steps reached, written in batches.
 
-A landing page view is the hottest write the funnel makes. Writing each one in a
-transaction of its own costs more than rendering the page, so views are kept in a
-per-process buffer and written together: when the buffer holds ``size`` views, when
-its oldest view is ``seconds`` old (checked on every view and by a timer thread), before
-a quiz submission is stored, and when the process exits. A process killed outright
-loses at most the views of the last ``seconds``; submissions are never buffered.
+A landing page view is the hottest write the funnel makes, and every quiz step records
+one more. Writing each in a transaction of its own costs more than rendering the page,
+so views and steps are kept in a per-process buffer and written together: when the
+buffer holds ``size`` of them, when its oldest is ``seconds`` old (checked on every one
+and by a timer thread), before a quiz submission is stored, and when the process exits.
+A process killed outright loses at most the views and steps of the last ``seconds``
+(a submission records the steps of its visitor again); submissions are never buffered.
 ``seconds = 0`` writes every view at once, in the request (a failure keeps it queued
 like any other: the page still shows).
 
@@ -28,8 +29,8 @@ import weakref
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
-from flask_funnel.capture.visits import record_visits
-from flask_funnel.db.sqlite_writer import writing
+from flask_funnel.capture.visits import record_reached, record_visits
+from flask_funnel.db.retry import write_retrying
 
 log = logging.getLogger("flask_funnel.visits")
 
@@ -40,7 +41,8 @@ MAX_PENDING_FACTOR = 20
 class VisitBuffer:
     def __init__(self, engine: Engine, *, seconds: float, size: int):
         self._engine, self.seconds, self.size = engine, seconds, size
-        self._rows: list[dict] = []
+        #: ("view", a ``visit_row``) and ("steps", a ``steps_reached`` entry), in order.
+        self._rows: list[tuple[str, object]] = []
         self._oldest = 0.0
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -48,6 +50,13 @@ class VisitBuffer:
 
     def add(self, row: dict) -> None:
         """Queue one view; writes the batch when it is full or old enough."""
+        self._queue(("view", row))
+
+    def add_steps(self, reached: tuple[dict, list[dict]]) -> None:
+        """Queue the quiz steps a visitor reached (``visits.steps_reached``)."""
+        self._queue(("steps", reached))
+
+    def _queue(self, row: tuple[str, object]) -> None:
         if self.seconds <= 0:  # written now, with any left queued by a failure before
             with self._lock:
                 self._rows.append(row)
@@ -84,7 +93,7 @@ class VisitBuffer:
         with self._lock:
             return len(self._rows)
 
-    def _write(self, rows: list[dict]) -> tuple[int, list[dict], Exception | None]:
+    def _write(self, rows: list) -> tuple[int, list, Exception | None]:
         """Store ``rows``: how many were written, those left unwritten because the
         database failed (to queue again), and that failure."""
         try:
@@ -110,11 +119,21 @@ class VisitBuffer:
         _log_dropped(dropped, refusal)
         return written, [], None
 
-    def _insert(self, rows: list[dict]) -> None:
-        with writing(self._engine) as connection:
-            record_visits(connection, rows)
+    def _insert(self, rows: list[tuple[str, object]]) -> None:
+        views = [row for kind, row in rows if kind == "view"]
+        reached = [row for kind, row in rows if kind == "steps"]
 
-    def _requeue(self, rows: list[dict]) -> None:
+        def write(connection) -> None:
+            if views:
+                record_visits(connection, views)
+            if reached:
+                record_reached(connection, reached)
+
+        # A new visitor adds to today's visitor count (a trigger), a row another
+        # process's batch may hold while it waits for this one's: a deadlock, retried.
+        write_retrying(self._engine, write)
+
+    def _requeue(self, rows: list[tuple[str, object]]) -> None:
         with self._lock:
             self._rows = rows + self._rows
             limit = self.size * MAX_PENDING_FACTOR

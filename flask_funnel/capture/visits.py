@@ -1,5 +1,5 @@
 """Page views and quiz steps reached: the anonymous side of the funnel, written in
-batches by the visit buffer (views) or at once (steps, once per visitor and step).
+batches by the visit buffer (steps once per visitor and step).
 
 Whatever comes first of a browser (a landing view, a quiz step, a submission) makes
 its ``funnel_visitors`` row: someone who follows a link straight to a quiz is a
@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Connection, Engine, bindparam, false, insert, select
+from sqlalchemy import Connection, bindparam, false, insert, select
 
 from flask_funnel.capture.geo import Place
 from flask_funnel.db.models import StepView, Submission, Visit, Visitor
-from flask_funnel.db.retry import write_retrying
 from flask_funnel.db.types import utcnow
 from flask_funnel.db.upserts import upsert
 from flask_funnel.values import storable
@@ -118,15 +117,26 @@ def record_steps(connection: Connection, visitor_id: str, page_slug: str, steps:
     )
 
 
-def record_step(engine: Engine, visit: VisitRecord, step: int) -> None:
-    """A visitor reached a quiz step, having passed the ones before it (their answers
-    were checked); they are a visitor of the page even with no landing view."""
+def steps_reached(visit: VisitRecord, step: int) -> tuple[dict, list[dict]]:
+    """A visitor reached quiz ``step``, having passed the ones before it (their answers
+    were checked): they are a visitor of the page even with no landing view. The
+    visitor's row and the step rows, for ``record_reached`` (through the visit buffer)."""
     row = visit_row(visit)
+    steps = [
+        {"visitor_id": visit.visitor_id, "page_slug": visit.page_slug, "step": n, "at": row["at"]}
+        for n in range(1, step + 1)
+    ]
+    return first_seen(row), steps
 
-    def record(connection: Connection) -> None:
-        record_visitors(connection, [first_seen(row)])
-        record_steps(connection, visit.visitor_id, visit.page_slug, range(1, step + 1))
 
-    # A new visitor adds to today's visitor count (a trigger), a row the visit buffer's
-    # batch may hold while waiting for this visitor's row: a deadlock, retried.
-    write_retrying(engine, record)
+def record_reached(connection: Connection, reached: list[tuple[dict, list[dict]]]) -> None:
+    """Store ``steps_reached`` entries: each visitor once, each (page, step, visitor)
+    once (the first time it was reached is kept)."""
+    visitors: dict[str, dict] = {}
+    steps: dict[tuple, dict] = {}
+    for visitor, rows in reached:
+        visitors.setdefault(visitor["visitor_id"], visitor)
+        for row in rows:
+            steps.setdefault((row["page_slug"], row["step"], row["visitor_id"]), row)
+    record_visitors(connection, list(visitors.values()))
+    connection.execute(_insert_step(connection.dialect.name), list(steps.values()))

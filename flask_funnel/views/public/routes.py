@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import Row, exists, select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -30,8 +30,8 @@ from flask_funnel.capture.confirmation import confirm as confirmed
 from flask_funnel.capture.consent import consent_withdrawn, withdraw_consent
 from flask_funnel.capture.geo import Place, request_address, request_place, truncate_address
 from flask_funnel.capture.submissions import QuizEntry, capture
-from flask_funnel.capture.visits import VisitRecord, first_seen, record_step, visit_row
-from flask_funnel.db.models import Lead, Submission
+from flask_funnel.capture.visits import VisitRecord, first_seen, steps_reached, visit_row
+from flask_funnel.db.models import Consent, Lead, Submission
 from flask_funnel.i18n.messages import (
     N_,
     format_number,
@@ -352,10 +352,14 @@ def quiz(slug: str):
         form = _quiz_form(page)
         return _submit(page, form)
 
-    form = _quiz_form(page, formdata=request.args or None)
+    # A question step has no token to render: only the contact step (a POST) needs one,
+    # so only it signs one (and starts the visitor's session).
+    form = _quiz_form(page, formdata=request.args or None, meta={"csrf": False})
     if request.args.get("google") == "off":  # "use another email"
         signed_in.forget()
     step = form.current_step()
+    if step == page.contact_step:
+        form = _quiz_form(page, formdata=request.args or None)
     if not form.started.data:
         form.started.data = start_stamp(current_app.secret_key, visitor_id())
     if step > 1:
@@ -363,7 +367,7 @@ def quiz(slug: str):
         if invalid is not None:
             return _render_step(page, form, invalid, status=422)
     if admin_preview() is None:
-        record_step(current_funnel().engine, visit_record(page), step)
+        current_funnel().visits.add_steps(steps_reached(visit_record(page), step))
     return _render_step(page, form, step)
 
 
@@ -586,11 +590,24 @@ def _result_version_or_404(slug: str, token: str) -> tuple[Page, str]:
     return _version_or_404(slug), str(data)
 
 
-def _submission_or_404(page: Page, key: str) -> Submission:
-    session = current_funnel().session
-    submission = session.execute(
-        select(Submission).where(Submission.idempotency_key == key)
-    ).scalar_one_or_none()
+#: What the pages after the quiz need of its submission, and whether the lead still
+#: consents: one read by the unique key (the result page is on every visitor's way).
+_RESULT = select(
+    Submission.id,
+    Submission.lead_id,
+    Submission.page_slug,
+    Submission.score,
+    Submission.quarantined,
+    Submission.quarantine_reason,
+    exists()
+    .where(Consent.lead_id == Submission.lead_id, Consent.withdrawn_at.is_(None))
+    .label("consenting"),
+)
+
+
+def _submission_or_404(page: Page, key: str) -> Row:
+    with current_funnel().engine.connect() as connection:
+        submission = connection.execute(_RESULT.where(Submission.idempotency_key == key)).first()
     if submission is None or submission.page_slug != page.slug:
         abort(404)
     return submission
@@ -607,7 +624,7 @@ def thanks(slug: str, token: str):
         outcome=page.outcome_for(submission.score),
         token=token,
         withdraw_form=WithdrawForm(),
-        withdrawn=consent_withdrawn(current_funnel().session, submission.lead_id),
+        withdrawn=not submission.consenting,
     )
     return body, status, {"Cache-Control": "no-store"}
 
