@@ -146,7 +146,7 @@ def admin_pages(page, base: str, lead: int, language: str):
         ("follow-ups", "/follow-ups"),
         ("webhooks", "/webhooks"),
         ("audit", "/audit"),
-        ("preview", "/preview?slug=home-brewing"),
+        ("preview", "/preview?page=home-brewing&country=IR"),
         ("make-default", "/pages/home-brewing/variants/b/make-default"),
     ):
         page.goto(admin + path)

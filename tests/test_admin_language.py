@@ -548,6 +548,7 @@ def test_place_names_follow_the_admins_language(admin_client, berliners):
     assert breakdown_rows(admin_client.get("/p/admin/?by=city").text) == ["Berlin، آلمان (DE)"]
     preview = admin_client.get("/p/admin/preview?page=home-brewing&country=IR").text
     assert "<bdi>IR (ایران)</bdi>" in preview
+    assert ">هیچ: خود فایل صفحه</option>" in preview  # the A/B variant select's first choice
 
 
 def test_other_breakdown_labels_follow_the_admins_language(admin_client, berliners):

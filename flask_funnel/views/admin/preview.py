@@ -124,7 +124,7 @@ def preview_page():
     pages = current_funnel().pages.pages()
     form = PreviewForm(formdata=request.args or None)
     form.page.choices = [SelectChoice(p.slug, f"{p.title} ({p.slug})") for p in pages]
-    form.variant.choices = [SelectChoice("", N_("none: the page file's own"))] + [
+    form.variant.choices = [SelectChoice("", say(N_("none: the page file's own")))] + [
         SelectChoice(variant, variant)
         for variant in sorted({v.id for p in pages for v in p.variants})
     ]
