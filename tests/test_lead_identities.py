@@ -31,7 +31,7 @@ def test_a_typed_email_says_typed_and_shows_no_google_panel(app, admin_client):
     page = admin_client.get(f"/p/admin/leads/{lead_id}")
     assert page.status_code == 200
     text = page_text(page)
-    assert 'ann@example.com <small class="muted">· typed</small>' in text
+    assert 'ann@example.com</bdi> <small class="muted">· typed</small>' in text
     assert "Google sign-in" not in text
 
 
@@ -43,7 +43,10 @@ def test_a_google_sign_up_shows_the_verification_and_the_account(app, admin_clie
     text = page_text(page)
     assert f"· verified by Google on {verified:%Y-%m-%d}</small>" in text
     assert "<h2>Google sign-in</h2>" in text
-    assert f"<td>{GOOGLE}</td><td><code>1089</code></td><td>alice@gmail.example</td>" in text
+    assert (
+        f"<td>{GOOGLE}</td><td><code>1089</code></td><td><bdi>alice@gmail.example</bdi></td>"
+        in text
+    )
     assert "<td>made this lead</td>" in text
 
 
