@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import Connection, delete
 
@@ -72,8 +73,13 @@ def add_terms(
         for term in lead_terms(name, email)
     ]
     if values:
-        statement = upsert(connection.dialect.name, LeadTerm.__table__, ["term", "lead_id"], None)
-        connection.execute(statement, values)
+        connection.execute(_insert_terms(connection.dialect.name), values)
+
+
+@cache
+def _insert_terms(dialect: str):
+    """Built once per database kind: every submission indexes its lead."""
+    return upsert(dialect, LeadTerm.__table__, ["term", "lead_id"], None)
 
 
 def drop_terms(connection: Connection, lead_id: int) -> None:
