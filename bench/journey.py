@@ -68,7 +68,7 @@ def main() -> None:
             subprocess.run(
                 [BIN / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
             )
-            settings.preload = preload
+            settings.preload = settings.funnel_config = preload
             with gunicorn_server("wsgi:app", ROOT, settings, env, Path(tmp)) as base:
                 workers = worker_pids(gunicorn_server.master)
                 take_journeys(base, args.clients, args.clients * 4)  # warm-up

@@ -121,7 +121,11 @@ def gunicorn_server(app: str, chdir: Path, args, env: dict, logs: Path):
 
 def gunicorn_settings(args) -> list[str]:
     """The same for both apps. No access log is gunicorn's default."""
+    # --preload as the README deploys it: the funnel's gunicorn settings (preload, a
+    # warm-up in the master and a frozen heap); the bare app is preloaded plainly.
     preload = ["--preload"] if getattr(args, "preload", False) else []
+    if preload and getattr(args, "funnel_config", False):
+        preload += ["--config", "python:flask_funnel.gunicorn_config"]
     return [
         "--workers",
         str(args.workers),

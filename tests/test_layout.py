@@ -13,7 +13,8 @@ import flask_funnel
 
 PACKAGE = Path(flask_funnel.__file__).resolve().parent
 #: Sub-packages that only the outside (the package face, extension.py) may import.
-ENTRY_POINTS = ("flask_funnel.views", "flask_funnel.cli")
+# The outer layer: what a request, the command line or the server process comes in by.
+ENTRY_POINTS = ("flask_funnel.views", "flask_funnel.cli", "flask_funnel.gunicorn_config")
 
 
 @cache

@@ -1,10 +1,10 @@
-"""The ``flask funnel`` command group, one module per area."""
+"""The ``flask funnel`` command group, one module per area (``group.COMMAND_MODULES``),
+imported when the command line asks for a command, never in a web worker."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from flask_funnel.cli import admins, deliver, leads, pages, report  # noqa: F401  (they add commands)
 from flask_funnel.cli.group import funnel_cli
 
 
