@@ -3,7 +3,7 @@ import, so nothing below the package face needs ``extension.py``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -41,6 +41,8 @@ class FunnelState:
     extension: Funnel
     #: The funnel's rate limits (``views/limits.py``), set once its views are registered.
     limiter: Limiter | None = None
+    #: The address of each page image, per script root (``views.public.routes.asset_url``).
+    asset_urls: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def session(self):

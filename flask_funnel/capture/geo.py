@@ -174,15 +174,17 @@ def client_address(
 def request_address() -> str | None:
     """The address of the current request's client, with the app's ``FUNNEL_PROXY_COUNT``
     (the one place the funnel reads it: the place, the audit and rate limits agree)."""
-    from flask import request
+    from flask import g, request
 
     from flask_funnel.state import current_funnel
 
-    return client_address(
-        request.remote_addr,
-        request.headers.get("X-Forwarded-For"),
-        current_funnel().settings.proxy_count,
-    )
+    if "_funnel_address" not in g:  # the place, the visit and the rate limit each ask
+        g._funnel_address = client_address(
+            request.remote_addr,
+            request.headers.get("X-Forwarded-For"),
+            current_funnel().settings.proxy_count,
+        )
+    return g._funnel_address
 
 
 #: Country codes a CDN's country header may give: the 249 ISO 3166-1 alpha-2 codes

@@ -14,7 +14,7 @@ them are formatted for the locale.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale, numbers
@@ -62,6 +62,7 @@ def translate(locale: str, message: str, **values: object) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def format_number(locale: str, number: float) -> str:
     """``number`` as ``locale`` writes it: ``۱٬۲۳۴`` in Persian, ``1,234`` in English."""
     return _native_digits(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 
@@ -151,6 +151,15 @@ class Page:
     version_rules: tuple[str, ...] = ()
     #: On a version of the page: the A/B variant it shows (``versions.with_variant``).
     variant: str | None = None
+
+    def __hash__(self) -> int:
+        # A page keys the caches of its versions and forms, looked up several times a
+        # request: its (deep) hash is computed once. It never changes: frozen.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     @property
     def place_version(self) -> str | None:

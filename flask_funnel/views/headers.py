@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from functools import lru_cache
 
 from flask import g, request
 
@@ -31,6 +32,23 @@ def content_security_policy(
     """The funnel's policy; with ``one_tap``, Google's script, frame and style too; with
     ``extra`` (FUNNEL_CSP as a dict), more sources per directive (a fetch directive it
     adds keeps ``'self'``); with ``nonce``, scripts and styles that carry it."""
+    extra_sources = tuple((extra or {}).items())
+    policy = _policy(frame_ancestors, one_tap, extra_sources, with_nonce=bool(nonce))
+    return policy.replace(_NONCE, nonce) if nonce else policy
+
+
+#: Stands for the nonce in a cached policy: a line break, which no source can hold.
+_NONCE = "\n"
+
+
+@lru_cache(maxsize=64)
+def _policy(
+    frame_ancestors: str,
+    one_tap: bool,
+    extra: tuple[tuple[str, tuple[str, ...]], ...],
+    *,
+    with_nonce: bool,
+) -> str:
     policy: dict[str, list[str]] = {"default-src": ["'self'"]}
     for directive in ONE_TAP_SOURCES if one_tap else ():
         name, *sources = directive.split()
@@ -42,12 +60,12 @@ def content_security_policy(
         "form-action": ["'self'"],
         "frame-ancestors": [frame_ancestors],
     }
-    for name, sources in (extra or {}).items():
+    for name, sources in extra:
         now = policy.setdefault(name, ["'self'"] if name.endswith("-src") else [])
         now += [source for source in sources if source not in now]
-    if nonce:
+    if with_nonce:
         for name in ("script-src", "style-src"):
-            policy.setdefault(name, ["'self'"]).append(f"'nonce-{nonce}'")
+            policy.setdefault(name, ["'self'"]).append(f"'nonce-{_NONCE}'")
     return "; ".join(" ".join((name, *sources)) for name, sources in policy.items())
 
 

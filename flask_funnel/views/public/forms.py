@@ -84,6 +84,15 @@ class _Ticked:
             raise StopValidation(translate(self.locale, "Please tick the box to continue."))
 
 
+def requested_step(page: Page, value: str | None) -> int:
+    """The step a request asks for (its ``step`` value), within the page's steps."""
+    try:
+        step = int(value or 1)
+    except ValueError:
+        step = 1
+    return min(max(step, 1), page.contact_step)
+
+
 class QuizForm(FunnelForm):
     """Base of every page's form; ``for_page`` adds one radio field per question."""
 
@@ -107,11 +116,7 @@ class QuizForm(FunnelForm):
         return {q.id: self.question_field(q).data for q in self.page.questions}
 
     def current_step(self) -> int:
-        try:
-            step = int(self.step.data or 1)
-        except ValueError:
-            step = 1
-        return min(max(step, 1), self.page.contact_step)
+        return requested_step(self.page, self.step.data)
 
     def idempotency_key(self) -> str | None:
         key = (self.key.data or "").strip()

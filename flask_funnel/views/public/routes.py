@@ -53,7 +53,7 @@ from flask_funnel.state import current_funnel
 from flask_funnel.views.preview import PARAM as PREVIEW_PARAM
 from flask_funnel.views.preview import Preview, current_preview
 from flask_funnel.views.public import signed_in
-from flask_funnel.views.public.forms import QuizForm, WithdrawForm, form_class
+from flask_funnel.views.public.forms import QuizForm, WithdrawForm, form_class, requested_step
 
 log = logging.getLogger("flask_funnel.views")
 
@@ -200,6 +200,7 @@ def page_context(locale: str) -> dict:
         "t": partial(translate, locale),
         "number": partial(format_number, locale),
         "percent": partial(format_percent, locale),
+        "asset_url": asset_url,
         # In an iframe on another site: the funnel's own bare layout, not the host's.
         "base_template": (
             "flask_funnel/base.html"
@@ -354,12 +355,12 @@ def quiz(slug: str):
 
     # A question step has no token to render: only the contact step (a POST) needs one,
     # so only it signs one (and starts the visitor's session).
-    form = _quiz_form(page, formdata=request.args or None, meta={"csrf": False})
+    on_contact_step = requested_step(page, request.args.get("step")) == page.contact_step
+    csrf = {} if on_contact_step else {"meta": {"csrf": False}}
+    form = _quiz_form(page, formdata=request.args or None, **csrf)
     if request.args.get("google") == "off":  # "use another email"
         signed_in.forget()
     step = form.current_step()
-    if step == page.contact_step:
-        form = _quiz_form(page, formdata=request.args or None)
     if not form.started.data:
         form.started.data = start_stamp(current_app.secret_key, visitor_id())
     if step > 1:
@@ -725,6 +726,18 @@ def unsubscribe(token: str):
         "flask_funnel/unsubscribe.html", **page_context(locale), token=token, done=done
     )
     return body, 200, {"Cache-Control": "no-store"}
+
+
+def asset_url(path: str) -> str:
+    """Where the browser gets a page file's image: an ``https://`` address as it is,
+    else this site's ``asset`` route (built once per image: a step shows four)."""
+    if path.startswith("https://"):
+        return path
+    built = current_funnel().asset_urls
+    key = (request.script_root, path)
+    if key not in built:
+        built[key] = url_for("funnel.asset", filename=path)
+    return built[key]
 
 
 @public.get("/assets/<path:filename>")
