@@ -240,7 +240,7 @@ def test_a_database_outage_answers_503_with_the_form_intact(visitor, monkeypatch
 
     import flask_funnel.views.public.routes as public
 
-    def unavailable(session, entry):
+    def unavailable(engine, entry, **_):
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
     form = visitor.contact_form()

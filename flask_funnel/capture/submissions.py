@@ -24,6 +24,7 @@ from flask_funnel.capture.attribution import DIRECT
 from flask_funnel.capture.confirmation import UNCONFIRMED
 from flask_funnel.capture.consent import consent_hash
 from flask_funnel.capture.geo import Place
+from flask_funnel.capture.visit_buffer import Taken, VisitBuffer, refused_value
 from flask_funnel.capture.visits import record_steps, record_visitors
 from flask_funnel.db.models import Answer, Consent, Lead, Submission, Visit, Visitor
 from flask_funnel.db.retry import write_retrying
@@ -176,13 +177,15 @@ def _upsert_lead(dialect: str):
     return stmt
 
 
-def capture(engine: Engine, entry: QuizEntry) -> Captured:
+def capture(engine: Engine, entry: QuizEntry, views: VisitBuffer | None = None) -> Captured:
     """Store a completed quiz once, in one transaction; a repeat of the same
     idempotency key returns the first result with ``duplicate=True``. Once committed,
     sends ``lead_captured`` and a ``stage_changed`` per stage change (a repeat sends
-    nothing)."""
+    nothing). With ``views`` (the process's visit buffer), the page views and steps it
+    holds are written first in the same transaction: the visitor's own are in place for
+    attribution, and one commit does the work of two."""
     try:
-        result = write_retrying(engine, lambda connection: _write(connection, entry))
+        result = _store(engine, entry, views)
     except IntegrityError:
         with engine.connect() as connection:
             existing = connection.execute(
@@ -211,7 +214,26 @@ def capture(engine: Engine, entry: QuizEntry) -> Captured:
     return result
 
 
-def _write(connection: Connection, entry: QuizEntry) -> Captured:
+def _store(engine: Engine, entry: QuizEntry, views: VisitBuffer | None) -> Captured:
+    if views is None:
+        return write_retrying(engine, lambda connection: _write(connection, entry, None))
+    with views.take() as queued:
+        try:
+            result = write_retrying(engine, lambda connection: _write(connection, entry, queued))
+        except Exception as error:
+            if not refused_value(error):
+                raise
+            # A value the database refuses, of a view or of this submission (a repeated
+            # key): the views go back to the queue, whose own flush sets a refused one
+            # aside, and the submission is tried alone, as it would have been.
+            return write_retrying(engine, lambda connection: _write(connection, entry, None))
+        queued.written = True
+        return result
+
+
+def _write(connection: Connection, entry: QuizEntry, queued: Taken | None) -> Captured:
+    if queued is not None:
+        queued.write(connection)
     now = utcnow()
     page = entry.page
     quarantined = entry.quarantine_reason is not None
@@ -365,18 +387,28 @@ def _write(connection: Connection, entry: QuizEntry) -> Captured:
             _LINK_VISITS, {"known_visitor": entry.visitor_id, "new_lead_id": lead_id}
         )
     if entry.visitor_id:
-        _record_visitor(connection, entry, lead_id, quarantined)
+        _record_visitor(connection, entry, lead_id, quarantined, queued)
     return Captured(submission_id, lead_id, created, False, quarantined, tuple(changes))
 
 
-def _record_visitor(connection: Connection, entry: QuizEntry, lead_id: int, quarantined: bool):
+def _record_visitor(
+    connection: Connection,
+    entry: QuizEntry,
+    lead_id: int,
+    quarantined: bool,
+    queued: Taken | None,
+):
     """The browser that sent the quiz: a visitor of the page (even if this is the first
     of it seen), past every step, and now signed up or suspected."""
-    if entry.arrival:
-        record_visitors(connection, [entry.arrival])
-    record_steps(
-        connection, entry.visitor_id, entry.page.slug, range(1, entry.page.contact_step + 1)
+    page = entry.page
+    # Usually the contact step's view, written just before, recorded all of this.
+    written = queued is not None and (
+        queued.furthest_step(entry.visitor_id, page.slug) >= page.contact_step
     )
+    if not written:
+        if entry.arrival:
+            record_visitors(connection, [entry.arrival])
+        record_steps(connection, entry.visitor_id, page.slug, range(1, page.contact_step + 1))
     marking = _VISITOR_SUSPECTED if quarantined else _VISITOR_SIGNED_UP
     connection.execute(marking, {"known_visitor": entry.visitor_id, "new_lead_id": lead_id})
 

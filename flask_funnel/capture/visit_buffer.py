@@ -4,7 +4,8 @@ A landing page view is the hottest write the funnel makes, and every quiz step r
 one more. Writing each in a transaction of its own costs more than rendering the page,
 so views and steps are kept in a per-process buffer and written together: when the
 buffer holds ``size`` of them, when its oldest is ``seconds`` old (checked on every one
-and by a timer thread), before a quiz submission is stored, and when the process exits.
+and by a timer thread), with a quiz submission (in its own transaction: ``take``), and
+when the process exits.
 A process killed outright loses at most the views and steps of the last ``seconds``
 (a submission records the steps of its visitor again); submissions are never buffered.
 ``seconds = 0`` writes every view at once, in the request (a failure keeps it queued
@@ -25,7 +26,11 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
@@ -36,6 +41,41 @@ log = logging.getLogger("flask_funnel.visits")
 
 #: Views kept when the database is unreachable, beyond which the oldest are dropped.
 MAX_PENDING_FACTOR = 20
+
+
+@dataclass
+class Taken:
+    """Queued rows a caller writes in its own transaction (``VisitBuffer.take``)."""
+
+    #: ("view", a ``visit_row``) and ("steps", a ``steps_reached`` entry), in order.
+    rows: list[tuple[str, object]]
+    #: Set once the caller's transaction has committed them.
+    written: bool = False
+
+    def write(self, connection: Connection) -> None:
+        write_rows(connection, self.rows)
+
+    def furthest_step(self, visitor_id: str, page_slug: str) -> int:
+        """The last quiz step these rows record a visitor reaching on a page (0: none)."""
+        return max(
+            (
+                step["step"]
+                for kind, entry in self.rows
+                if kind == "steps"
+                for step in entry[1]
+                if step["visitor_id"] == visitor_id and step["page_slug"] == page_slug
+            ),
+            default=0,
+        )
+
+
+def write_rows(connection: Connection, rows: list[tuple[str, object]]) -> None:
+    views = [row for kind, row in rows if kind == "view"]
+    reached = [row for kind, row in rows if kind == "steps"]
+    if views:
+        record_visits(connection, views)
+    if reached:
+        record_reached(connection, reached)
 
 
 class VisitBuffer:
@@ -89,6 +129,20 @@ class VisitBuffer:
                 )
             return written
 
+    @contextmanager
+    def take(self) -> Iterator[Taken]:
+        """Every queued row, for the caller to write in a transaction of its own
+        (``Taken.write``) and mark ``written``; otherwise they go back to the front of
+        the queue when the block ends. No flush runs meanwhile."""
+        with self._flush_lock:
+            with self._lock:
+                taken, self._rows = Taken(self._rows), []
+            try:
+                yield taken
+            finally:
+                if taken.rows and not taken.written:
+                    self._requeue(taken.rows)
+
     def pending(self) -> int:
         with self._lock:
             return len(self._rows)
@@ -100,7 +154,7 @@ class VisitBuffer:
             self._insert(rows)
             return len(rows), [], None
         except Exception as error:
-            if not _refused_value(error):
+            if not refused_value(error):
                 return 0, rows, error
             if len(rows) == 1:
                 _log_dropped(1, error)
@@ -110,7 +164,7 @@ class VisitBuffer:
             try:
                 self._insert([row])
             except Exception as error:
-                if not _refused_value(error):
+                if not refused_value(error):
                     _log_dropped(dropped, refusal)
                     return written, rows[index:], error
                 dropped, refusal = dropped + 1, error
@@ -120,18 +174,9 @@ class VisitBuffer:
         return written, [], None
 
     def _insert(self, rows: list[tuple[str, object]]) -> None:
-        views = [row for kind, row in rows if kind == "view"]
-        reached = [row for kind, row in rows if kind == "steps"]
-
-        def write(connection) -> None:
-            if views:
-                record_visits(connection, views)
-            if reached:
-                record_reached(connection, reached)
-
         # A new visitor adds to today's visitor count (a trigger), a row another
         # process's batch may hold while it waits for this one's: a deadlock, retried.
-        write_retrying(self._engine, write)
+        write_retrying(self._engine, lambda connection: write_rows(connection, rows))
 
     def _requeue(self, rows: list[tuple[str, object]]) -> None:
         with self._lock:
@@ -163,7 +208,7 @@ class VisitBuffer:
         atexit.register(_flush_at_exit, reference)
 
 
-def _refused_value(error: Exception) -> bool:
+def refused_value(error: Exception) -> bool:
     """True when the database refused a value (so retrying the same row cannot help),
     False when it failed itself (unreachable, locked, its tables missing)."""
     if isinstance(error, (DataError, IntegrityError)):

@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy import Row, exists, select
+from sqlalchemy import Row, bindparam, exists, select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -494,8 +494,7 @@ def _submit(page: Page, form: QuizForm):
         ),
     )
     try:
-        current_funnel().visits.flush()  # the visitor's views, for attribution
-        capture(current_funnel().engine, entry)
+        capture(current_funnel().engine, entry, views=current_funnel().visits)
     except OperationalError as exc:
         log.error("submission not stored, database unavailable: %s", type(exc.orig).__name__)
         return _render_step(page, form, page.contact_step, status=503, unavailable=True)
@@ -592,7 +591,8 @@ def _result_version_or_404(slug: str, token: str) -> tuple[Page, str]:
 
 
 #: What the pages after the quiz need of its submission, and whether the lead still
-#: consents: one read by the unique key (the result page is on every visitor's way).
+#: consents: one read by the unique key (the result page is on every visitor's way),
+#: built once (building it per request cost more than running it).
 _RESULT = select(
     Submission.id,
     Submission.lead_id,
@@ -603,12 +603,12 @@ _RESULT = select(
     exists()
     .where(Consent.lead_id == Submission.lead_id, Consent.withdrawn_at.is_(None))
     .label("consenting"),
-)
+).where(Submission.idempotency_key == bindparam("key"))
 
 
 def _submission_or_404(page: Page, key: str) -> Row:
     with current_funnel().engine.connect() as connection:
-        submission = connection.execute(_RESULT.where(Submission.idempotency_key == key)).first()
+        submission = connection.execute(_RESULT, {"key": key}).first()
     if submission is None or submission.page_slug != page.slug:
         abort(404)
     return submission
