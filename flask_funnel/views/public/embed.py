@@ -14,7 +14,7 @@ from markupsafe import Markup
 from flask_funnel.capture.bots import start_stamp
 from flask_funnel.capture.visits import visit_row
 from flask_funnel.state import current_funnel
-from flask_funnel.views.public.forms import form_class
+from flask_funnel.views.public.forms import questions_form_class
 from flask_funnel.views.public.routes import (
     admin_preview,
     page_context,
@@ -40,7 +40,7 @@ def funnel_quiz(slug: str) -> Markup:
     if g.get("_funnel_new_visitor") and not g.get("_funnel_embed_cookie"):
         g._funnel_embed_cookie = True
         after_this_request(set_visitor_cookie)
-    form = form_class(version)(formdata=None, meta={"csrf": False})  # a GET form
+    form = questions_form_class(version)(formdata=None, meta={"csrf": False})  # a GET form
     return Markup(  # noqa: S704 (an autoescaped template's output)
         render_template(
             "flask_funnel/_embed_quiz.html",

@@ -93,21 +93,14 @@ def requested_step(page: Page, value: str | None) -> int:
     return min(max(step, 1), page.contact_step)
 
 
-class QuizForm(FunnelForm):
-    """Base of every page's form; ``for_page`` adds one radio field per question."""
+class QuestionsForm(FunnelForm):
+    """A question step's form (a GET, no token): the answers so far, carried in the
+    query; ``questions_form_class`` adds one radio field per question."""
 
     page: Page
 
-    email = StringField()
-    name = StringField()
-    consent = BooleanField(default=False)
-    # Honeypot: hidden from people by CSS, filled in by naive bots.
-    website = StringField()
     started = HiddenField()
-    key = HiddenField()
     step = HiddenField()
-    # "1" when the visitor continues with the account they signed in with (Google).
-    use_google = HiddenField()
 
     def question_field(self, question: Question):
         return self[question_field_name(question)]
@@ -118,24 +111,44 @@ class QuizForm(FunnelForm):
     def current_step(self) -> int:
         return requested_step(self.page, self.step.data)
 
+    def first_invalid_step(self, through: int) -> int | None:
+        """Validate every step up to ``through``: the first whose answer is wrong, or
+        None when all are fine."""
+        for number, question in enumerate(self.page.questions[:through], start=1):
+            if not self.question_field(question).validate(self):
+                return number
+        return None
+
+
+class QuizForm(QuestionsForm):
+    """The contact step's form, and the quiz's POST: the answers, the email and the
+    consent, under the session's CSRF token (``form_class`` adds the page's fields)."""
+
+    email = StringField()
+    name = StringField()
+    consent = BooleanField(default=False)
+    # Honeypot: hidden from people by CSS, filled in by naive bots.
+    website = StringField()
+    key = HiddenField()
+    # "1" when the visitor continues with the account they signed in with (Google).
+    use_google = HiddenField()
+
     def idempotency_key(self) -> str | None:
         key = (self.key.data or "").strip()
         return key if _KEY_PATTERN.match(key) else None
 
     def first_invalid_step(self, through: int) -> int | None:
-        """Validate the CSRF token and every step up to ``through``; the first step
-        whose answer is wrong, or None when all are fine."""
+        """Validate the CSRF token too, and the contact fields when ``through`` reaches
+        the contact step."""
         csrf = getattr(self, "csrf_token", None)
         if csrf is not None and self.is_submitted():
             csrf.validate(self)
-        for number, question in enumerate(self.page.questions[:through], start=1):
-            if not self.question_field(question).validate(self):
-                return number
-        if through >= self.page.contact_step:
+        invalid = super().first_invalid_step(through)
+        if invalid is None and through >= self.page.contact_step:
             contact_ok = [self[name].validate(self) for name in ("email", "name", "consent")]
             if not all(contact_ok):
                 return self.page.contact_step
-        return None
+        return invalid
 
     @property
     def csrf_failed(self) -> bool:
@@ -147,18 +160,31 @@ class QuizForm(FunnelForm):
         return self.email.normalized
 
 
+def _question_fields(page: Page) -> dict[str, object]:
+    return {
+        question_field_name(question): RadioField(
+            question.text,
+            choices=[SelectChoice(c.id, c.label) for c in question.choices],
+            validators=[_ChoiceOf(question, page.locale)],
+            validate_choice=False,
+        )
+        for question in page.questions
+    }
+
+
+@lru_cache(maxsize=128)
+def questions_form_class(page: Page) -> type[QuestionsForm]:
+    """A ``QuestionsForm`` subclass with the page's questions: a question step builds
+    half the fields the contact step does (WTForms binds each one per request)."""
+    attrs = {"page": page, **_question_fields(page)}
+    return type(f"QuestionsForm_{page.slug}", (QuestionsForm,), attrs)
+
+
 @lru_cache(maxsize=128)
 def form_class(page: Page) -> type[QuizForm]:
     """A ``QuizForm`` subclass with the page's questions and localised messages."""
     locale = page.locale
-    attrs: dict[str, object] = {"page": page}
-    for question in page.questions:
-        attrs[question_field_name(question)] = RadioField(
-            question.text,
-            choices=[SelectChoice(c.id, c.label) for c in question.choices],
-            validators=[_ChoiceOf(question, locale)],
-            validate_choice=False,
-        )
+    attrs: dict[str, object] = {"page": page, **_question_fields(page)}
     attrs["email"] = StringField(
         translate(locale, "Email"),
         validators=[_Email(locale)],

@@ -53,7 +53,14 @@ from flask_funnel.state import current_funnel
 from flask_funnel.views.preview import PARAM as PREVIEW_PARAM
 from flask_funnel.views.preview import Preview, current_preview
 from flask_funnel.views.public import signed_in
-from flask_funnel.views.public.forms import QuizForm, WithdrawForm, form_class, requested_step
+from flask_funnel.views.public.forms import (
+    QuestionsForm,
+    QuizForm,
+    WithdrawForm,
+    form_class,
+    questions_form_class,
+    requested_step,
+)
 
 log = logging.getLogger("flask_funnel.views")
 
@@ -356,8 +363,7 @@ def quiz(slug: str):
     # A question step has no token to render: only the contact step (a POST) needs one,
     # so only it signs one (and starts the visitor's session).
     on_contact_step = requested_step(page, request.args.get("step")) == page.contact_step
-    csrf = {} if on_contact_step else {"meta": {"csrf": False}}
-    form = _quiz_form(page, formdata=request.args or None, **csrf)
+    form = _quiz_form(page, contact=on_contact_step, formdata=request.args or None)
     if request.args.get("google") == "off":  # "use another email"
         signed_in.forget()
     step = form.current_step()
@@ -372,13 +378,14 @@ def quiz(slug: str):
     return _render_step(page, form, step)
 
 
-def _quiz_form(page: Page, **kwargs) -> QuizForm:
-    """The page's quiz form. In an embed on another site its POST is proven by its
-    Origin instead of the session's CSRF token (``_from_this_site``): a browser may not
-    send our session cookie there."""
-    if embedded() is not None:
+def _quiz_form(page: Page, *, contact: bool = True, **kwargs) -> QuestionsForm:
+    """The page's quiz form: a question step's without ``contact`` (no token), else the
+    contact step's. In an embed on another site its POST is proven by its Origin
+    instead of the session's CSRF token (``_from_this_site``): a browser may not send
+    our session cookie there."""
+    if not contact or embedded() is not None:
         kwargs["meta"] = {"csrf": False}
-    return form_class(page)(**kwargs)
+    return (form_class if contact else questions_form_class)(page)(**kwargs)
 
 
 def _from_this_site() -> bool:
@@ -392,7 +399,7 @@ def _from_this_site() -> bool:
     return referrer == here or referrer.startswith(here + "/")
 
 
-def _render_step(page: Page, form: QuizForm, step: int, status: int = 200, **context):
+def _render_step(page: Page, form: QuestionsForm, step: int, status: int = 200, **context):
     answers = {k: v for k, v in form.answers().items() if v}
     if step == page.contact_step:
         if not form.idempotency_key():
