@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -22,6 +23,7 @@ _TABLET = re.compile(r"ipad|tablet|kindle|silk|playbook|(android(?!.*mobile))", 
 _MOBILE = re.compile(r"mobi|iphone|ipod|android|blackberry|opera mini|iemobile|windows phone", re.I)
 
 
+@lru_cache(maxsize=256)  # a phone model's browser sends the same string every time
 def device_class(user_agent: str | None) -> str:
     """``bot``, ``tablet``, ``mobile`` or ``desktop`` from a User-Agent header."""
     ua = user_agent or ""

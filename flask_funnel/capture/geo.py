@@ -21,6 +21,7 @@ import threading
 import weakref
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from time import monotonic, time
 from typing import BinaryIO
 
@@ -82,8 +83,17 @@ class Place:
 
 def _parse(address: object) -> IPAddress | None:
     """The address as an ``ipaddress`` object, IPv4-mapped IPv6 unwrapped; None if invalid."""
-    if not isinstance(address, str):
+    if not isinstance(address, str) or len(address) > _LONGEST_ADDRESS:
         return None
+    return _parse_text(address)
+
+
+#: Longer than any address with a scope (``fe80::1%eth0``): not kept in the cache below.
+_LONGEST_ADDRESS = 64
+
+
+@lru_cache(maxsize=4096)  # a visitor's requests come from one address
+def _parse_text(address: str) -> IPAddress | None:
     try:
         ip = ipaddress.ip_address(address.strip())
     except ValueError:
@@ -237,6 +247,7 @@ def request_place(address: str | None) -> Place:
     return Place(country=country)
 
 
+@lru_cache(maxsize=4096)  # a visitor's requests come from one address
 def truncate_address(address: str | None, keep_full: bool = False) -> str | None:
     """The address as stored: its IPv4 /24 or IPv6 /48 network, so a person is not singled out.
 
