@@ -75,6 +75,10 @@ DEFAULTS: dict[str, object] = {
     # each view at once.
     "FUNNEL_VISIT_FLUSH_SECONDS": 0.5,
     "FUNNEL_VISIT_BATCH_SIZE": 100,
+    # Days raw page views (address, referrer, UTM tags, city) are kept: `flask funnel
+    # fold-views`, run daily, adds older ones to daily counts that keep every report
+    # exact, then deletes them. None keeps them for ever (they are still folded).
+    "FUNNEL_VISIT_RETENTION_DAYS": 90,
     # Admin sessions end after this many idle minutes, and after this many hours.
     "FUNNEL_ADMIN_IDLE_MINUTES": 30,
     "FUNNEL_ADMIN_MAX_HOURS": 12,
@@ -253,6 +257,7 @@ class Settings:
     csp: dict[str, tuple[str, ...]] | str | bool | None
     visit_flush_seconds: float
     visit_batch_size: int
+    visit_retention_days: int | None
     admin_idle_minutes: int
     admin_max_hours: float
     admin_max_failures: int
@@ -299,6 +304,7 @@ class Settings:
             csp=_csp(config),
             visit_flush_seconds=_number(config, "FUNNEL_VISIT_FLUSH_SECONDS", float, 0),
             visit_batch_size=_number(config, "FUNNEL_VISIT_BATCH_SIZE", int, 1),
+            visit_retention_days=_optional_days(config, "FUNNEL_VISIT_RETENTION_DAYS"),
             admin_idle_minutes=_number(config, "FUNNEL_ADMIN_IDLE_MINUTES", int, 1),
             admin_max_hours=_number(config, "FUNNEL_ADMIN_MAX_HOURS", float, 0.1),
             admin_max_failures=_number(config, "FUNNEL_ADMIN_MAX_FAILURES", int, 1),
@@ -500,6 +506,18 @@ def _number(config: Mapping, key: str, kind: type, low: float):
     if value < low:
         raise SettingsError(f"{key}: must be at least {low}, not {value!r}")
     return kind(value)
+
+
+def _optional_days(config: Mapping, key: str) -> int | None:
+    """A whole number of days, at least 1, or None (for ever)."""
+    if config[key] is None:
+        return None
+    try:
+        return _number(config, key, int, 1)
+    except SettingsError:
+        raise SettingsError(
+            f"{key}: must be a whole number of days (1 or more) or None, not {config[key]!r}"
+        ) from None
 
 
 def _report(config: Mapping) -> ReportSettings:

@@ -288,6 +288,26 @@ def test_the_visitor_migration_marks_who_signed_up_and_who_was_suspected(databas
     ]
 
 
+def test_the_daily_views_migration_keeps_the_views_and_never_gives_an_id_twice(database_at):
+    app, engine = database_at("0017")
+    insert_view = text(
+        "INSERT INTO funnel_visits (visitor_id, page_slug, at, source, device)"
+        " VALUES (:v, 'home-brewing', '2026-01-01 00:00:00.000000', 'direct', 'mobile')"
+    )
+    with engine.begin() as connection:
+        for visitor in "abc":
+            connection.execute(insert_view, {"v": visitor * 32})
+    ids = "SELECT id, visitor_id FROM funnel_visits ORDER BY id"
+    assert rows_after_upgrade(app, engine, ids) == [(n + 1, v * 32) for n, v in enumerate("abc")]
+    with engine.begin() as connection:  # the newest deleted: its id is not handed out again
+        connection.execute(text("DELETE FROM funnel_visits WHERE id = 3"))
+        connection.execute(insert_view, {"v": "d" * 32})
+        assert connection.execute(text(ids)).all()[-1] == (4, "d" * 32)
+        indexes = {i["name"] for i in inspect(connection).get_indexes("funnel_visits")}
+    engine.dispose()
+    assert {"ix_funnel_visits_at", "ix_funnel_visits_page"} <= indexes
+
+
 # The newest revisions, each with the column (None: the table) its downgrade must take
 # away again.
 DOWNGRADES = [
@@ -298,6 +318,7 @@ DOWNGRADES = [
     ("0013", "funnel_daily_losses", None),
     ("0015", "funnel_outbox", None),
     ("0016", "funnel_webhook_endpoints", None),
+    ("0018", "funnel_daily_views", None),
 ]
 
 

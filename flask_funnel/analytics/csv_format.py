@@ -20,6 +20,9 @@ COLUMNS = (
     "cumulative_rate",
     "drop_off",
     "drop_off_rate",
+    # Landing page views of the period (of the group; empty where views have no such
+    # value, as for a city).
+    "page_views",
     "visitors",
     # Of the visitors, how many have signed up (the lead row's step_rate is their share).
     "signed_up",
@@ -66,6 +69,7 @@ def report_csv(report: dict) -> str:
             {
                 "section": "funnel",
                 "group": period,
+                "page_views": report["page_views"],
                 "visitors": report["visitors"],
                 "signed_up": report["signed_up"],
                 **row,
@@ -92,6 +96,7 @@ def report_csv(report: dict) -> str:
                     {
                         "section": f"by {by}",
                         "group": neutralize(group["label"]),
+                        "page_views": group["page_views"],
                         "visitors": group["visitors"],
                         "signed_up": group["signed_up"],
                         **row,

@@ -13,6 +13,10 @@ every count by one rule: a bot's user agent, or a submission caught by the honey
 or the time trap (its lead is quarantined, its browser with it) until an admin
 releases the lead.
 
+Page views are every landing page view of the period by a user agent that is not a
+bot's (a caught browser's too: a view is counted for good once folded into the daily
+counts, which are read with the views not folded yet: ``page_views``).
+
 All counting happens in the database, over the ``reached_<stage>_at`` columns and
 their indexes (see ``models.Lead``); Python only shapes the few numbers that return.
 """
@@ -28,7 +32,7 @@ from itertools import pairwise
 from babel import Locale
 from sqlalchemy import Connection, Select, false, func, select
 
-from flask_funnel.analytics import lead_counts
+from flask_funnel.analytics import lead_counts, page_views
 from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.losses import durations, losses
@@ -202,6 +206,8 @@ def funnel(connection: Connection, period: Period) -> dict:
     )
     rows = stage_rows(visitors, signed_up, [reached_by[0, stage] for stage in STAGES])
     return {
+        # Every landing page view of the period, not a cohort (``analytics.page_views``).
+        "page_views": page_views.count(connection, period)[()],
         "visitors": visitors,
         "signed_up": signed_up,
         "stages": rows,
@@ -282,13 +288,20 @@ def breakdown_query(by: str, period: Period) -> Select:
 def breakdown(connection: Connection, period: Period, by: str, min_group: int) -> dict:
     """The funnel per group of ``by``; groups with fewer than ``min_group`` leads are
     folded into "other", so nobody reads meaning into noise or picks out a person.
-    A group's ``visitors`` is None when visitors cannot be told apart by ``by``."""
+    A group's ``visitors`` is None when visitors cannot be told apart by ``by``, its
+    ``page_views`` when views cannot (a city, a sign-up method)."""
     dimension = BREAKDOWNS[by]
     width = len(dimension.lead_columns)
     no_visitors = 0 if dimension.visitor_columns else None
+    by_views = page_views.splits(dimension.visitor_columns)
 
     def empty() -> dict:
-        return {"visitors": no_visitors, "signed_up": no_visitors, "counts": [0] * len(STAGES)}
+        return {
+            "page_views": 0 if by_views else None,
+            "visitors": no_visitors,
+            "signed_up": no_visitors,
+            "counts": [0] * len(STAGES),
+        }
 
     groups: dict[tuple, dict] = {}
     for row in connection.execute(breakdown_query(by, period)):
@@ -303,6 +316,9 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
         for *key, visitors, signed_up in visitor_rows:
             group = groups.setdefault(tuple(key), empty())
             group["visitors"], group["signed_up"] = visitors, signed_up
+    if by_views:
+        for key, views in page_views.count(connection, period, dimension.visitor_columns).items():
+            groups.setdefault(key, empty())["page_views"] = views
 
     kept, other = [], empty() | {"groups": 0}
     for key, group in groups.items():
@@ -310,6 +326,8 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
             kept.append((key, group))
             continue
         other["groups"] += 1
+        if group["page_views"] is not None:
+            other["page_views"] += group["page_views"]
         if group["visitors"] is not None:
             other["visitors"] += group["visitors"]
             other["signed_up"] += group["signed_up"]
@@ -319,6 +337,7 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
         {
             "key": list(key),
             "label": dimension.label(key),
+            "page_views": group["page_views"],
             "visitors": group["visitors"],
             "signed_up": group["signed_up"],
             "stages": stage_rows(group["visitors"], group["signed_up"], group["counts"]),
@@ -331,6 +350,7 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
                 "key": None,
                 "label": OTHER,
                 "folded_groups": other["groups"],
+                "page_views": other["page_views"],
                 "visitors": other["visitors"],
                 "signed_up": other["signed_up"],
                 "stages": stage_rows(other["visitors"], other["signed_up"], other["counts"]),

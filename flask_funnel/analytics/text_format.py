@@ -37,7 +37,10 @@ def report_text(report: dict) -> Iterator[str]:
         f"Funnel {period['label']} ({period['from']} to {period['to']}, "
         f"{period['time_zone']}{calendar})"
     )
-    yield f"  visitors {report['visitors']:,}, of whom {report['signed_up']:,} signed up"
+    yield (
+        f"  page views {report['page_views']:,}; visitors {report['visitors']:,}, of whom "
+        f"{report['signed_up']:,} signed up"
+    )
     yield from _stage_table(report["stages"])
 
     months = report["months"]
@@ -65,13 +68,11 @@ def report_text(report: dict) -> Iterator[str]:
         title, least = breakdown["title"].lower(), breakdown["min_group"]
         yield f"By {title} (groups under {least} leads are folded into other)"
         for group in breakdown["groups"]:
-            visitors = group["visitors"]
-            counted = (
-                ""
-                if visitors is None
-                else f"  visitors {visitors:,} ({group['signed_up']:,} signed up)"
-            )
-            yield f" {group['label']}{counted}"
+            views, visitors = group["page_views"], group["visitors"]
+            counted = [] if views is None else [f"page views {views:,}"]
+            if visitors is not None:
+                counted.append(f"visitors {visitors:,} ({group['signed_up']:,} signed up)")
+            yield f" {group['label']}" + (f"  {', '.join(counted)}" if counted else "")
             yield from _stage_table(group["stages"])
 
     losses = report["losses"]

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from flask_funnel.analytics.funnel import BREAKDOWNS, build_report
 from flask_funnel.analytics.periods import PeriodError, parse_period
 from flask_funnel.analytics.text_format import report_text
+from flask_funnel.capture.view_retention import FoldError, delete_old_views, fold_views
 from flask_funnel.cli.group import funnel_cli
 from flask_funnel.cli.terminal import echo
 from flask_funnel.db import daily_counts
@@ -57,3 +58,34 @@ def recount() -> None:
         f"Counted every lead and visitor again ({rows} daily counts) and every move to "
         f"lost ({losses} daily losses); the triggers keep them from now on."
     )
+
+
+@funnel_cli.command("fold-views")
+@with_appcontext
+def fold_views_command() -> None:
+    """Fold the page views into their daily counts, then delete the raw views older
+    than FUNNEL_VISIT_RETENTION_DAYS (none when it is None); run it daily, e.g. from
+    cron. The report is the same before and after; several runs at once fold each view
+    once."""
+    state = current_funnel()
+    settings = state.settings
+    try:
+        folded = fold_views(state.engine, settings.report.zone)
+    except FoldError as error:
+        raise click.ClickException(str(error)) from None
+    bots = f" ({_many(folded.bots, 'view')} by bots not counted)" if folded.bots else ""
+    echo(
+        f"Folded {_many(folded.views, 'page view')} of {_many(folded.days, 'day')} into "
+        f"the daily counts{bots}."
+    )
+    keep = settings.visit_retention_days
+    if keep is None:
+        echo("Raw page views are kept: FUNNEL_VISIT_RETENTION_DAYS is None.")
+        return
+    deleted = delete_old_views(state.engine, keep)
+    echo(f"Deleted {_many(deleted, 'page view')} older than {_many(keep, 'day')}.")
+
+
+def _many(count: int, thing: str) -> str:
+    """``1 day``, ``2 days``, ``1,000 page views``."""
+    return f"{count:,} {thing}{'' if count == 1 else 's'}"

@@ -187,7 +187,53 @@ class Visit(Base):
     __table_args__ = (
         # Covers counting a page's unique visitors, per variant.
         Index("ix_funnel_visits_page", "page_slug", "at", "variant", "visitor_id", "device"),
+        # The views older than the retention, for their deletion, and a period's views not
+        # folded yet, for the report (``capture.view_retention``; why a btree, not BRIN).
+        Index("ix_funnel_visits_at", "at"),
+        # Ids are never handed out twice, even after the newest rows were deleted: the
+        # fold's watermark (the highest id folded) relies on it. PostgreSQL's sequences
+        # and MariaDB's AUTO_INCREMENT behave so anyway.
+        {"sqlite_autoincrement": True},
     )
+
+
+class DailyView(Base):
+    """Page views per day of the report's time zone, page, variant, place version,
+    source, device and country: the raw views (``Visit``) folded in by ``flask funnel
+    fold-views`` (``capture.view_retention``) before they are deleted. ``""`` stands for
+    no variant, place version or country. Suspected bots' views (``device = "bot"``)
+    are never counted."""
+
+    __tablename__ = "funnel_daily_views"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    page_slug: Mapped[str] = mapped_column(String(100), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(40), primary_key=True)
+    place_version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    device: Mapped[str] = mapped_column(String(10), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    views: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # The report's page views of a period, and per page, from this index alone (a
+        # year at 50 million views is about two million rows).
+        Index("ix_funnel_daily_views_page", "day", "page_slug", "views"),
+    )
+
+
+class Fold(Base):
+    """How far the rows of a raw table have been folded into their daily counts: the
+    highest id folded (every lower id is folded too), and the time zone whose days they
+    were counted in. One row per table (``views``: ``funnel_visits``), made by the
+    first fold."""
+
+    __tablename__ = "funnel_folds"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Id)
+    zone: Mapped[str] = mapped_column(String(64))
+    folded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Visitor(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Table
+from sqlalchemy import Select, Table
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
@@ -41,6 +41,24 @@ def upsert(
     if on_conflict is None:
         return stmt.on_conflict_do_nothing(index_elements=keys)
     return stmt.on_conflict_do_update(index_elements=keys, set_=on_conflict(stmt.excluded))
+
+
+def add_selected(dialect: str, table: Table, keys: list[str], column: str, rows: Select):
+    """An INSERT of ``rows`` (``keys``' values, then a number, each key once) that adds
+    the number to ``column`` of the row with the same keys when there is one: counts
+    added up in the database, in one statement."""
+    names = [*keys, column]
+    if dialect in ("mysql", "mariadb"):
+        stmt = mysql.insert(table).from_select(names, rows)
+        return stmt.on_duplicate_key_update({column: table.c[column] + stmt.inserted[column]})
+    try:
+        insert = _DIALECT_INSERT[dialect]
+    except KeyError:
+        raise RuntimeError(f"flask-funnel does not support the {dialect!r} database") from None
+    stmt = insert(table).from_select(names, rows)
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={column: table.c[column] + stmt.excluded[column]}
+    )
 
 
 def supports_returning(dialect: str) -> bool:
