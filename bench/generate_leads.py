@@ -35,6 +35,12 @@ What a run makes, per lead on average (it prints the actual counts):
   that would reach past now stops there, so recent leads are early on.
 - purchases of customers (unique references), notes on most qualified leads and 1% of
   the others, follow-ups on half the admins' moves (mostly done, some open or overdue).
+- search terms (the words of the name, the domain of the email) of every lead that is not
+  quarantined, as capture indexes them, so the leads list's search finds them.
+
+--dormancy-days sets how often a lead may go dormant and come back (at most once per
+that many days of age): bench/year.py passes 30, so that one year of history has the 5
+stage changes a lead that two years have with the default 60.
 
 Ids are in time order within a batch, and batches follow the leads' creation.
 """
@@ -65,6 +71,7 @@ from flask_funnel.capture.consent import consent_hash
 from flask_funnel.db import daily_counts
 from flask_funnel.db import models as m
 from flask_funnel.leads import stages
+from flask_funnel.leads.name_terms import lead_terms
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -73,11 +80,11 @@ ROWS_PER_INSERT = 50_000
 LEADS, SUBMISSIONS, ANSWERS = m.Lead.__table__, m.Submission.__table__, m.Answer.__table__
 CONSENTS, VISITS, CHANGES = m.Consent.__table__, m.Visit.__table__, m.StageChange.__table__
 PURCHASES, NOTES, FOLLOW_UPS = m.Purchase.__table__, m.Note.__table__, m.FollowUp.__table__
-VISITORS, IDENTITIES = m.Visitor.__table__, m.Identity.__table__
+VISITORS, IDENTITIES, TERMS = m.Visitor.__table__, m.Identity.__table__, m.LeadTerm.__table__
 # In the order they are written: leads and submissions before the rows that point at them.
 TABLES = [
     LEADS, IDENTITIES, SUBMISSIONS, ANSWERS, CONSENTS, VISITS, VISITORS, CHANGES, PURCHASES,
-    NOTES, FOLLOW_UPS,
+    NOTES, FOLLOW_UPS, TERMS,
 ]  # fmt: skip
 LADDER = LEAD, MQL, SAL, SQL, CUSTOMER, REPEAT_CUSTOMER = stages.FUNNEL_ORDER[1:]
 VISITOR, LOST, SYSTEM = stages.VISITOR, stages.LOST, stages.SYSTEM
@@ -87,6 +94,7 @@ REACH = (0.05, 0.5, 0.5, 0.25, 0.3)  # share of each rung's leads that reach the
 DAYS = {MQL: (1, 21), SAL: (1, 14), SQL: (3, 21), CUSTOMER: (7, 45), REPEAT_CUSTOMER: (20, 120)}
 DAYS[LOST] = (7, 60)  # how many days a move to each stage takes (back and forth too)
 DORMANCY_CYCLES = 3.8  # mean of the exponential draw, before the once-per-60-days cap
+DORMANCY_DAYS = 60  # ... the default of that cap (--dormancy-days)
 ADMINS = ("anna@beanandbloom.example", "omid@beanandbloom.example", "jo@beanandbloom.example")
 REASONS = {
     MQL: ("opened five newsletters in a row", "asked about wholesale beans", "booked a tasting"),
@@ -181,6 +189,7 @@ class Funnel:
         self.rng = random.Random(args.seed)
         self.total, self.now = args.leads, now.timestamp()
         self.span = args.months * 30.44 * DAY
+        self.dormancy_days = getattr(args, "dormancy_days", DORMANCY_DAYS)
         self.start = self.now - self.span
         self.pages = Weighted({Page.load("home-brewing"): 85, Page.load("qahve-dam"): 15})
         self.submission_ids, self.orders = count(1), count(100_001)
@@ -268,6 +277,12 @@ class Funnel:
             "variant": visitor[4], "signup_method": "google" if identity else "typed",
             "email_verified_at": dt(updated) if identity else None, **MILESTONES_UNSET, **reached,
         })  # fmt: skip
+        if not quarantine:  # as capture indexes a real lead (name_terms.add_terms)
+            lead = rows[LEADS][-1]
+            rows[TERMS] += [
+                {"term": term, "lead_id": lead_id, "created_at": lead["created_at"]}
+                for term in lead_terms(lead["name"], lead["email"])
+            ]
         previous = VISITOR
         for to_stage, at, actor, reason in moves:
             rows[CHANGES].append({
@@ -343,7 +358,9 @@ class Funnel:
     def dormancy(self, created: float) -> Iterator[tuple]:
         """lead -> lost -> lead cycles spread over the lead's life, maybe ending lost."""
         rng, age = self.rng, self.now - created
-        cycles = min(int(rng.expovariate(1 / DORMANCY_CYCLES)), int(age / (60 * DAY)))
+        cycles = min(
+            int(rng.expovariate(1 / DORMANCY_CYCLES)), int(age / (self.dormancy_days * DAY))
+        )
         moves = 2 * cycles + (age > 14 * DAY and rng.random() < 0.19)
         gap = min(7 * DAY, (age - DAY) / (moves + 1))
         room = age - DAY - moves * gap
@@ -420,6 +437,9 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=24, help="history length, ending now")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=10_000, help="leads per transaction")
+    parser.add_argument(
+        "--dormancy-days", type=int, default=DORMANCY_DAYS, help="days of age per dormancy"
+    )
     args = parser.parse_args()
     if args.database and args.database.exists():
         sys.exit(f"{args.database} exists; give a new path")
@@ -441,26 +461,9 @@ def main() -> None:
     with engine.begin() as connection:
         daily_counts.uninstall(connection)
 
-    funnel, counts = Funnel(args, datetime.now(UTC)), Counter()
+    funnel = Funnel(args, datetime.now(UTC))
     print(f"migrated in {time.monotonic() - started:.1f} s; generating {args.leads:,} leads")
-    for first in range(1, args.leads + 1, args.batch):
-        rows = funnel.batch(first, min(args.batch, args.leads + 1 - first))
-        with engine.begin() as connection:
-            for table, table_rows in rows.items():
-                write(connection, table, table_rows)
-        counts.update({table.name: len(table_rows) for table, table_rows in rows.items()})
-        done, elapsed, total = (
-            first + len(rows[LEADS]) - 1,
-            time.monotonic() - started,
-            counts.total(),
-        )
-        if done * 20 // args.leads > (first - 1) * 20 // args.leads:  # every 5%
-            print(f"{done:>11,} leads {total:>12,} rows {elapsed:7.1f} s {total / elapsed:8,.0f}/s")
-    if engine.dialect.name == "postgresql":  # explicit ids leave the sequences behind
-        with engine.begin() as connection:
-            for name in (LEADS.name, SUBMISSIONS.name, IDENTITIES.name):
-                sequence = f"pg_get_serial_sequence('{name}', 'id')"
-                connection.execute(text(f"SELECT setval({sequence}, (SELECT max(id) FROM {name}))"))
+    counts = fill(engine, funnel, args.leads, args.batch, started)
     with engine.begin() as connection:
         daily_counts.install(connection)
     engine.dispose()  # on SQLite the last connection to close folds the WAL into the file
@@ -472,6 +475,32 @@ def main() -> None:
     print("leads by stage:", ", ".join(f"{s} {n:,}" for s, n in funnel.stages.most_common()))
     size = f", {args.database.stat().st_size / 2**20:,.0f} MiB" if args.database else ""
     print(f"{elapsed:.1f} s ({total / elapsed:,.0f} rows/s, migrations included){size}")
+
+
+def fill(engine, funnel: Funnel, leads: int, batch: int, started: float) -> Counter:
+    """Write ``leads`` leads made by ``funnel`` and everything about them, one
+    transaction per ``batch`` leads, printing the progress every 5%; the rows written
+    per table's name. The triggers of the daily counts are the caller's to manage."""
+    counts = Counter()
+    for first in range(1, leads + 1, batch):
+        rows = funnel.batch(first, min(batch, leads + 1 - first))
+        with engine.begin() as connection:
+            for table, table_rows in rows.items():
+                write(connection, table, table_rows)
+        counts.update({table.name: len(table_rows) for table, table_rows in rows.items()})
+        done, elapsed, total = (
+            first + len(rows[LEADS]) - 1,
+            time.monotonic() - started,
+            counts.total(),
+        )
+        if done * 20 // leads > (first - 1) * 20 // leads:  # every 5%
+            print(f"{done:>11,} leads {total:>12,} rows {elapsed:7.1f} s {total / elapsed:8,.0f}/s")
+    if engine.dialect.name == "postgresql":  # explicit ids leave the sequences behind
+        with engine.begin() as connection:
+            for name in (LEADS.name, SUBMISSIONS.name, IDENTITIES.name):
+                sequence = f"pg_get_serial_sequence('{name}', 'id')"
+                connection.execute(text(f"SELECT setval({sequence}, (SELECT max(id) FROM {name}))"))
+    return counts
 
 
 def write(connection, table, rows: list[dict]) -> None:

@@ -1,0 +1,1052 @@
+"""A year of a busy site on PostgreSQL (issue 15): 50 million page views, 1 million
+leads and 5 million stage changes; the dashboard, the leads list and a landing view's
+write timed on it and printed beside their targets.
+
+    .venv/bin/python bench/year.py
+    .venv/bin/python bench/year.py --views 1000000 --visitors 340000 --leads 20000 \\
+        --curve 400000 --url postgresql+psycopg://postgres@127.0.0.1/funnel_year_small
+
+The database (``--url``, made when missing; ``--fresh`` drops it first) gets its
+schema from the project's migrations (``flask db upgrade``) and is filled in stages,
+each one committed and noted in a table ``bench_year``, so that a run stopped between
+stages (or between chunks of views), or started again, carries on where it was:
+
+1. a landing view's insert cost, on the empty tables;
+2. the leads, their stage changes, submissions, purchases, notes, search terms, and
+   their browsers' visitors and visits, from bench/generate_leads.py over 12 months
+   (``--dormancy-days 30``: 5 stage changes a lead in one year, as its default makes
+   in two), then the quiz steps their browsers reached; one step, not resumable
+   part-way (start again with ``--fresh``);
+3. anonymous browsers (first seen over the year, more each month: three times as
+   many in the last as in the first; 4% bots; a tenth start the quiz and three in four
+   go on at each step) and their views (a third of the returns spread over everyone
+   seen in the last weeks, the rest to one browser in five, the loyal ones), made in
+   the database with INSERT ... SELECT from generate_series, in time order, a million
+   views a transaction, up to each view count of ``--curve`` and then to ``--views``.
+   The visits', visitors' and steps' indexes are dropped for the load and built again
+   from their own definitions, the daily counts' triggers are off and then
+   ``daily_counts.install`` / ``install_losses`` count everything again (what
+   ``flask funnel recount`` runs), and ``VACUUM ANALYZE`` runs; then the insert cost
+   is measured again. (The triggers would cost more than the load: 300,000 visitors
+   took 18.4 s with them, 4.9 s without, and counting everything again 1.1 s.)
+
+Then it times, through the app in-process (the test client, signed in as an admin:
+the whole request and template) and through the functions the views call (medians of
+``--repeat`` runs after 3 warm-up runs; 3 after 1 for a figure of seconds): the
+dashboard for the last 30 and 365 days, unfiltered and split by page; the report of
+one page (quiz drop-off, A/B test); the leads list's first page and searches.
+
+A landing view's insert cost is the time of the visit buffer's flush
+(``VisitBuffer.flush``: ``record_visits`` in a transaction of its own, commit
+included) divided by the views in it, for batches of 1, 10 and 100 views (a third new
+browsers, the rest returning; the sizes taking turns, after a ``CHECKPOINT``), median
+per view; the rows it writes are deleted afterwards.
+
+Page views (migration 0018, when present): when the ``flask funnel fold-views``
+command exists, the database is copied (``CREATE DATABASE ... TEMPLATE``), the copy
+folded with ``FUNNEL_VISIT_RETENTION_DAYS=--fold-days``, its rows folded and deleted
+per second printed, the dashboard timed on it, and the copy dropped
+(``--keep-fold-copy`` keeps it). The report's own figures need nothing here: the
+dashboard shows whatever ``build_report`` computes.
+
+``--explain`` prints, for each figure that misses its target, the three slowest
+statements of one more run with ``EXPLAIN (ANALYZE, BUFFERS)``; ``--again`` measures
+the insert cost at the full size again (the figures of a run are kept with the data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import random
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import click
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import generate_leads as generator  # noqa: E402
+
+from flask_funnel.analytics import forecast as forecast_module  # noqa: E402
+from flask_funnel.analytics.experiments import variant_test  # noqa: E402
+from flask_funnel.analytics.funnel import STAGES, build_report  # noqa: E402
+from flask_funnel.analytics.periods import Period, today_in  # noqa: E402
+from flask_funnel.analytics.quiz_dropoff import quiz_dropoff  # noqa: E402
+from flask_funnel.auth import accounts  # noqa: E402
+from flask_funnel.capture.geo import Place  # noqa: E402
+from flask_funnel.capture.visit_buffer import VisitBuffer  # noqa: E402
+from flask_funnel.capture.visits import VisitRecord, visit_row  # noqa: E402
+from flask_funnel.db import daily_counts  # noqa: E402
+from flask_funnel.leads.search import LeadFilters, find_leads  # noqa: E402
+from flask_funnel.state import current_funnel  # noqa: E402
+from flask_funnel.values import FieldError  # noqa: E402
+from landing import create_app  # noqa: E402
+
+URL = "postgresql+psycopg://postgres@127.0.0.1:5432/funnel_year"
+BIN = Path(sys.executable).parent
+DAY = 86400.0
+STATE = "bench_year"
+VISITS, VISITORS, STEPS = "funnel_visits", "funnel_visitors", "funnel_step_views"
+DAILY_VIEWS = "funnel_daily_views"  # migration 0018's page views per day, when present
+FOLD_COMMAND = "fold-views"
+CHUNK = 1_000_000  # anonymous views per transaction
+MONTHS, DORMANCY_DAYS = 12, 30  # the leads' history (generate_leads.py)
+BOTS, QUIZ, ONWARD = 0.04, 0.10, 0.75  # anonymous browsers: bots, start the quiz, go on
+LOYAL = 5  # one browser in LOYAL gets most of the returns
+RETURN_DAYS = 7  # mean time before a return, in days of new browsers
+VARIANT_B = 0.47  # variant b converts better: it gets fewer who never sign up
+BATCHES = {1: 300, 10: 90, 100: 30}  # insert cost: batch size -> batches timed
+ROUNDS = 3  # ... in turns
+INSERT_TOLERANCE = 1.2  # "unchanged": within this factor of the empty tables' cost
+ADMIN_EMAIL, ADMIN_PASSWORD = "year@bench.example", "a year of a busy site"
+PAGES = {
+    slug: tomllib.loads((ROOT / "landing" / "pages" / f"{slug}.toml").read_text("utf-8"))
+    for slug in ("home-brewing", "qahve-dam")
+}
+HOME = 0.85  # share of the browsers landing on the first page (as generate_leads.py)
+CONTACT_STEP = {slug: len(page["questions"]) + 1 for slug, page in PAGES.items()}
+VARIANTS = {slug: [v["id"] for v in page.get("variants", ())] for slug, page in PAGES.items()}
+
+
+# --- what has been done, kept in the database ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The sizes a database was generated for, and the moment its year ends."""
+
+    views: int
+    visitors: int
+    leads: int
+    seed: int
+    now: float
+
+    @property
+    def start(self) -> float:
+        return self.now - 365 * DAY
+
+
+class State:
+    """What has been generated and measured so far: rows of ``bench_year``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                f"CREATE TABLE IF NOT EXISTS {STATE} (key text PRIMARY KEY, value text NOT NULL)"
+            )
+            rows = connection.exec_driver_sql(f"SELECT key, value FROM {STATE}")
+            self.values = {key: json.loads(value) for key, value in rows}
+
+    def get(self, key: str, default=None):
+        return self.values.get(key, default)
+
+    def set(self, connection, key: str, value) -> None:
+        """Note ``value`` in the transaction of ``connection`` (with the work it records)."""
+        connection.execute(
+            text(
+                f"INSERT INTO {STATE} (key, value) VALUES (:key, :value) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            ),
+            {"key": key, "value": json.dumps(value)},
+        )
+        self.values[key] = value
+
+    def save(self, key: str, value) -> None:
+        with self.engine.begin() as connection:
+            self.set(connection, key, value)
+
+    def took(self, label: str, seconds: float) -> None:
+        self.save("seconds", [*self.get("seconds", []), [label, round(seconds, 1)]])
+
+
+# --- the database and its schema -------------------------------------------------------
+
+
+def make_database(url: str, fresh: bool) -> None:
+    """Create the database of ``url`` when missing (drop it first when ``fresh``)."""
+    target = make_url(url)
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        )
+        if exists and fresh:
+            connection.exec_driver_sql(f'DROP DATABASE "{target.database}"')
+            exists = False
+        if not exists:
+            connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    server.dispose()
+
+
+def migrate(url: str) -> float:
+    """``flask db upgrade`` through the demo app, as a site owner runs it; its seconds."""
+    started = time.monotonic()
+    env = os.environ | {"SQLALCHEMY_DATABASE_URI": url, "FLASK_APP": "landing"}
+    env["SECRET_KEY"] = secrets.token_hex(32)
+    subprocess.run(
+        [BIN / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    return time.monotonic() - started
+
+
+def counts_off(connection) -> None:
+    """The triggers of the daily counts and losses dropped (the counts go stale)."""
+    daily_counts.uninstall(connection)
+    daily_counts.uninstall_losses(connection)
+
+
+def counts_on(connection) -> int:
+    """The triggers back, and everything counted again (``flask funnel recount``)."""
+    return daily_counts.install(connection) + daily_counts.install_losses(connection)
+
+
+def counts_installed(connection) -> bool:
+    return all(
+        daily_counts.installed(connection, source)
+        for source in (None, daily_counts.VISITOR_SOURCE, daily_counts.LOSS_SOURCE)
+    )
+
+
+SECONDARY_INDEXES = """
+SELECT c.conname, pg_get_constraintdef(c.oid), i.indexrelid::regclass::text,
+       pg_get_indexdef(i.indexrelid)
+FROM pg_index i
+LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+    AND c.contype IN ('p', 'u')
+WHERE i.indrelid = CAST(:table AS regclass)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
+"""
+
+
+def drop_indexes(connection, tables: tuple[str, ...]) -> list[str]:
+    """Drop every index of ``tables`` but an ``id`` primary key (and any a foreign key
+    needs); the statements that make them again, from their own definitions."""
+    again = []
+    for table in tables:
+        for constraint, definition, index, index_definition in connection.execute(
+            text(SECONDARY_INDEXES), {"table": table}
+        ).all():
+            if definition == "PRIMARY KEY (id)":
+                continue
+            if constraint:
+                connection.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}")
+                again.append(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} {definition}")
+            else:
+                connection.exec_driver_sql(f"DROP INDEX {index}")
+                again.append(index_definition)
+    return again
+
+
+def database_size(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(text("SELECT pg_database_size(current_database())"))
+
+
+def vacuum_analyze(engine: Engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE")
+
+
+def bulk_session(connection) -> None:
+    """Settings of this transaction only, for building and loading (nothing global)."""
+    for setting in (
+        "work_mem = '256MB'",
+        "maintenance_work_mem = '1GB'",
+        "synchronous_commit = off",
+    ):
+        connection.exec_driver_sql(f"SET LOCAL {setting}")
+
+
+# --- the leads --------------------------------------------------------------------
+
+
+LEAD_STEPS = """
+INSERT INTO funnel_step_views (visitor_id, page_slug, step, at)
+SELECT s.visitor_id, s.page_slug, n, s.created_at - (p.steps - n + 1) * interval '20 seconds'
+FROM (SELECT DISTINCT ON (visitor_id, page_slug) visitor_id, page_slug, created_at
+      FROM funnel_submissions WHERE visitor_id IS NOT NULL
+      ORDER BY visitor_id, page_slug, created_at) AS s
+JOIN (SELECT unnest(CAST(:slugs AS text[])) AS slug, unnest(CAST(:steps AS int[])) AS steps) AS p
+  ON p.slug = s.page_slug
+CROSS JOIN LATERAL generate_series(1, p.steps) AS n
+"""
+
+
+def load_leads(engine: Engine, state: State, plan: Plan) -> None:
+    """Stage 2: the leads and all about them (generate_leads.py), and their quiz steps."""
+    started = time.monotonic()
+    with engine.begin() as connection:
+        counts_off(connection)
+    args = argparse.Namespace(
+        leads=plan.leads, months=MONTHS, seed=plan.seed, dormancy_days=DORMANCY_DAYS
+    )
+    funnel = generator.Funnel(args, datetime.fromtimestamp(plan.now, UTC))
+    print(f"generating {plan.leads:,} leads over {MONTHS} months (bench/generate_leads.py)")
+    rows = generator.fill(engine, funnel, plan.leads, 10_000, started)
+    with engine.begin() as connection:
+        steps = connection.execute(
+            text(LEAD_STEPS), {"slugs": list(CONTACT_STEP), "steps": list(CONTACT_STEP.values())}
+        ).rowcount
+    rows[STEPS] = steps
+    elapsed = time.monotonic() - started
+    state.save(
+        "leads",
+        {"rows": dict(rows), "visits": rows[VISITS], "visitors": rows[VISITORS]},
+    )
+    state.took(f"leads and all about them ({rows.total():,} rows)", elapsed)
+    print(f"  {rows.total():,} rows in {elapsed:.0f} s; by stage: {dict(funnel.stages)}")
+
+
+# --- the anonymous browsers and their views ---------------------------------------------
+
+
+class Stream:
+    """The anonymous views as one time-ordered stream: view ``k`` (1..``views``) at
+    ``start + span * (sqrt(1 + 8 k / views) - 1) / 2`` (three times as dense at the end
+    as at the start), ``ceil(k * visitors / views)`` browsers seen by then; view ``k`` is
+    the first of browser ``i`` when that count grows, else a return of one seen before.
+    A browser's attributes come from hashes of its number, the same on every view."""
+
+    def __init__(self, plan: Plan, views: int, visitors: int) -> None:
+        self.plan, self.views, self.visitors = plan, views, visitors
+
+    def params(self, k0: int, k1: int) -> dict:
+        sources = generator.SOURCES
+        direct = sources.values.index(generator.DIRECT)
+        params = {
+            "k0": k0,
+            "k1": k1,
+            "w": self.views,
+            "v": self.visitors,
+            "start": self.plan.start,
+            "span": self.plan.now - self.plan.start,
+            "gap": self.visitors / 365 * RETURN_DAYS,
+            "prefix": f"year{self.plan.seed}:",
+            "salt": self.plan.seed * 100,
+            "home": HOME,
+            "bots": BOTS,
+            "quiz": QUIZ,
+            "onward": ONWARD,
+            "loyal": LOYAL,
+            "variant_b": VARIANT_B,
+            "pages": list(PAGES),
+            "variants": [",".join(VARIANTS[slug]) for slug in PAGES],
+            "steps": [CONTACT_STEP[slug] for slug in PAGES],
+            "direct": direct + 1,
+            "device_cum": cumulative(generator.DEVICES),
+            "devices": generator.DEVICES.values,
+            "source_cum": cumulative(sources),
+        }
+        for n, name in enumerate(
+            ("source", "referrer", "utm_source", "utm_medium", "utm_campaign")
+        ):
+            params[f"{name}s"] = [value[n] for value in sources.values]
+        for p, slug in enumerate(PAGES, start=1):
+            places = generator.PLACES[slug]
+            params[f"place_cum{p}"] = cumulative(places)
+            params[f"countries{p}"] = [country for country, _ in places.values]
+            params[f"cities{p}"] = [city for _, city in places.values]
+        return params
+
+
+def cumulative(weighted: generator.Weighted) -> list[float]:
+    """The inner bounds of a ``Weighted``'s buckets in [0, 1), for ``width_bucket``."""
+    return [c / weighted.cum[-1] for c in weighted.cum[:-1]]
+
+
+def _draw(j: str, n: int) -> str:
+    """A uniform draw in [0, 1) fixed by browser ``j`` and ``n``."""
+    return f"CAST(hashint8extended({j}, :salt + {n}) & 16777215 AS float8) / 16777216"
+
+
+def _pick(values: str, bounds: str, draw: str) -> str:
+    return f"(CAST(:{values} AS text[]))[width_bucket({draw}, CAST(:{bounds} AS float8[])) + 1]"
+
+
+_PLACE = "CASE a.page_n WHEN 1 THEN {0} ELSE {1} END"
+VIEWS = f"""
+WITH v AS MATERIALIZED (
+  SELECT k, at, first_view,
+    CASE WHEN first_view THEN i
+         WHEN random() < 1.0 / 3 THEN greatest(1, i - back)
+         ELSE greatest(1, (i - back) / :loyal * :loyal)
+    END AS j
+  FROM (
+    SELECT k, (k * :v + :w - 1) / :w AS i,
+           (k * :v + :w - 1) / :w > ((k - 1) * :v + :w - 1) / :w AS first_view,
+           to_timestamp(:start + :span * (sqrt(1 + 8 * CAST(k AS float8) / :w) - 1) / 2)
+             AT TIME ZONE 'UTC' AS at,
+           CAST(floor(-ln(1 - random()) * :gap) AS bigint) AS back
+    FROM generate_series(CAST(:k0 AS bigint), CAST(:k1 AS bigint) - 1) AS k
+  ) AS views
+), a AS MATERIALIZED (
+  SELECT v.*, md5(:prefix || v.j) AS visitor_id,
+    CASE WHEN {_draw("v.j", 1)} < :home THEN 1 ELSE 2 END AS page_n,
+    {_draw("v.j", 2)} < :bots AS bot,
+    {_draw("v.j", 3)} AS device_draw,
+    {_draw("v.j", 4)} AS place_draw,
+    {_draw("v.j", 5)} AS variant_draw,
+    CASE WHEN first_view THEN {_draw("v.j", 6)} ELSE random() END AS source_draw,
+    {_draw("v.j", 7)} AS quiz_draw,
+    hashint8extended(v.j, :salt + 8) AS h
+  FROM v
+), b AS MATERIALIZED (
+  SELECT a.k, a.at, a.first_view, a.visitor_id, a.quiz_draw, a.bot,
+    (CAST(:pages AS text[]))[a.page_n] AS page_slug,
+    (CAST(:steps AS int[]))[a.page_n] AS steps,
+    CASE WHEN a.bot THEN 'bot' ELSE {_pick("devices", "device_cum", "a.device_draw")} END
+      AS device,
+    CASE WHEN a.bot THEN :direct
+         ELSE width_bucket(a.source_draw, CAST(:source_cum AS float8[])) + 1 END AS source_n,
+    {_PLACE.format(*(_pick(f"countries{p}", f"place_cum{p}", "a.place_draw") for p in "12"))}
+      AS country,
+    {_PLACE.format(*(_pick(f"cities{p}", f"place_cum{p}", "a.place_draw") for p in "12"))}
+      AS city,
+    nullif(split_part((CAST(:variants AS text[]))[a.page_n], ',',
+                      CASE WHEN a.variant_draw < :variant_b THEN 2 ELSE 1 END), '') AS variant,
+    (11 + (a.h & 255) % 213) || '.' || ((a.h >> 8) & 255) || '.' || ((a.h >> 16) & 255)
+      || '.0' AS ip
+  FROM a
+), new_visitors AS (
+  INSERT INTO funnel_visitors (visitor_id, first_seen_at, page_slug, variant, source,
+                               country, city, device, place_version, quarantined, lead_id)
+  SELECT visitor_id, at, page_slug, variant, (CAST(:sources AS text[]))[source_n], country,
+         city, device, NULL, FALSE, NULL
+  FROM b WHERE first_view
+), new_steps AS (
+  INSERT INTO funnel_step_views (visitor_id, page_slug, step, at)
+  SELECT visitor_id, page_slug, n, at + n * interval '25 seconds'
+  FROM b CROSS JOIN LATERAL generate_series(1, b.steps) AS n
+  WHERE first_view AND NOT bot AND quiz_draw < :quiz * power(:onward, n - 1)
+)
+INSERT INTO funnel_visits (visitor_id, lead_id, page_slug, at, referrer, source, utm_source,
+                           utm_medium, utm_campaign, utm_term, utm_content, device, country,
+                           city, ip, variant, place_version)
+SELECT visitor_id, NULL, page_slug, at, (CAST(:referrers AS text[]))[source_n],
+       (CAST(:sources AS text[]))[source_n], (CAST(:utm_sources AS text[]))[source_n],
+       (CAST(:utm_mediums AS text[]))[source_n], (CAST(:utm_campaigns AS text[]))[source_n],
+       NULL, NULL, device, country, city, ip, variant, NULL
+FROM b
+"""
+
+
+def load_views(engine: Engine, state: State, stream: Stream, until: int) -> None:
+    """Stage 3: anonymous views ``k`` up to ``until`` (and their browsers and steps),
+    a chunk a transaction, the indexes of the three tables dropped meanwhile."""
+    done = state.get("k", 0)
+    started = time.monotonic()
+    with engine.begin() as connection:
+        if not state.get("dropped"):
+            state.set(connection, "dropped", drop_indexes(connection, (VISITS, VISITORS, STEPS)))
+        if counts_installed(connection):
+            counts_off(connection)
+    print(f"anonymous views {done + 1:,} to {until:,} of {stream.views:,}")
+    while done < until:
+        end = min(until, done + CHUNK)
+        with engine.begin() as connection:
+            bulk_session(connection)
+            seed = (stream.plan.seed * 7919 + done) % 2_000_003 / 1_000_001.5 - 1
+            connection.execute(text("SELECT setseed(:seed)"), {"seed": seed})
+            connection.execute(text(VIEWS), stream.params(done + 1, end + 1))
+            state.set(connection, "k", end)
+        done = end
+        elapsed = time.monotonic() - started
+        print(f"  {done:>12,} views {elapsed:7.0f} s")
+    state.took(f"anonymous views and browsers, to {until:,} views", elapsed)
+
+
+def finish(engine: Engine, state: State, point: int) -> None:
+    """Indexes built again, everything counted, ``VACUUM ANALYZE``: ready to measure."""
+    if state.get("dropped"):
+        started = time.monotonic()
+        with engine.begin() as connection:
+            bulk_session(connection)
+            for statement in state.get("dropped"):
+                connection.exec_driver_sql(statement)
+            state.set(connection, "dropped", [])
+        state.took(f"indexes of visits, visitors, steps at {point:,} views", since(started))
+    with engine.connect() as connection:
+        installed = counts_installed(connection)
+    if not installed or state.get("counted") != point:
+        started = time.monotonic()
+        with engine.begin() as connection:
+            bulk_session(connection)
+            rows = counts_on(connection)
+            state.set(connection, "counted", point)
+        state.took(f"recount ({rows:,} daily rows) at {point:,} views", since(started))
+    if state.get("vacuumed") != point:
+        started = time.monotonic()
+        vacuum_analyze(engine)
+        state.save("vacuumed", point)
+        state.took(f"VACUUM ANALYZE at {point:,} views", since(started))
+
+
+# --- measuring -------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float | None  # ms, or µs per view for the insert cost
+    unit: str
+    target: float | None = None  # the value must stay under it
+    note: str = ""
+    run: Callable | None = None  # run again by --explain
+
+    @property
+    def passed(self) -> bool | None:
+        return None if self.target is None or self.value is None else self.value < self.target
+
+
+def timed(run: Callable, repeat: int, warm: int = 3) -> tuple[float, float]:
+    """Median and worst ms of ``repeat`` runs after ``warm`` ones (3 runs after 1 when
+    a run takes seconds: such a figure is far from any target anyway)."""
+    for _ in range(warm):
+        started = time.perf_counter()
+        run()
+        if time.perf_counter() - started > 2:
+            repeat = min(repeat, 3)
+            break
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), max(times)
+
+
+def make_app(url: str, **config):
+    return create_app(
+        {
+            "SECRET_KEY": "bench-year",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "FUNNEL_RATELIMIT_ENABLED": False,
+            **config,
+        }
+    )
+
+
+def dispose(app) -> None:
+    """Close the app's connections (a database with any cannot be copied)."""
+    with app.app_context():
+        current_funnel().engine.dispose()
+        current_funnel().db.engine.dispose()
+
+
+def insert_cost(app, state: State, stream: Stream | None, views: int) -> dict[str, float]:
+    """µs per view of the visit buffer's flush, per batch size (see the docstring)."""
+    rng = random.Random(views)
+    with app.app_context():
+        engine = current_funnel().engine
+        # What a load left dirty is written now, not in the middle of the timed commits.
+        with engine.connect() as connection, contextlib.suppress(DBAPIError):
+            connection.exec_driver_sql("CHECKPOINT")
+        with engine.connect() as connection:
+            before = connection.scalar(text(f"SELECT coalesce(max(id), 0) FROM {VISITS}"))
+            leads = connection.scalars(
+                text(
+                    "SELECT visitor_id FROM funnel_submissions TABLESAMPLE SYSTEM (1) "
+                    "WHERE visitor_id IS NOT NULL LIMIT 2000"
+                )
+            ).all()
+        # Returning browsers: the leads' and the anonymous ones generated so far.
+        returning = [*leads]
+        if stream and state.get("k"):
+            seen = -(-state.get("k") * stream.visitors // stream.views)
+            prefix = f"year{stream.plan.seed}:"
+            returning += [
+                hashlib.md5(f"{prefix}{rng.randint(1, seen)}".encode()).hexdigest()
+                for _ in range(8000)
+            ]
+        new: list[str] = []
+        buffer = VisitBuffer(engine, seconds=3600, size=10**9)
+
+        def view() -> dict:
+            if returning and rng.random() < 2 / 3:
+                visitor = rng.choice(returning)
+            else:
+                visitor = secrets.token_hex(16)
+                new.append(visitor)
+                returning.append(visitor)
+            slug = "home-brewing" if rng.random() < HOME else "qahve-dam"
+            source, referrer, *utm = generator.SOURCES(rng)
+            country, city = generator.PLACES[slug](rng)
+            variants = VARIANTS[slug]
+            return visit_row(
+                VisitRecord(
+                    visitor_id=visitor,
+                    page_slug=slug,
+                    variant=rng.choice(variants) if variants else None,
+                    referrer=referrer,
+                    source=source,
+                    utm=dict(
+                        zip(
+                            ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"),
+                            [*utm, None, None],
+                            strict=True,
+                        )
+                    ),
+                    device=generator.DEVICES(rng),
+                    place=Place(country=country, city=city),
+                    ip=f"203.0.{rng.randrange(256)}.0",
+                )
+            )
+
+        # The sizes take turns, a third of each one's batches a round, so that a busy
+        # moment of the machine falls on all of them alike.
+        times: dict[int, list[float]] = {size: [] for size in BATCHES}
+        wal = dict.fromkeys(BATCHES, 0)  # bytes of WAL the server wrote meanwhile
+        for round_ in range(ROUNDS):
+            for size, batches in BATCHES.items():
+                count = batches // ROUNDS + (3 if round_ == 0 else 0)
+                lsn = wal_position(engine)
+                for n in range(count):
+                    for _ in range(size):
+                        buffer.add(view())
+                    started = time.perf_counter()
+                    written = buffer.flush()
+                    elapsed = time.perf_counter() - started
+                    if written != size:
+                        raise SystemExit(f"the visit buffer wrote {written} of {size} views")
+                    if round_ or n >= 3:  # 3 warm-up batches
+                        times[size].append(elapsed / size * 1e6)
+                wal[size] += (wal_position(engine) - lsn) / (count * size)
+        costs = {str(size): round(statistics.median(t), 1) for size, t in times.items()}
+        costs |= {f"wal{size}": round(bytes_ / ROUNDS) for size, bytes_ in wal.items()}
+        with engine.begin() as connection:  # the figures' rows out again (the counts too)
+            connection.execute(text(f"DELETE FROM {VISITS} WHERE id > :id"), {"id": before})
+            connection.execute(
+                text(f"DELETE FROM {VISITORS} WHERE visitor_id = ANY(:ids)"), {"ids": new}
+            )
+    return costs
+
+
+def wal_position(engine: Engine) -> int:
+    """The server's WAL insert position, in bytes (every database of the server)."""
+    with engine.connect() as connection:
+        return connection.scalar(text("SELECT pg_current_wal_insert_lsn() - '0/0'"))
+
+
+def since(started: float) -> float:
+    return time.monotonic() - started
+
+
+class _Inputs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
+            self.fields[attrs["name"]] = attrs.get("value") or ""
+
+
+def signed_in(app):
+    """A test client signed in to the admin area with an account of its own."""
+    with app.app_context(), contextlib.suppress(FieldError):  # made by an earlier run
+        accounts.create_admin(current_funnel().engine, ADMIN_EMAIL, ADMIN_PASSWORD)
+    client = app.test_client()
+    inputs = _Inputs()
+    inputs.feed(client.get("/p/admin/sign-in").text)
+    response = client.post(
+        "/p/admin/sign-in",
+        data={
+            "csrf_token": inputs.fields["csrf_token"],
+            "email": ADMIN_EMAIL,
+            "password": ADMIN_PASSWORD,
+        },
+    )
+    if response.status_code != 303:
+        raise SystemExit(f"signing in answered {response.status_code}")
+    return client
+
+
+def get(client, url: str) -> Callable:
+    def run():
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+
+    return run
+
+
+def in_app(app, work: Callable) -> Callable:
+    """``work(state, connection)`` in an app context, as a view runs it."""
+
+    def run():
+        with app.app_context():
+            state = current_funnel()
+            with state.engine.connect() as connection:
+                return work(state, connection)
+
+    return run
+
+
+def reads(app, repeat: int, suffix: str = "", only: str = "") -> list[Figure]:
+    """The dashboard and the leads list, through the app and through their functions
+    (those whose name starts with ``only``)."""
+    client = signed_in(app)
+    with app.app_context():
+        settings = current_funnel().settings.report
+        page = current_funnel().pages.get("home-brewing")
+    today = today_in(settings.zone)
+    year = Period(today - timedelta(days=364), today, settings.zone)
+    month = Period(today - timedelta(days=29), today, settings.zone)
+    custom = f"period=custom&start={year.first}&end={year.last}"
+    with app.app_context():
+        engine = current_funnel().engine
+        with engine.connect() as connection:
+            a_name = connection.scalar(
+                text("SELECT name FROM funnel_leads WHERE name > '' ORDER BY id DESC LIMIT 1")
+            )
+            last = connection.scalar(text("SELECT max(id) FROM funnel_leads")) or 1
+    name = (a_name or "Emma").split()[0]  # a first name
+    email = f"lead{max(1, last // 9)}"  # the start of some leads' emails
+
+    def report(period: Period, by: str | None = None) -> Callable:
+        return in_app(app, lambda s, c: build_report(c, period, s.settings.report, by=by))
+
+    def page_report(period: Period) -> Callable:
+        def both(state, connection) -> tuple:
+            # As the page's report computes them (its A/B test to the first stage).
+            quiz = quiz_dropoff(connection, page, period)
+            return quiz, variant_test(connection, page, period, STAGES[0])
+
+        return in_app(app, both)
+
+    def leads(filters: LeadFilters) -> Callable:
+        def run():
+            with app.app_context():
+                return find_leads(current_funnel().session, filters)
+
+        return run
+
+    def anew(run: Callable) -> Callable:
+        def first_of_the_day():
+            forecast_module._LESSONS.clear()
+            run()
+
+        return first_of_the_day
+
+    board, lists = 500.0, 100.0
+    runs = [
+        ("dashboard, 30 days (page)", get(client, "/p/admin/"), board),
+        ("dashboard, 30 days (build_report)", report(month), board),
+        ("dashboard, 30 days, day's first (page)", anew(get(client, "/p/admin/")), board),
+        ("dashboard, 365 days (page)", get(client, f"/p/admin/?{custom}"), board),
+        ("dashboard, 365 days (build_report)", report(year), board),
+        ("dashboard, 30 days, by page (page)", get(client, "/p/admin/?by=landing_page"), board),
+        ("dashboard, 30 days, by page (build_report)", report(month, "landing_page"), board),
+        (
+            "dashboard, 365 days, by page (page)",
+            get(client, f"/p/admin/?{custom}&by=landing_page"),
+            board,
+        ),
+        ("dashboard, 365 days, by page (build_report)", report(year, "landing_page"), board),
+        ("one page's report, 30 days (page)", get(client, f"/p/admin/pages/{page.slug}"), board),
+        ("one page's report, 30 days (functions)", page_report(month), board),
+        (
+            "one page's report, 365 days (page)",
+            get(client, f"/p/admin/pages/{page.slug}?{custom}"),
+            board,
+        ),
+        ("one page's report, 365 days (functions)", page_report(year), board),
+        ("leads list, first page (page)", get(client, "/p/admin/leads"), lists),
+        ("leads list, first page (find_leads)", leads(LeadFilters()), lists),
+        (f"leads list, search {name!r} (page)", get(client, f"/p/admin/leads?q={name}"), lists),
+        (f"leads list, search {name!r} (find_leads)", leads(LeadFilters(q=name)), lists),
+        (f"leads list, search {email!r} (page)", get(client, f"/p/admin/leads?q={email}"), lists),
+        (f"leads list, search {email!r} (find_leads)", leads(LeadFilters(q=email)), lists),
+    ]
+    figures = []
+    for name, run, target in runs:
+        if not name.startswith(only):
+            continue
+        median, worst = timed(run, repeat)
+        figures.append(
+            Figure(name + suffix, median, "ms", target, f"worst {worst:,.0f} ms", run=run)
+        )
+        print(f"  {figures[-1].name:<58} {median:9.1f} ms  (worst {worst:,.1f})")
+    return figures
+
+
+# --- explaining a missed target ------------------------------------------------------------
+
+
+def explain(app, figure: Figure, top: int = 3) -> None:
+    """The slowest statements of one more run of ``figure``, with their plans."""
+    with app.app_context():
+        engine = current_funnel().engine
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        elapsed = time.perf_counter() - conn.info["bench_started"].pop()
+        statements.append((elapsed * 1000, statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        figure.run()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    slowest = sorted(statements, key=lambda s: -s[0])[:top]
+    print(f"\n{figure.name}: {figure.value:,.0f} ms; the slowest of {len(statements)} statements")
+    with engine.connect() as connection:
+        for ms, statement, parameters in slowest:
+            print(f"--- {ms:,.1f} ms\n{statement}\n{parameters}")
+            plan = connection.exec_driver_sql(
+                "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
+            ).scalars()
+            print("\n".join(plan))
+
+
+# --- the fold of page views (migration 0018) ------------------------------------------------
+
+
+def fold_command(app) -> click.Command | None:
+    """The app's ``flask funnel fold-views``, if this version of the funnel has one."""
+    group = app.cli.get_command(click.Context(app.cli), "funnel")
+    return group and group.get_command(click.Context(group), FOLD_COMMAND)
+
+
+def fold(url: str, app, args) -> list[Figure]:
+    """Fold the views and delete those older than ``--fold-days`` on a copy of the
+    database, and time the dashboard on the copy; nothing when there is no fold."""
+    with app.app_context():
+        present = inspect(current_funnel().engine).has_table(DAILY_VIEWS)
+    if fold_command(app) is None or not present:
+        print(f"no `flask funnel {FOLD_COMMAND}` or no {DAILY_VIEWS} table: fold not timed")
+        return []
+    source = make_url(url)
+    copy = source.set(database=f"{source.database}_fold")
+    server = create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        size = connection.scalar(text("SELECT pg_database_size(:name)"), {"name": source.database})
+        directory = connection.scalar(text("SHOW data_directory"))
+    free = shutil.disk_usage(directory).free if os.access(directory, os.R_OK) else None
+    if free is not None and free < 1.3 * size:
+        print(f"fold not timed: a copy needs {size / 1e9:.0f} GB, {free / 1e9:.0f} GB free")
+        return []
+    dispose(app)
+    started = time.monotonic()
+    with server.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{copy.database}"')
+        for attempt in range(30):  # autovacuum may be on the source for a moment more
+            try:
+                connection.exec_driver_sql(
+                    f'CREATE DATABASE "{copy.database}" TEMPLATE "{source.database}"'
+                )
+                break
+            except DBAPIError:
+                if attempt == 29:
+                    raise
+                time.sleep(2)
+    print(f"\ncopied to {copy.database} in {since(started):.0f} s; folding it")
+    copy_url = copy.render_as_string(hide_password=False)
+    folding = make_app(copy_url, FUNNEL_VISIT_RETENTION_DAYS=args.fold_days)
+    engine = create_engine(copy_url)
+
+    def rows() -> tuple[int, int]:
+        with engine.connect() as connection:
+            return (
+                connection.scalar(text(f"SELECT count(*) FROM {VISITS}")),
+                connection.scalar(text(f"SELECT coalesce(sum(views), 0) FROM {DAILY_VIEWS}")),
+            )
+
+    visits, folded = rows()
+    began = datetime.now(UTC)
+    result = folding.test_cli_runner().invoke(args=["funnel", FOLD_COMMAND])
+    seconds = (datetime.now(UTC) - began).total_seconds()
+    print(result.output.strip())
+    if result.exit_code:
+        raise SystemExit(f"{FOLD_COMMAND} failed: {result.exception!r}")
+    visits_after, folded_after = rows()
+    deleted, folded = visits - visits_after, folded_after - folded
+    # When the fold ended: its watermark's last move (funnel_folds, migration 0018).
+    with engine.connect() as connection:
+        ended = inspect(connection).has_table("funnel_folds") and connection.scalar(
+            text("SELECT max(folded_at) FROM funnel_folds")
+        )
+    folding_seconds = (ended.replace(tzinfo=UTC) - began).total_seconds() if ended else seconds
+    deleting_seconds = seconds - folding_seconds if ended else seconds
+    figures = [
+        Figure(f"{FOLD_COMMAND}, {args.fold_days}-day retention, whole command", seconds, " s"),
+        Figure("... views folded per second", folded / folding_seconds, "/s", note=f"{folded:,}"),
+        Figure(
+            "... views deleted per second", deleted / deleting_seconds, "/s", note=f"{deleted:,}"
+        ),
+    ]
+    vacuum_analyze(engine)
+    engine.dispose()
+    figures += reads(folding, args.repeat, suffix=", folded", only="dashboard")
+    for figure in figures if args.explain else ():
+        if figure.passed is False and figure.run is not None:
+            explain(folding, figure)
+    dispose(folding)
+    if not args.keep_fold_copy:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{copy.database}"')
+    server.dispose()
+    return figures
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=URL, help="a PostgreSQL SQLAlchemy URL")
+    parser.add_argument("--views", type=int, default=50_000_000, help="page views in all")
+    parser.add_argument("--visitors", type=int, default=17_000_000, help="browsers in all")
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument(
+        "--curve",
+        default="10000000",
+        help="view counts (comma-separated) at which to measure the insert cost on the way",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--fold-days", type=int, default=90)
+    parser.add_argument("--keep-fold-copy", action="store_true")
+    parser.add_argument("--fresh", action="store_true", help="drop the database first")
+    parser.add_argument("--explain", action="store_true", help="plans of missed targets")
+    parser.add_argument("--again", action="store_true", help="measure the insert cost again")
+    args = parser.parse_args()
+
+    make_database(args.url, args.fresh)
+    upgrade = migrate(args.url)
+    engine = create_engine(args.url)
+    state = State(engine)
+    print(f"{make_url(args.url).database}: flask db upgrade in {upgrade:.1f} s")
+    asked = {"views": args.views, "visitors": args.visitors, "leads": args.leads, "seed": args.seed}
+    if state.get("plan") is None:
+        state.save("plan", asked | {"now": datetime.now(UTC).timestamp()})
+    elif {k: state.get("plan")[k] for k in asked} != asked:
+        sys.exit(f"the database was made for {state.get('plan')}; give the same or --fresh")
+    plan = Plan(**state.get("plan"))
+    app = make_app(args.url)
+    fold_command(app)  # the command line's modules loaded now, with the rest of the code
+
+    costs = state.get("insert_cost", {})
+    if "0" not in costs:
+        with engine.connect() as connection:
+            empty = not any(
+                connection.scalar(text(f"SELECT EXISTS (SELECT FROM {table})"))
+                for table in (VISITS, VISITORS, "funnel_leads")
+            )
+        if empty:
+            print("insert cost on the empty tables")
+            costs["0"] = insert_cost(app, state, None, 0)
+            state.save("insert_cost", costs)
+    if state.get("leads") is None:
+        load_leads(engine, state, plan)
+    made = state.get("leads")
+    stream = Stream(plan, plan.views - made["visits"], plan.visitors - made["visitors"])
+    if stream.views < stream.visitors or stream.visitors < 0:
+        sys.exit(f"the leads alone made {made['visits']:,} views of {made['visitors']:,} visitors")
+    points = sorted({int(p) for p in args.curve.split(",") if p} | {plan.views})
+    for point in (p for p in points if p <= plan.views):
+        until = min(stream.views, max(0, point - made["visits"]))
+        if state.get("k", 0) < until:
+            load_views(engine, state, stream, until)
+        total = made["visits"] + state.get("k", 0)
+        finish(engine, state, total)
+        if str(total) not in costs or (args.again and point == points[-1]):
+            print(f"insert cost at {total:,} views")
+            costs[str(total)] = insert_cost(app, state, stream, total)
+            state.save("insert_cost", costs)
+
+    with engine.connect() as connection:
+        tables = {
+            table: connection.scalar(text(f"SELECT count(*) FROM {table}"))
+            for table in (
+                "funnel_leads",
+                "funnel_stage_changes",
+                VISITS,
+                VISITORS,
+                STEPS,
+                "funnel_submissions",
+                "funnel_daily_counts",
+                *([DAILY_VIEWS] if inspect(connection).has_table(DAILY_VIEWS) else []),
+            )
+        }
+        linked = connection.scalar(text(f"SELECT count(lead_id) FROM {VISITORS}"))
+        sizes = {
+            table: connection.scalar(text("SELECT pg_total_relation_size(:t)"), {"t": table})
+            for table in (VISITS, VISITORS, STEPS)
+        }
+    size = database_size(engine)
+    engine.dispose()
+
+    print("\ntimings, through the app as a signed-in admin and through the functions")
+    base, figures = costs.get("0"), []
+    for at, by_size in sorted(costs.items(), key=lambda item: int(item[0])):
+        for batch in (str(size) for size in BATCHES if str(size) in by_size):
+            wal = by_size.get(f"wal{batch}")
+            figures.append(
+                Figure(
+                    f"landing view insert, batch of {batch}, at {int(at):,} views",
+                    by_size[batch] / 1000,
+                    "ms",
+                    base[batch] / 1000 * INSERT_TOLERANCE if base and at != "0" else None,
+                    f"WAL {wal / 1024:,.1f} kB a view" if wal is not None else "",
+                )
+            )
+    figures += reads(app, args.repeat)
+    missed = [f for f in figures if f.passed is False and f.run is not None]
+    if args.explain:
+        for figure in missed:
+            explain(app, figure)
+    figures += fold(args.url, app, args)
+
+    print(f"\n{make_url(args.url).database} on PostgreSQL, {size / 1e9:.1f} GB:")
+    print(", ".join(f"{table} {rows:,}" for table, rows in tables.items()))
+    print(f"visitors linked to a lead: {linked:,}")
+    print(", ".join(f"{table} {n / 1e9:.1f} GB with indexes" for table, n in sizes.items()))
+    seconds = state.get("seconds", [])
+    for label, took in seconds:
+        print(f"  {label:<60} {took:8.0f} s")
+    print(f"  {'generation in all':<60} {sum(s for _, s in seconds):8.0f} s")
+    print(f"\n{'figure':<66}{'value':>12}  {'target':<29}result")
+    for f in figures:
+        if f.unit == "ms":
+            value = f"{f.value:,.2f} ms" if f.value < 10 else f"{f.value:,.0f} ms"
+        else:
+            value = f"{f.value:,.0f}{f.unit}"
+        target = ""
+        if f.target is not None:
+            target = f"< {f.target:,.2f} ms" if f.target < 10 else f"< {f.target:,.0f} ms"
+            if f.name.startswith("landing"):
+                target = f"≤ {INSERT_TOLERANCE} × at 0 ({f.target:.2f} ms)"
+        result = {True: "pass", False: "MISSED", None: ""}[f.passed]
+        print(f"{f.name:<66}{value:>12}  {target:<29}{result}  {f.note}".rstrip())
+    if missed and not args.explain:
+        print("\n(--explain prints the plans of the slowest statements of each missed figure)")
+
+
+if __name__ == "__main__":
+    main()
