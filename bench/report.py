@@ -100,8 +100,14 @@ def forecast_anew(connection, settings):
 
 
 def timed(run, repeat: int, warm: int = 3) -> tuple[float, float]:
+    """Median and worst ms of ``repeat`` runs after ``warm`` ones (3 runs after 1 when
+    a run takes seconds: such a figure is far from any target anyway)."""
     for _ in range(warm):
+        started = time.perf_counter()
         run()
+        if time.perf_counter() - started > 2:
+            repeat = min(repeat, 3)
+            break
     times = []
     for _ in range(repeat):
         started = time.perf_counter()

@@ -84,6 +84,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import generate_leads as generator  # noqa: E402
+from report import timed  # noqa: E402
 
 from flask_funnel.analytics import forecast as forecast_module  # noqa: E402
 from flask_funnel.analytics.experiments import variant_test  # noqa: E402
@@ -515,23 +516,6 @@ class Figure:
     @property
     def passed(self) -> bool | None:
         return None if self.target is None or self.value is None else self.value < self.target
-
-
-def timed(run: Callable, repeat: int, warm: int = 3) -> tuple[float, float]:
-    """Median and worst ms of ``repeat`` runs after ``warm`` ones (3 runs after 1 when
-    a run takes seconds: such a figure is far from any target anyway)."""
-    for _ in range(warm):
-        started = time.perf_counter()
-        run()
-        if time.perf_counter() - started > 2:
-            repeat = min(repeat, 3)
-            break
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), max(times)
 
 
 def make_app(url: str, **config):

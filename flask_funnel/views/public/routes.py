@@ -742,9 +742,15 @@ def asset_url(path: str) -> str:
         return path
     built = current_funnel().asset_urls
     key = (request.script_root, path)
-    if key not in built:
-        built[key] = url_for("funnel.asset", filename=path)
-    return built[key]
+    url = built.get(key)
+    if url is None:
+        url = url_for("funnel.asset", filename=path)
+        if len(built) < _MAX_ASSET_URLS:  # a script root a proxy header sets cannot fill it
+            built[key] = url
+    return url
+
+
+_MAX_ASSET_URLS = 4096
 
 
 @public.get("/assets/<path:filename>")
