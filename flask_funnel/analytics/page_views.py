@@ -4,6 +4,14 @@ above the fold's watermark, found by the primary key: a day's worth when the fol
 daily) that fall in it. One statement reads both, so a fold committing meanwhile is
 seen whole or not at all (``capture.view_retention`` says why the two never overlap).
 
+The watermark is in the statement twice. Its subquery keeps the count exact: it is
+read in the statement's own snapshot, with the daily counts. A value read just before,
+written into the SQL as a number, lets the planner see how few rows lie above it: only
+a subquery's result, PostgreSQL would plan for a third of the table (a parallel scan of
+the primary key: 673 ms instead of 53 for a year of a busy site, 50 million views).
+The watermark only grows, so a fold committing between the two reads makes the number
+a lower bound that the subquery tightens, and never drops a view.
+
 A period is local days of the report's time zone, and so are the daily counts' days;
 suspected bots' views (``device = "bot"``) are in neither.
 """
@@ -12,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, func, literal_column, select, union_all
+from sqlalchemy import Connection, bindparam, func, literal_column, select, union_all
 
 from flask_funnel.analytics.periods import Period
 from flask_funnel.capture.attribution import BOT
-from flask_funnel.capture.view_retention import DIMENSIONS, OPTIONAL, folded_id
+from flask_funnel.capture.view_retention import DIMENSIONS, OPTIONAL, folded_id, watermark
 from flask_funnel.db.models import DailyView, Visit
 
 _daily = DailyView.__table__
@@ -39,6 +47,9 @@ def count(connection: Connection, period: Period, columns: Sequence[str] = ()) -
         .group_by(*folded_keys)
     )
     raw_keys = [_visits.c[name] for name in columns]
+    # (literal_execute: the number goes into the SQL text; a prepared statement's
+    # generic plan would not see it either.)
+    at_least = bindparam("folded", watermark(connection), literal_execute=True)
     unfolded = _visits.c.id > folded_id()
     if connection.dialect.name == "sqlite":
         # SQLite cannot tell how few views lie above the watermark (a day's when the fold
@@ -48,6 +59,7 @@ def count(connection: Connection, period: Period, columns: Sequence[str] = ()) -
     raw = (
         select(*raw_keys, func.count())
         .where(
+            _visits.c.id > at_least,
             unfolded,
             _visits.c.at >= period.start,
             _visits.c.at < period.end,
