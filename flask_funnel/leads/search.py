@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, false, func, intersect, or_, select, true, union
+from sqlalchemy import (
+    Select,
+    and_,
+    false,
+    func,
+    intersect,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from flask_funnel.db.models import Lead, LeadTerm
@@ -112,45 +123,77 @@ def find_leads(session: Session, filters: LeadFilters, after: str | None = None)
     """One page of leads; ``after`` is the cursor of the previous page's last lead
     (``FieldError`` when it is none: a link edited by hand)."""
     newest = filters.sort != "oldest"
-    matches = _name_search(filters)
-    if matches is None:
-        rows = filtered(filters)
-        at_column, id_column = Lead.created_at, Lead.id
+    cursor = _parse_cursor(after)
+    ways = _ways_of_matching(filters)
+    if ways is None:
+        page = _page(filtered(filters), Lead.created_at, Lead.id, cursor, newest)
+        leads = list(session.scalars(page))
     else:
         # A search by name alone is answered from the terms index, which holds each
         # match's creation time: only the page's own leads are read.
-        rows = select(matches.c.id, matches.c.created_at)
-        at_column, id_column = matches.c.created_at, matches.c.id
-    cursor = _parse_cursor(after)
+        ids = _matching_ids(session, ways, cursor, newest)
+        by_id = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(ids)))}
+        leads = [by_id[i] for i in ids if i in by_id]
+    next_after = _cursor(leads[PAGE_SIZE - 1]) if len(leads) > PAGE_SIZE else None
+    if ways is not None:
+        # Counting every match of a common name costs as much as finding them: a
+        # search says "50+" and is refined rather than counted.
+        complete = cursor is None and next_after is None
+        return LeadPage(leads[:PAGE_SIZE], next_after, min(len(leads), PAGE_SIZE), not complete)
+    capped = filtered(filters).with_only_columns(Lead.id).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped))
+    return LeadPage(leads[:PAGE_SIZE], next_after, min(total, COUNT_CAP), total > COUNT_CAP)
+
+
+def _page(rows: Select, at_column, id_column, cursor, newest: bool, size: int = PAGE_SIZE + 1):
+    """The first ``size`` rows after ``cursor`` (a page and one more, which tells
+    whether there is a next page), newest or oldest first."""
     if cursor:
         at, lead_id = cursor
         before = (at_column < at) if newest else (at_column > at)
         same = and_(at_column == at, (id_column < lead_id) if newest else (id_column > lead_id))
         rows = rows.where(or_(before, same))
     order = (at_column.desc(), id_column.desc()) if newest else (at_column.asc(), id_column.asc())
-    page = rows.order_by(*order).limit(PAGE_SIZE + 1)
-    if matches is None:
-        leads = list(session.scalars(page))
-        total_query = filtered(filters).with_only_columns(Lead.id)
-    else:
-        ids = [row.id for row in session.execute(page)]
-        by_id = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(ids)))}
-        leads = [by_id[i] for i in ids if i in by_id]
-    next_after = _cursor(leads[PAGE_SIZE - 1]) if len(leads) > PAGE_SIZE else None
-    if matches is not None:
-        # Counting every match of a common name costs as much as finding them: a
-        # search says "50+" and is refined rather than counted.
-        complete = cursor is None and next_after is None
-        return LeadPage(leads[:PAGE_SIZE], next_after, min(len(leads), PAGE_SIZE), not complete)
-    capped = total_query.limit(COUNT_CAP + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(capped))
-    return LeadPage(leads[:PAGE_SIZE], next_after, min(total, COUNT_CAP), total > COUNT_CAP)
+    return rows.order_by(*order).limit(size)
 
 
-def _name_search(filters: LeadFilters):
-    """The (id, created_at) of the leads a search by name or domain (and nothing else)
-    finds, or None when other filters apply. Terms exist only for leads that are not
-    suspected bots, which is what the list shows by default."""
+def _matching_ids(session: Session, ways: list[Select], cursor, newest: bool) -> list[int]:
+    """The ids of the page after ``cursor`` (and one more) of the leads that any of
+    ``ways`` (each selecting ``id, created_at``) finds.
+
+    Each way picks its own page in one statement, and the pages are merged here: a
+    common first name matches tens of thousands of leads, and making the database join
+    all of them to drop the repeats took 231 ms at a million leads, against 8.5 a page
+    at a time. A way may find a lead twice (two of its name's words or domains start
+    with the text): one whose page holds a repeat is asked again for more rows."""
+    wanted = size = PAGE_SIZE + 1
+    while True:
+        pages = []
+        for n, way in enumerate(ways):
+            matched = way.subquery()
+            # (A subquery: SQLite takes no ORDER BY or LIMIT in a member of a UNION.)
+            page = _page(select(matched), matched.c.created_at, matched.c.id, cursor, newest, size)
+            chosen = page.subquery()
+            pages.append(select(literal(n).label("way"), chosen.c.id, chosen.c.created_at))
+        rows = session.execute(union_all(*pages) if len(pages) > 1 else pages[0]).all()
+        short = [
+            n
+            for n in range(len(ways))
+            if sum(row.way == n for row in rows) == size
+            and len({row.id for row in rows if row.way == n}) < wanted
+        ]
+        if not short:
+            break
+        size *= 4
+    found = sorted({(row.created_at, row.id) for row in rows}, reverse=newest)
+    return [lead_id for _, lead_id in found[:wanted]]
+
+
+def _ways_of_matching(filters: LeadFilters) -> list[Select] | None:
+    """How a search by name or domain (and nothing else) finds leads: selects of the
+    ``id, created_at`` of the leads each way matches; None when other filters apply.
+    Terms exist only for leads that are not suspected bots, which is what the list
+    shows by default."""
     search = _Search.of(filters.q)
     others = (filters.stage, filters.landing_page, filters.country, filters.source)
     if (
@@ -181,9 +224,7 @@ def _name_search(filters: LeadFilters):
                 _prefix(Lead.email, search.email), Lead.quarantined == false()
             )
         )
-    if len(found) == 1:  # a lead's two domains may both match
-        return found[0].distinct().subquery()
-    return union(*found).subquery()
+    return found
 
 
 def _cursor(lead: Lead) -> str:
