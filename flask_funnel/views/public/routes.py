@@ -30,7 +30,13 @@ from flask_funnel.capture.confirmation import confirm as confirmed
 from flask_funnel.capture.consent import consent_withdrawn, withdraw_consent
 from flask_funnel.capture.geo import Place, request_address, request_place, truncate_address
 from flask_funnel.capture.submissions import QuizEntry, capture
-from flask_funnel.capture.visits import VisitRecord, first_seen, steps_reached, visit_row
+from flask_funnel.capture.visits import (
+    VisitRecord,
+    first_seen,
+    new_visitor_id,
+    steps_reached,
+    visit_row,
+)
 from flask_funnel.db.models import Consent, Lead, Submission
 from flask_funnel.i18n.messages import (
     N_,
@@ -293,7 +299,7 @@ def visitor_id() -> str:
     if len(cookie) == 32 and all(c in "0123456789abcdef" for c in cookie):
         return cookie
     if "_funnel_new_visitor" not in g:
-        g._funnel_new_visitor = uuid.uuid4().hex
+        g._funnel_new_visitor = new_visitor_id()
     return g._funnel_new_visitor
 
 
