@@ -1,6 +1,7 @@
-"""The daily counts (``funnel_daily_counts``) and losses (``funnel_daily_losses``) stay
-equal to a count of the leads and their moves through every way a lead changes, and the
-report reads the same numbers with them as without."""
+"""The daily counts (``funnel_daily_counts``), losses (``funnel_daily_losses``) and
+visitors per group (``funnel_daily_visitors``) stay equal to a count of the leads, their
+moves and the browsers through every way they change, and the report reads the same
+numbers with them as without, split by any breakdown."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, insert, select, update
 
-from flask_funnel.analytics.funnel import build_report
+from flask_funnel.analytics.funnel import BREAKDOWNS, build_report
 from flask_funnel.analytics.periods import Period, ReportSettings
 from flask_funnel.capture.geo import Place
 from flask_funnel.capture.submissions import QuizEntry, capture
 from flask_funnel.db import daily_counts
-from flask_funnel.db.models import DailyCount, DailyLoss, Lead, StageChange
+from flask_funnel.db.models import DailyCount, DailyLoss, DailyVisitors, Lead, StageChange, Visitor
 from flask_funnel.leads.privacy import erase
 from flask_funnel.leads.purchases import record_purchase
 from flask_funnel.leads.quarantine import release
@@ -32,12 +33,15 @@ ZONES = ("UTC", "Asia/Tehran", "America/St_Johns", "Asia/Kathmandu", "Pacific/Ki
 
 
 def kept_counts(connection) -> dict:
-    """What the triggers keep, the daily counts and losses, zero rows left out."""
+    """What the triggers keep, the daily counts, losses and visitors, zero rows left out."""
     rows = connection.execute(select(DailyCount).where(DailyCount.leads != 0))
     losses = connection.execute(select(DailyLoss).where(DailyLoss.moves != 0))
-    return {(r.kind, r.stage, r.day): r.leads for r in rows} | {
-        ("lost", r.from_stage, r.reason, r.day): r.moves for r in losses
-    }
+    groups = connection.execute(select(DailyVisitors).where(DailyVisitors.visitors != 0))
+    return (
+        {(r.kind, r.stage, r.day): r.leads for r in rows}
+        | {("lost", r.from_stage, r.reason, r.day): r.moves for r in losses}
+        | {tuple(r)[:-1]: r.visitors for r in groups}
+    )
 
 
 def assert_counts_match_leads(engine):
@@ -46,6 +50,7 @@ def assert_counts_match_leads(engine):
         kept = kept_counts(connection)
         daily_counts.rebuild(connection)
         daily_counts.rebuild_losses(connection)
+        daily_counts.rebuild_visitor_groups(connection)
         assert kept_counts(connection) == kept
         connection.rollback()
 
@@ -148,6 +153,28 @@ def random_leads(seed: int, count: int) -> list[dict]:
     return rows
 
 
+def random_visitors(seed: int, count: int, lead_ids: list[int]) -> list[dict]:
+    """Browsers first seen over the same 26 months, on two pages, some in an A/B test or
+    a place version, a few bots; one in four signed up."""
+    rng = random.Random(seed)
+    return [
+        {
+            "visitor_id": f"{n:032x}",
+            "first_seen_at": NOW - timedelta(seconds=rng.randrange(26 * 31 * 86400)),
+            "page_slug": rng.choice(("home-brewing", "espresso")),
+            "variant": rng.choice(("a", "b", None)),
+            "place_version": rng.choice(("germany", None, None)),
+            "source": rng.choice(("direct", "google", "newsletter")),
+            "country": rng.choice(("DE", "IR", None)),
+            "city": rng.choice(("Berlin", None)),
+            "device": rng.choice(("mobile", "desktop", "bot")),
+            "quarantined": rng.random() < 0.05,
+            "lead_id": rng.choice(lead_ids) if rng.random() < 0.25 else None,
+        }
+        for n in range(count)
+    ]
+
+
 def random_moves(seed: int, lead_ids: list[int]) -> list[dict]:
     """Moves over the same 26 months, a third of them to lost, with or without a reason."""
     rng = random.Random(seed)
@@ -181,6 +208,21 @@ def history(request, module_database):
         connection.execute(insert(Lead), random_leads(seed=7, count=1500))
         ids = connection.execute(select(Lead.id).order_by(Lead.id)).scalars().all()
         connection.execute(insert(StageChange), random_moves(seed=7, lead_ids=ids))
+        staying = [lead_id for n, lead_id in enumerate(ids) if n % 13]  # see the last delete
+        connection.execute(insert(Visitor), random_visitors(seed=7, count=3000, lead_ids=staying))
+        browsers = connection.execute(select(Visitor.visitor_id)).scalars().all()
+        connection.execute(  # each trigger of the browsers has its turn too
+            update(Visitor)
+            .where(Visitor.visitor_id.in_(browsers[::9]))
+            .values(quarantined=True, lead_id=None)
+        )
+        connection.execute(
+            update(Visitor).where(Visitor.visitor_id.in_(browsers[1::9])).values(lead_id=staying[0])
+        )
+        connection.execute(
+            update(Visitor).where(Visitor.visitor_id.in_(browsers[2::23])).values(device="bot")
+        )
+        connection.execute(delete(Visitor).where(Visitor.visitor_id.in_(browsers[3::17])))
         connection.execute(update(Lead).where(Lead.id.in_(ids[::7])).values(quarantined=False))
         connection.execute(update(Lead).where(Lead.id.in_(ids[3::17])).values(quarantined=True))
         connection.execute(
@@ -201,9 +243,10 @@ def history(request, module_database):
     engine.dispose()
 
 
-def report(connection, zone: str, first: date, last: date, months: int) -> dict:
-    settings_ = ReportSettings(zone=ZoneInfo(zone), months=months, active_days=45)
-    return build_report(connection, Period(first, last, ZoneInfo(zone)), settings_, now=NOW)
+def report(connection, zone: str, first: date, last: date, months: int, by: str | None) -> dict:
+    settings_ = ReportSettings(zone=ZoneInfo(zone), months=months, active_days=45, min_group=0)
+    period = Period(first, last, ZoneInfo(zone))
+    return build_report(connection, period, settings_, by=by, now=NOW)
 
 
 @settings(
@@ -214,9 +257,10 @@ def report(connection, zone: str, first: date, last: date, months: int) -> dict:
     first=st.dates(date(2024, 8, 1), date(2026, 11, 20)),
     days=st.integers(1, 400),
     months=st.integers(2, 26),
+    by=st.sampled_from([None, *BREAKDOWNS]),
 )
 def test_the_report_is_the_same_with_the_daily_counts_as_without(
-    history, zone, first, days, months
+    history, zone, first, days, months, by
 ):
     """Whole days come from the counts, the parts of days at either end of a period or
     month (local midnight in Tehran is 20:30 UTC) from the leads: the sums are exact."""
@@ -224,14 +268,18 @@ def test_the_report_is_the_same_with_the_daily_counts_as_without(
     with history.begin() as connection:
         assert daily_counts.installed(connection)
         assert daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
-        counted = report(connection, zone, first, last, months)
+        assert daily_counts.installed(connection, daily_counts.VISITOR_GROUP_SOURCE)
+        counted = report(connection, zone, first, last, months, by)
         daily_counts.uninstall(connection)  # MariaDB commits DDL at once: no rollback
         daily_counts.uninstall_losses(connection)
+        daily_counts.uninstall_visitor_groups(connection)
         try:
             assert not daily_counts.installed(connection)
             assert not daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
-            from_leads = report(connection, zone, first, last, months)
+            assert not daily_counts.installed(connection, daily_counts.VISITOR_GROUP_SOURCE)
+            from_leads = report(connection, zone, first, last, months, by)
         finally:
             daily_counts.install(connection)
             daily_counts.install_losses(connection)
+            daily_counts.install_visitor_groups(connection)
     assert counted == from_leads

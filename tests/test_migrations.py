@@ -319,6 +319,7 @@ DOWNGRADES = [
     ("0015", "funnel_outbox", None),
     ("0016", "funnel_webhook_endpoints", None),
     ("0018", "funnel_daily_views", None),
+    ("0019", "funnel_daily_visitors", None),
 ]
 
 

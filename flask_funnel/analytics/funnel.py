@@ -32,7 +32,7 @@ from itertools import pairwise
 from babel import Locale
 from sqlalchemy import Connection, Select, false, func, select
 
-from flask_funnel.analytics import lead_counts, page_views
+from flask_funnel.analytics import lead_counts, page_views, visitor_groups
 from flask_funnel.analytics.calendars import labels
 from flask_funnel.analytics.forecast import forecast
 from flask_funnel.analytics.losses import durations, losses
@@ -146,11 +146,6 @@ def new_visitors(period: Period) -> list:
     """Conditions for the visitors (not suspected bots) first seen in the period: the
     cohort of visitors, as the period's leads are the cohort of leads."""
     return lead_counts.counted_visitors(period.start, period.end)
-
-
-def visitor_counts() -> list:
-    """The visitors, and how many of them have signed up."""
-    return [func.count(), func.count(_visitors.c.lead_id)]
 
 
 # --- the funnel -------------------------------------------------------------------
@@ -307,14 +302,10 @@ def breakdown(connection: Connection, period: Period, by: str, min_group: int) -
     for row in connection.execute(breakdown_query(by, period)):
         groups[tuple(row[:width])] = empty() | {"counts": list(row[width:])}
     if dimension.visitor_columns:
-        visitor_keys = [_visitors.c[c] for c in dimension.visitor_columns]
-        visitor_rows = connection.execute(
-            select(*visitor_keys, *visitor_counts())
-            .where(*new_visitors(period))
-            .group_by(*visitor_keys)
-        )
-        for *key, visitors, signed_up in visitor_rows:
-            group = groups.setdefault(tuple(key), empty())
+        for key, (visitors, signed_up) in visitor_groups.count(
+            connection, period, dimension.visitor_columns
+        ).items():
+            group = groups.setdefault(key, empty())
             group["visitors"], group["signed_up"] = visitors, signed_up
     if by_views:
         for key, views in page_views.count(connection, period, dimension.visitor_columns).items():

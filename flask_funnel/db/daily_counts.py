@@ -1,6 +1,7 @@
-"""Keeping ``funnel_daily_counts`` (``models.DailyCount``) and ``funnel_daily_losses``
-(``models.DailyLoss``) true: database triggers on ``funnel_leads``, ``funnel_visitors``
-and ``funnel_stage_changes``, and a rebuild from the rows themselves.
+"""Keeping ``funnel_daily_counts`` (``models.DailyCount``), ``funnel_daily_losses``
+(``models.DailyLoss``) and ``funnel_daily_visitors`` (``models.DailyVisitors``) true:
+database triggers on ``funnel_leads``, ``funnel_visitors`` and ``funnel_stage_changes``,
+and a rebuild from the rows themselves.
 
 Triggers, not application code, because every way a lead changes must count: the
 capture upsert, stage moves, purchases, imports, quarantine and release, erasure, and
@@ -22,10 +23,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from flask_funnel.db.models import DailyCount, DailyLoss, Lead, StageChange, Visitor
+from flask_funnel.db.models import (
+    DailyCount,
+    DailyLoss,
+    DailyVisitors,
+    Lead,
+    StageChange,
+    Visitor,
+)
 
 TABLE = DailyCount.__tablename__
 LOSSES = DailyLoss.__tablename__
+VISITOR_GROUPS = DailyVisitors.__tablename__
 LEADS = Lead.__tablename__
 VISITORS = Visitor.__tablename__
 CHANGES = StageChange.__tablename__
@@ -163,6 +172,31 @@ VISITOR_SOURCE = _Source(
     columns=("first_seen_at", "device", "quarantined", "lead_id"),
     excluded="({row}.quarantined OR {row}.device = 'bot')",
     counted=_visitors_counted,
+)
+
+#: What ``funnel_daily_visitors`` tells visitors apart by (a ``Visitor``'s columns, the
+#: report's breakdowns but the city); the ones a visitor may lack are stored as ``""``.
+GROUPS = ("page_slug", "variant", "place_version", "source", "country")
+OPTIONAL_GROUPS = frozenset({"variant", "place_version", "country"})
+
+
+def _visitor_groups_counted(dialect: str, row: str) -> list[tuple[str, ...]]:
+    group = tuple(
+        f"COALESCE({row}.{name}, '')" if name in OPTIONAL_GROUPS else f"{row}.{name}"
+        for name in GROUPS
+    )
+    return [(kind, day, *group) for kind, _stage, day in _visitors_counted(dialect, row)]
+
+
+VISITOR_GROUP_SOURCE = _Source(
+    table=VISITORS,
+    prefix="funnel_visitors_groups",
+    columns=(*VISITOR_SOURCE.columns, *GROUPS),
+    excluded=VISITOR_SOURCE.excluded,
+    counted=_visitor_groups_counted,
+    target=VISITOR_GROUPS,
+    key=("kind", "day", *GROUPS),
+    value="visitors",
 )
 
 
@@ -372,6 +406,30 @@ def uninstall_losses(connection: Connection) -> None:
     else:
         statements.append(f"DROP TRIGGER IF EXISTS {_QUARANTINE_PREFIX}")
     for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+def install_visitor_groups(connection: Connection) -> int:
+    """Create (or replace) the triggers that keep the daily visitors per group, and
+    count them."""
+    for statement in trigger_statements(_name(connection), VISITOR_GROUP_SOURCE):
+        connection.exec_driver_sql(statement)
+    return rebuild_visitor_groups(connection)
+
+
+def rebuild_visitor_groups(connection: Connection) -> int:
+    """Count every visitor per group again (see ``rebuild`` for when)."""
+    dialect = _name(connection)
+    if dialect == "postgresql":
+        connection.exec_driver_sql(f"LOCK TABLE {VISITORS} IN SHARE ROW EXCLUSIVE MODE")
+    connection.exec_driver_sql(f"DELETE FROM {VISITOR_GROUPS}")
+    return connection.exec_driver_sql(VISITOR_GROUP_SOURCE.recount(dialect)).rowcount
+
+
+def uninstall_visitor_groups(connection: Connection) -> None:
+    """Drop the triggers of the daily visitors per group (the counts stay, and go
+    stale)."""
+    for statement in drop_statements(_name(connection), VISITOR_GROUP_SOURCE):
         connection.exec_driver_sql(statement)
 
 
