@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, insert, select, update
 
+from flask_funnel.analytics.experiments import variant_test
 from flask_funnel.analytics.funnel import BREAKDOWNS, build_report
 from flask_funnel.analytics.periods import Period, ReportSettings
+from flask_funnel.analytics.quiz_dropoff import quiz_dropoff
 from flask_funnel.capture.geo import Place
 from flask_funnel.capture.submissions import QuizEntry, capture
 from flask_funnel.db import daily_counts
@@ -239,14 +241,19 @@ def history(request, module_database):
         )
         connection.execute(delete(Lead).where(Lead.id.in_(ids[::13])))
     assert_counts_match_leads(engine)
-    yield engine
+    yield engine, app.extensions["funnel"].pages.get("home-brewing")  # it runs an A/B test
     engine.dispose()
 
 
-def report(connection, zone: str, first: date, last: date, months: int, by: str | None) -> dict:
+def report(connection, page, zone: str, first: date, last: date, months: int, by) -> tuple:
+    """The whole report, and the report of one page (quiz drop-off, A/B test)."""
     settings_ = ReportSettings(zone=ZoneInfo(zone), months=months, active_days=45, min_group=0)
     period = Period(first, last, ZoneInfo(zone))
-    return build_report(connection, period, settings_, by=by, now=NOW)
+    return (
+        build_report(connection, period, settings_, by=by, now=NOW),
+        quiz_dropoff(connection, page, period),
+        [variant_test(connection, page, period, stage) for stage in ("lead", "mql")],
+    )
 
 
 @settings(
@@ -265,11 +272,12 @@ def test_the_report_is_the_same_with_the_daily_counts_as_without(
     """Whole days come from the counts, the parts of days at either end of a period or
     month (local midnight in Tehran is 20:30 UTC) from the leads: the sums are exact."""
     last = min(first + timedelta(days=days - 1), date(2026, 11, 20))
-    with history.begin() as connection:
+    engine, page = history
+    with engine.begin() as connection:
         assert daily_counts.installed(connection)
         assert daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
         assert daily_counts.installed(connection, daily_counts.VISITOR_GROUP_SOURCE)
-        counted = report(connection, zone, first, last, months, by)
+        counted = report(connection, page, zone, first, last, months, by)
         daily_counts.uninstall(connection)  # MariaDB commits DDL at once: no rollback
         daily_counts.uninstall_losses(connection)
         daily_counts.uninstall_visitor_groups(connection)
@@ -277,7 +285,7 @@ def test_the_report_is_the_same_with_the_daily_counts_as_without(
             assert not daily_counts.installed(connection)
             assert not daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
             assert not daily_counts.installed(connection, daily_counts.VISITOR_GROUP_SOURCE)
-            from_leads = report(connection, zone, first, last, months, by)
+            from_leads = report(connection, page, zone, first, last, months, by)
         finally:
             daily_counts.install(connection)
             daily_counts.install_losses(connection)

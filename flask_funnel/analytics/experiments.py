@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 from sqlalchemy import Connection, and_, false, func, select
 
+from flask_funnel.analytics import visitor_groups
 from flask_funnel.analytics.funnel import new_visitors, rate, reached
 from flask_funnel.analytics.periods import Period
 from flask_funnel.analytics.significance import Arm, compare
@@ -21,18 +22,30 @@ def variant_test(connection: Connection, page: Page, period: Period, stage: str)
     if not page.variants:
         return None
     visitors, leads = Visitor.__table__, Lead.__table__
-    counts = connection.execute(
-        select(visitors.c.variant, func.count(), func.count(reached(stage)))
-        .select_from(
-            visitors.outerjoin(
-                leads, and_(leads.c.id == visitors.c.lead_id, leads.c.quarantined == false())
+    shown = {
+        variant: seen
+        for (slug, variant), (seen, _) in visitor_groups.count(
+            connection, period, ["page_slug", "variant"]
+        ).items()
+        if slug == page.slug
+    }
+    # Only a browser that signed up can have reached a stage: the join starts from those.
+    converted = dict(
+        connection.execute(
+            select(visitors.c.variant, func.count(reached(stage)))
+            .select_from(
+                visitors.join(
+                    leads, and_(leads.c.id == visitors.c.lead_id, leads.c.quarantined == false())
+                )
             )
-        )
-        .where(*new_visitors(period), visitors.c.page_slug == page.slug)
-        .group_by(visitors.c.variant)
+            .where(*new_visitors(period), visitors.c.page_slug == page.slug)
+            .group_by(visitors.c.variant)
+        ).all()
     )
-    seen = {variant: (shown, converted) for variant, shown, converted in counts}
-    arms = [Arm(variant.id, *seen.get(variant.id, (0, 0))) for variant in page.variants]
+    arms = [
+        Arm(variant.id, shown.get(variant.id, 0), converted.get(variant.id, 0))
+        for variant in page.variants
+    ]
     comparison = compare(arms)
     return {
         "page": page.slug,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, case, false, func, select
 
+from flask_funnel.analytics import visitor_groups
 from flask_funnel.analytics.funnel import new_visitors, rate, reached
 from flask_funnel.analytics.periods import Period
 from flask_funnel.db.models import Answer, Lead, StepView, Submission, Visitor
@@ -23,7 +24,7 @@ def quiz_dropoff(connection: Connection, page: Page, period: Period) -> dict:
     among the step before's (reaching a step records the ones passed)."""
     visitors = Visitor.__table__
     of_page = [*new_visitors(period), visitors.c.page_slug == page.slug]
-    landed = connection.execute(select(func.count()).where(*of_page)).scalar()
+    landed, _ = visitor_groups.count(connection, period, ["page_slug"]).get((page.slug,), (0, 0))
     reached_step = dict(
         connection.execute(
             select(StepView.step, func.count())
@@ -35,7 +36,14 @@ def quiz_dropoff(connection: Connection, page: Page, period: Period) -> dict:
     sent = connection.execute(
         select(func.count(Submission.visitor_id.distinct()))
         .join(visitors, visitors.c.visitor_id == Submission.visitor_id)
-        .where(*of_page, Submission.page_slug == page.slug, Submission.quarantined == false())
+        .where(
+            *of_page,
+            # Every browser with a real submission has signed up: the planner may start
+            # from those few.
+            visitors.c.lead_id.is_not(None),
+            Submission.page_slug == page.slug,
+            Submission.quarantined == false(),
+        )
     ).scalar()
     labels = [("landing", "Landing page", landed)]
     labels += [
