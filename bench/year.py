@@ -25,11 +25,11 @@ stages (or between chunks of views), or started again, carries on where it was:
    views a transaction, up to each view count of ``--curve`` and then to ``--views``.
    The visits', visitors' and steps' indexes are dropped for the load and built again
    from their own definitions, the daily counts' triggers are off and then
-   ``daily_counts.install`` / ``install_losses`` / ``install_visitor_groups`` count
-   everything again (what ``flask funnel recount`` runs), and ``VACUUM ANALYZE`` runs;
-   then the insert cost
-   is measured again. (The triggers would cost more than the load: 300,000 visitors
-   took 18.4 s with them, 4.9 s without, and counting everything again 1.1 s.)
+   ``daily_counts.install`` / ``install_losses`` / ``install_visitor_groups`` /
+   ``install_step_counts`` count everything again (what ``flask funnel recount``
+   runs), and ``VACUUM ANALYZE`` runs; then the insert cost is measured again. (The
+   triggers would cost more than the load: 300,000 visitors took 18.4 s with them,
+   4.9 s without, and counting everything again 1.1 s.)
 
 Then it times, through the app in-process (the test client, signed in as an admin:
 the whole request and template) and through the functions the views call (medians of
@@ -213,11 +213,12 @@ def migrate(url: str) -> float:
 
 
 def counts_off(connection) -> None:
-    """The triggers of the daily counts, losses and visitors dropped (the counts go
-    stale)."""
+    """The triggers of the daily counts, losses, visitors and steps dropped (the counts
+    go stale)."""
     daily_counts.uninstall(connection)
     daily_counts.uninstall_losses(connection)
     daily_counts.uninstall_visitor_groups(connection)
+    daily_counts.uninstall_step_counts(connection)
 
 
 def counts_on(connection) -> int:
@@ -226,6 +227,7 @@ def counts_on(connection) -> int:
         daily_counts.install(connection)
         + daily_counts.install_losses(connection)
         + daily_counts.install_visitor_groups(connection)
+        + daily_counts.install_step_counts(connection)
     )
 
 
@@ -236,7 +238,8 @@ def counts_installed(connection) -> bool:
         daily_counts.LOSS_SOURCE,
         daily_counts.VISITOR_GROUP_SOURCE,
     )
-    return all(daily_counts.installed(connection, source) for source in sources)
+    kept = all(daily_counts.installed(connection, source) for source in sources)
+    return kept and daily_counts.steps_installed(connection)
 
 
 SECONDARY_INDEXES = """

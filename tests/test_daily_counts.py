@@ -23,7 +23,16 @@ from flask_funnel.analytics.quiz_dropoff import quiz_dropoff
 from flask_funnel.capture.geo import Place
 from flask_funnel.capture.submissions import QuizEntry, capture
 from flask_funnel.db import daily_counts
-from flask_funnel.db.models import DailyCount, DailyLoss, DailyVisitors, Lead, StageChange, Visitor
+from flask_funnel.db.models import (
+    DailyCount,
+    DailyLoss,
+    DailySteps,
+    DailyVisitors,
+    Lead,
+    StageChange,
+    StepView,
+    Visitor,
+)
 from flask_funnel.leads.privacy import erase
 from flask_funnel.leads.purchases import record_purchase
 from flask_funnel.leads.quarantine import release
@@ -39,10 +48,12 @@ def kept_counts(connection) -> dict:
     rows = connection.execute(select(DailyCount).where(DailyCount.leads != 0))
     losses = connection.execute(select(DailyLoss).where(DailyLoss.moves != 0))
     groups = connection.execute(select(DailyVisitors).where(DailyVisitors.visitors != 0))
+    steps = connection.execute(select(DailySteps).where(DailySteps.visitors != 0))
     return (
         {(r.kind, r.stage, r.day): r.leads for r in rows}
         | {("lost", r.from_stage, r.reason, r.day): r.moves for r in losses}
         | {tuple(r)[:-1]: r.visitors for r in groups}
+        | {("steps", *tuple(r)[:-1]): r.visitors for r in steps}
     )
 
 
@@ -53,6 +64,7 @@ def assert_counts_match_leads(engine):
         daily_counts.rebuild(connection)
         daily_counts.rebuild_losses(connection)
         daily_counts.rebuild_visitor_groups(connection)
+        daily_counts.rebuild_step_counts(connection)
         assert kept_counts(connection) == kept
         connection.rollback()
 
@@ -177,6 +189,21 @@ def random_visitors(seed: int, count: int, lead_ids: list[int]) -> list[dict]:
     ]
 
 
+def random_steps(seed: int, visitors: list[dict]) -> list[dict]:
+    """The quiz steps some of the browsers reached (each step with the ones before),
+    mostly on the page they were first seen on, some on the other one."""
+    rng = random.Random(seed)
+    rows = []
+    for visitor in rng.sample(visitors, len(visitors) // 3):
+        page = visitor["page_slug"] if rng.random() < 0.8 else "espresso"
+        at = visitor["first_seen_at"] + timedelta(seconds=rng.randrange(1, 600))
+        for step in range(1, rng.randint(1, 5) + 1):
+            rows.append(
+                {"visitor_id": visitor["visitor_id"], "page_slug": page, "step": step, "at": at}
+            )
+    return rows
+
+
 def random_moves(seed: int, lead_ids: list[int]) -> list[dict]:
     """Moves over the same 26 months, a third of them to lost, with or without a reason."""
     rng = random.Random(seed)
@@ -211,8 +238,15 @@ def history(request, module_database):
         ids = connection.execute(select(Lead.id).order_by(Lead.id)).scalars().all()
         connection.execute(insert(StageChange), random_moves(seed=7, lead_ids=ids))
         staying = [lead_id for n, lead_id in enumerate(ids) if n % 13]  # see the last delete
-        connection.execute(insert(Visitor), random_visitors(seed=7, count=3000, lead_ids=staying))
+        visitors = random_visitors(seed=7, count=3000, lead_ids=staying)
+        steps = random_steps(7, visitors)
+        # Some browsers' steps are stored before the browser's own row, most after.
+        early = {v["visitor_id"] for v in visitors[::5]}
+        connection.execute(insert(StepView), [s for s in steps if s["visitor_id"] in early])
+        connection.execute(insert(Visitor), visitors)
+        connection.execute(insert(StepView), [s for s in steps if s["visitor_id"] not in early])
         browsers = connection.execute(select(Visitor.visitor_id)).scalars().all()
+        connection.execute(delete(StepView).where(StepView.visitor_id.in_(browsers[4::31])))
         connection.execute(  # each trigger of the browsers has its turn too
             update(Visitor)
             .where(Visitor.visitor_id.in_(browsers[::9]))
@@ -277,17 +311,21 @@ def test_the_report_is_the_same_with_the_daily_counts_as_without(
         assert daily_counts.installed(connection)
         assert daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
         assert daily_counts.installed(connection, daily_counts.VISITOR_GROUP_SOURCE)
+        assert daily_counts.steps_installed(connection)
         counted = report(connection, page, zone, first, last, months, by)
         daily_counts.uninstall(connection)  # MariaDB commits DDL at once: no rollback
         daily_counts.uninstall_losses(connection)
         daily_counts.uninstall_visitor_groups(connection)
+        daily_counts.uninstall_step_counts(connection)
         try:
             assert not daily_counts.installed(connection)
             assert not daily_counts.installed(connection, daily_counts.LOSS_SOURCE)
             assert not daily_counts.installed(connection, daily_counts.VISITOR_GROUP_SOURCE)
+            assert not daily_counts.steps_installed(connection)
             from_leads = report(connection, page, zone, first, last, months, by)
         finally:
             daily_counts.install(connection)
             daily_counts.install_losses(connection)
             daily_counts.install_visitor_groups(connection)
+            daily_counts.install_step_counts(connection)
     assert counted == from_leads

@@ -320,6 +320,7 @@ DOWNGRADES = [
     ("0016", "funnel_webhook_endpoints", None),
     ("0018", "funnel_daily_views", None),
     ("0019", "funnel_daily_visitors", None),
+    ("0020", "funnel_daily_steps", None),
 ]
 
 

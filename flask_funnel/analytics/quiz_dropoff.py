@@ -8,7 +8,7 @@ from sqlalchemy import Connection, case, false, func, select
 from flask_funnel.analytics import visitor_groups
 from flask_funnel.analytics.funnel import new_visitors, rate, reached
 from flask_funnel.analytics.periods import Period
-from flask_funnel.db.models import Answer, Lead, StepView, Submission, Visitor
+from flask_funnel.db.models import Answer, Lead, Submission, Visitor
 from flask_funnel.leads.stages import CUSTOMER, MQL
 from flask_funnel.pages.model import Page
 
@@ -25,14 +25,7 @@ def quiz_dropoff(connection: Connection, page: Page, period: Period) -> dict:
     visitors = Visitor.__table__
     of_page = [*new_visitors(period), visitors.c.page_slug == page.slug]
     landed, _ = visitor_groups.count(connection, period, ["page_slug"]).get((page.slug,), (0, 0))
-    reached_step = dict(
-        connection.execute(
-            select(StepView.step, func.count())
-            .join(visitors, visitors.c.visitor_id == StepView.visitor_id)
-            .where(*of_page, StepView.page_slug == page.slug)
-            .group_by(StepView.step)
-        ).all()
-    )
+    reached_step = visitor_groups.steps_reached(connection, period, page.slug)
     sent = connection.execute(
         select(func.count(Submission.visitor_id.distinct()))
         .join(visitors, visitors.c.visitor_id == Submission.visitor_id)

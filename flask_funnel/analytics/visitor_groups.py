@@ -1,9 +1,10 @@
 """A period's visitors and how many of them signed up, per group of a breakdown (page,
-variant, place version, source, country, or several): whole UTC days added up from
-``funnel_daily_visitors``, the parts of a day at either end of the period counted from
-the browsers themselves, as ``lead_counts`` does for the leads. A breakdown the daily
-counts cannot tell apart (a city), or a database without their triggers, is counted
-from the browsers over the whole period."""
+variant, place version, source, country, or several), and how many of a page's
+visitors reached each step of its quiz: whole UTC days added up from
+``funnel_daily_visitors`` and ``funnel_daily_steps``, the parts of a day at either end
+of the period counted from the browsers themselves, as ``lead_counts`` does for the
+leads. A breakdown the daily counts cannot tell apart (a city), or a database without
+their triggers, is counted from the browsers over the whole period."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from sqlalchemy import Connection, case, func, select, union_all
 from flask_funnel.analytics import lead_counts
 from flask_funnel.analytics.periods import Period
 from flask_funnel.db import daily_counts
-from flask_funnel.db.models import DailyVisitors, Visitor
+from flask_funnel.db.models import DailySteps, DailyVisitors, StepView, Visitor
 
 _daily = DailyVisitors.__table__
+_daily_steps = DailySteps.__table__
 _visitors = Visitor.__table__
+_steps = StepView.__table__
 
 Counts = dict[tuple, tuple[int, int]]
 
@@ -74,3 +77,46 @@ def _from_visitors(connection: Connection, columns: Sequence[str], ranges) -> Co
         before = totals.get(tuple(key), (0, 0))
         totals[tuple(key)] = (before[0] + visitors, before[1] + signed_up)
     return totals
+
+
+def steps_reached(connection: Connection, period: Period, page_slug: str) -> dict[int, int]:
+    """``{step: visitors}``: how many of the browsers first seen on the page in the
+    period (no bots, none caught) have reached each step of its quiz by now."""
+    if not daily_counts.steps_installed(connection):
+        return _steps_from_visitors(connection, page_slug, [(period.start, period.end)])
+    whole, parts = lead_counts.split(period.start, period.end)
+    reached = _steps_from_visitors(connection, page_slug, parts) if parts else {}
+    if whole is not None:
+        first, after = whole
+        rows = connection.execute(
+            select(_daily_steps.c.step, func.sum(_daily_steps.c.visitors))
+            .where(
+                _daily_steps.c.page_slug == page_slug,
+                _daily_steps.c.day >= first,
+                _daily_steps.c.day < after,
+            )
+            .group_by(_daily_steps.c.step)
+        )
+        for step, visitors in rows:
+            reached[step] = reached.get(step, 0) + int(visitors)
+    return {step: visitors for step, visitors in reached.items() if visitors}
+
+
+def _steps_from_visitors(connection: Connection, page_slug: str, ranges) -> dict[int, int]:
+    """The same from the browsers and their steps, over each of ``ranges``."""
+    parts = [
+        select(_steps.c.step, func.count().label("visitors"))
+        .join(_visitors, _visitors.c.visitor_id == _steps.c.visitor_id)
+        .where(
+            *lead_counts.counted_visitors(start, end),
+            _visitors.c.page_slug == page_slug,
+            _steps.c.page_slug == page_slug,
+        )
+        .group_by(_steps.c.step)
+        for start, end in ranges
+    ]
+    reached: dict[int, int] = {}
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    for step, visitors in connection.execute(statement):
+        reached[step] = reached.get(step, 0) + visitors
+    return reached

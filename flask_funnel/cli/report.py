@@ -46,8 +46,8 @@ def report(as_json: bool, first: str | None, last: str | None, by: str | None) -
 @funnel_cli.command("recount")
 @with_appcontext
 def recount() -> None:
-    """Install the triggers that keep the daily counts, losses and visitors, and count
-    again.
+    """Install the triggers that keep the daily counts, losses, visitors and quiz
+    steps, and count again.
 
     The shipped migrations do this. Run it once after your own migration created the
     funnel's tables (FUNNEL_MIGRATIONS = "host"), or after loading leads with the
@@ -56,10 +56,11 @@ def recount() -> None:
         rows = daily_counts.install(connection)
         losses = daily_counts.install_losses(connection)
         groups = daily_counts.install_visitor_groups(connection)
+        steps = daily_counts.install_step_counts(connection)
     echo(
         f"Counted every lead and visitor again ({rows} daily counts, {groups} of visitors "
-        f"per group) and every move to lost ({losses} daily losses); the triggers keep "
-        "them from now on."
+        f"per group, {steps} of quiz steps) and every move to lost ({losses} daily "
+        "losses); the triggers keep them from now on."
     )
 
 

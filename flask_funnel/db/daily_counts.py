@@ -26,15 +26,19 @@ from sqlalchemy import Connection, text
 from flask_funnel.db.models import (
     DailyCount,
     DailyLoss,
+    DailySteps,
     DailyVisitors,
     Lead,
     StageChange,
+    StepView,
     Visitor,
 )
 
 TABLE = DailyCount.__tablename__
 LOSSES = DailyLoss.__tablename__
 VISITOR_GROUPS = DailyVisitors.__tablename__
+STEPS = DailySteps.__tablename__
+STEP_VIEWS = StepView.__tablename__
 LEADS = Lead.__tablename__
 VISITORS = Visitor.__tablename__
 CHANGES = StageChange.__tablename__
@@ -196,6 +200,80 @@ VISITOR_GROUP_SOURCE = _Source(
     counted=_visitor_groups_counted,
     target=VISITOR_GROUPS,
     key=("kind", "day", *GROUPS),
+    value="visitors",
+)
+
+
+# --- quiz steps reached, per the first-seen day of the browser -----------------------
+
+#: A browser whose steps count: on the page it was first seen on, no bot, not caught.
+_COUNTED_BROWSER = "NOT {v}.quarantined AND {v}.device <> 'bot'"
+_STEP_KEY = ("day", "page_slug", "step")
+
+
+def _steps_counted(dialect: str, row: str) -> list[tuple[str, str, str]]:
+    """A step view counts on its browser's first-seen day, found from the browser's
+    row; no such row (not written yet, or a browser not counted) counts nothing, and
+    the browser's own trigger counts its steps when its row comes or changes."""
+    day = (
+        f"(SELECT {_day(dialect, 'v.first_seen_at')} FROM {VISITORS} AS v "
+        f"WHERE v.visitor_id = {row}.visitor_id AND v.page_slug = {row}.page_slug "
+        f"AND {_COUNTED_BROWSER.format(v='v')})"
+    )
+    return [(day, f"{row}.page_slug", f"{row}.step")]
+
+
+class _StepViewSource(_Source):
+    def recount(self, dialect: str) -> str:
+        """Every browser's steps counted again, by one join."""
+        keys = ", ".join(self.key)
+        return (
+            f"INSERT INTO {self.target} ({keys}, {self.value})\n"
+            f"SELECT {_day(dialect, 'v.first_seen_at')}, s.page_slug, s.step, COUNT(*)\n"
+            f"FROM {STEP_VIEWS} AS s JOIN {VISITORS} AS v ON v.visitor_id = s.visitor_id "
+            f"AND v.page_slug = s.page_slug\nWHERE {_COUNTED_BROWSER.format(v='v')}\n"
+            f"GROUP BY {_day(dialect, 'v.first_seen_at')}, s.page_slug, s.step"
+        )
+
+
+class _BrowserStepsSource(_Source):
+    def changes(self, dialect: str, rows: dict[str, int]) -> str:
+        """A browser's step views counted out (``OLD``) and in (``NEW``) again."""
+        deltas = "\n  UNION ALL ".join(
+            f"SELECT {_day(dialect, f'{row}.first_seen_at')} AS day, s.page_slug AS page_slug, "
+            f"s.step AS step, {sign} AS delta FROM {STEP_VIEWS} AS s "
+            f"WHERE s.visitor_id = {row}.visitor_id AND s.page_slug = {row}.page_slug "
+            f"AND {_COUNTED_BROWSER.format(v=row)}"
+            for row, sign in rows.items()
+        )
+        keys = ", ".join(self.key)
+        select = (
+            f"SELECT {keys}, SUM(delta) FROM (\n  {deltas}\n) AS deltas\n"
+            f"WHERE day IS NOT NULL GROUP BY {keys} HAVING SUM(delta) <> 0\nORDER BY {keys}"
+        )
+        return upsert(dialect, self.target, self.key, self.value, select)
+
+
+#: The step views, counted in ``funnel_daily_steps`` when their browser counts.
+STEP_SOURCE = _StepViewSource(
+    table=STEP_VIEWS,
+    prefix="funnel_step_views_count",
+    columns=("visitor_id", "page_slug", "step"),
+    excluded="FALSE",
+    counted=_steps_counted,
+    target=STEPS,
+    key=_STEP_KEY,
+    value="visitors",
+)
+#: A browser's step views, counted again when it comes, goes, or changes what counts.
+BROWSER_STEPS_SOURCE = _BrowserStepsSource(
+    table=VISITORS,
+    prefix="funnel_visitors_steps",
+    columns=("first_seen_at", "page_slug", "device", "quarantined"),
+    excluded="FALSE",
+    counted=None,
+    target=STEPS,
+    key=_STEP_KEY,
     value="visitors",
 )
 
@@ -431,6 +509,38 @@ def uninstall_visitor_groups(connection: Connection) -> None:
     stale)."""
     for statement in drop_statements(_name(connection), VISITOR_GROUP_SOURCE):
         connection.exec_driver_sql(statement)
+
+
+def install_step_counts(connection: Connection) -> int:
+    """Create (or replace) the triggers that keep the daily steps reached, and count
+    them."""
+    for source in (STEP_SOURCE, BROWSER_STEPS_SOURCE):
+        for statement in trigger_statements(_name(connection), source):
+            connection.exec_driver_sql(statement)
+    return rebuild_step_counts(connection)
+
+
+def rebuild_step_counts(connection: Connection) -> int:
+    """Count every browser's steps again (see ``rebuild`` for when)."""
+    dialect = _name(connection)
+    if dialect == "postgresql":
+        connection.exec_driver_sql(
+            f"LOCK TABLE {STEP_VIEWS}, {VISITORS} IN SHARE ROW EXCLUSIVE MODE"
+        )
+    connection.exec_driver_sql(f"DELETE FROM {STEPS}")
+    return connection.exec_driver_sql(STEP_SOURCE.recount(dialect)).rowcount
+
+
+def steps_installed(connection: Connection) -> bool:
+    """Whether both triggers of the daily steps are in place."""
+    return installed(connection, STEP_SOURCE) and installed(connection, BROWSER_STEPS_SOURCE)
+
+
+def uninstall_step_counts(connection: Connection) -> None:
+    """Drop the triggers of the daily steps (the counts stay, and go stale)."""
+    for source in (STEP_SOURCE, BROWSER_STEPS_SOURCE):
+        for statement in drop_statements(_name(connection), source):
+            connection.exec_driver_sql(statement)
 
 
 def uninstall(connection: Connection, leads: bool = True, visitors: bool = True) -> None:

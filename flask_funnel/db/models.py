@@ -180,6 +180,22 @@ class DailyVisitors(Base):
     visitors: Mapped[int] = mapped_column(Integer)
 
 
+class DailySteps(Base):
+    """Quiz steps reached per UTC day the browser was first seen, page and step: how
+    many of a day's new browsers reached each step of the page they were first seen on
+    (suspected bots and caught browsers left out), kept by database triggers on
+    ``funnel_step_views`` and ``funnel_visitors`` (``db.daily_counts``): the quiz
+    drop-off of a period from a few rows a day instead of joining every browser to
+    every step."""
+
+    __tablename__ = "funnel_daily_steps"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    page_slug: Mapped[str] = mapped_column(String(100), primary_key=True)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visitors: Mapped[int] = mapped_column(Integer)
+
+
 class Visit(Base):
     """One landing page view by an anonymous visitor (and later, a lead)."""
 
@@ -584,10 +600,11 @@ class PendingSignIn(Base):
 
 @event.listens_for(metadata, "after_create")
 def _keep_daily_counts(_metadata, connection, **_kw) -> None:
-    """``create_all`` installs the triggers of the daily counts, losses and visitors as
-    well."""
+    """``create_all`` installs the triggers of the daily counts, losses, visitors and
+    steps as well."""
     from flask_funnel.db import daily_counts  # it builds on the tables above
 
     daily_counts.install(connection)
     daily_counts.install_losses(connection)
     daily_counts.install_visitor_groups(connection)
+    daily_counts.install_step_counts(connection)
