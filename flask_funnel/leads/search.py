@@ -24,6 +24,8 @@ from flask_funnel.leads.name_terms import DOMAIN, domain_needle, name_terms
 from flask_funnel.values import MAX_ID, FieldError, parse_time, shown
 
 PAGE_SIZE = 50
+#: A search text that starts more terms than this is looked up as one range of them.
+SPLIT_TERMS = 20
 COUNT_CAP = 10_000
 SORTS = {
     "newest": (Lead.created_at.desc(), Lead.id.desc()),
@@ -124,7 +126,7 @@ def find_leads(session: Session, filters: LeadFilters, after: str | None = None)
     (``FieldError`` when it is none: a link edited by hand)."""
     newest = filters.sort != "oldest"
     cursor = _parse_cursor(after)
-    ways = _ways_of_matching(filters)
+    ways = _ways_of_matching(session, filters)
     if ways is None:
         page = _page(filtered(filters), Lead.created_at, Lead.id, cursor, newest)
         leads = list(session.scalars(page))
@@ -167,6 +169,8 @@ def _matching_ids(session: Session, ways: list[Select], cursor, newest: bool) ->
     at a time. A way may find a lead twice (two of its name's words or domains start
     with the text): one whose page holds a repeat is asked again for more rows."""
     wanted = size = PAGE_SIZE + 1
+    if not ways:
+        return []
     while True:
         pages = []
         for n, way in enumerate(ways):
@@ -189,7 +193,7 @@ def _matching_ids(session: Session, ways: list[Select], cursor, newest: bool) ->
     return [lead_id for _, lead_id in found[:wanted]]
 
 
-def _ways_of_matching(filters: LeadFilters) -> list[Select] | None:
+def _ways_of_matching(session: Session, filters: LeadFilters) -> list[Select] | None:
     """How a search by name or domain (and nothing else) finds leads: selects of the
     ``id, created_at`` of the leads each way matches; None when other filters apply.
     Terms exist only for leads that are not suspected bots, which is what the list
@@ -205,19 +209,27 @@ def _ways_of_matching(filters: LeadFilters) -> list[Select] | None:
     ):
         return None
 
-    def by_term(term: str):
-        return select(LeadTerm.lead_id.label("id"), LeadTerm.created_at).where(
-            _prefix(LeadTerm.term, term)
-        )
+    def by_term(condition):
+        return select(LeadTerm.lead_id.label("id"), LeadTerm.created_at).where(condition)
+
+    def starting(text: str) -> list[Select]:
+        """One way per term that starts with ``text``: the index holds each term's
+        leads in time order, so each finds its page without reading the others (a
+        domain like "example" starts three terms held by a million leads: 200 ms as
+        one range, a few as three)."""
+        terms = _terms_starting(session, text)
+        if terms is None:
+            return [by_term(_prefix(LeadTerm.term, text))]
+        return [by_term(LeadTerm.term == term) for term in terms]
 
     found = []
     if len(search.words) > 1:  # every word must start one of the name's words
-        both = intersect(*(by_term(w) for w in search.words)).subquery()
+        both = intersect(*(by_term(_prefix(LeadTerm.term, w)) for w in search.words)).subquery()
         found.append(select(both.c.id, both.c.created_at))
     elif search.words:
-        found.append(by_term(search.words[0]))
+        found += starting(search.words[0])
     if search.domain:
-        found.append(by_term(search.domain))
+        found += starting(search.domain)
     if search.email is not None:
         found.append(
             select(Lead.id, Lead.created_at).where(
@@ -225,6 +237,21 @@ def _ways_of_matching(filters: LeadFilters) -> list[Select] | None:
             )
         )
     return found
+
+
+def _terms_starting(session: Session, text: str) -> list[str] | None:
+    """The terms that start with ``text``, one index probe each, or None when there
+    are more than ``SPLIT_TERMS``."""
+    terms: list[str] = []
+    while len(terms) <= SPLIT_TERMS:
+        after = [LeadTerm.term > terms[-1]] if terms else []
+        term = session.scalar(
+            select(func.min(LeadTerm.term)).where(_prefix(LeadTerm.term, text), *after)
+        )
+        if term is None:
+            return terms
+        terms.append(term)
+    return None
 
 
 def _cursor(lead: Lead) -> str:
