@@ -465,11 +465,7 @@ def install_losses(connection: Connection) -> int:
 
 def rebuild_losses(connection: Connection) -> int:
     """Count every move to lost again (see ``rebuild`` for when)."""
-    dialect = _name(connection)
-    if dialect == "postgresql":
-        connection.exec_driver_sql(f"LOCK TABLE {CHANGES}, {LEADS} IN SHARE ROW EXCLUSIVE MODE")
-    connection.exec_driver_sql(f"DELETE FROM {LOSSES}")
-    return connection.exec_driver_sql(LOSS_SOURCE.recount(dialect)).rowcount
+    return _count_again(connection, LOSS_SOURCE, (CHANGES, LEADS))
 
 
 def uninstall_losses(connection: Connection) -> None:
@@ -490,45 +486,31 @@ def uninstall_losses(connection: Connection) -> None:
 def install_visitor_groups(connection: Connection) -> int:
     """Create (or replace) the triggers that keep the daily visitors per group, and
     count them."""
-    for statement in trigger_statements(_name(connection), VISITOR_GROUP_SOURCE):
-        connection.exec_driver_sql(statement)
+    _create_triggers(connection, VISITOR_GROUP_SOURCE)
     return rebuild_visitor_groups(connection)
 
 
 def rebuild_visitor_groups(connection: Connection) -> int:
     """Count every visitor per group again (see ``rebuild`` for when)."""
-    dialect = _name(connection)
-    if dialect == "postgresql":
-        connection.exec_driver_sql(f"LOCK TABLE {VISITORS} IN SHARE ROW EXCLUSIVE MODE")
-    connection.exec_driver_sql(f"DELETE FROM {VISITOR_GROUPS}")
-    return connection.exec_driver_sql(VISITOR_GROUP_SOURCE.recount(dialect)).rowcount
+    return _count_again(connection, VISITOR_GROUP_SOURCE, (VISITORS,))
 
 
 def uninstall_visitor_groups(connection: Connection) -> None:
     """Drop the triggers of the daily visitors per group (the counts stay, and go
     stale)."""
-    for statement in drop_statements(_name(connection), VISITOR_GROUP_SOURCE):
-        connection.exec_driver_sql(statement)
+    _drop_triggers(connection, VISITOR_GROUP_SOURCE)
 
 
 def install_step_counts(connection: Connection) -> int:
     """Create (or replace) the triggers that keep the daily steps reached, and count
     them."""
-    for source in (STEP_SOURCE, BROWSER_STEPS_SOURCE):
-        for statement in trigger_statements(_name(connection), source):
-            connection.exec_driver_sql(statement)
+    _create_triggers(connection, STEP_SOURCE, BROWSER_STEPS_SOURCE)
     return rebuild_step_counts(connection)
 
 
 def rebuild_step_counts(connection: Connection) -> int:
     """Count every browser's steps again (see ``rebuild`` for when)."""
-    dialect = _name(connection)
-    if dialect == "postgresql":
-        connection.exec_driver_sql(
-            f"LOCK TABLE {STEP_VIEWS}, {VISITORS} IN SHARE ROW EXCLUSIVE MODE"
-        )
-    connection.exec_driver_sql(f"DELETE FROM {STEPS}")
-    return connection.exec_driver_sql(STEP_SOURCE.recount(dialect)).rowcount
+    return _count_again(connection, STEP_SOURCE, (STEP_VIEWS, VISITORS))
 
 
 def steps_installed(connection: Connection) -> bool:
@@ -538,9 +520,7 @@ def steps_installed(connection: Connection) -> bool:
 
 def uninstall_step_counts(connection: Connection) -> None:
     """Drop the triggers of the daily steps (the counts stay, and go stale)."""
-    for source in (STEP_SOURCE, BROWSER_STEPS_SOURCE):
-        for statement in drop_statements(_name(connection), source):
-            connection.exec_driver_sql(statement)
+    _drop_triggers(connection, STEP_SOURCE, BROWSER_STEPS_SOURCE)
 
 
 def uninstall(connection: Connection, leads: bool = True, visitors: bool = True) -> None:
@@ -550,6 +530,28 @@ def uninstall(connection: Connection, leads: bool = True, visitors: bool = True)
     for source in sources:
         for statement in drop_statements(dialect, source):
             connection.exec_driver_sql(statement)
+
+
+def _create_triggers(connection: Connection, *sources: _Source) -> None:
+    for source in sources:
+        for statement in trigger_statements(_name(connection), source):
+            connection.exec_driver_sql(statement)
+
+
+def _drop_triggers(connection: Connection, *sources: _Source) -> None:
+    for source in sources:
+        for statement in drop_statements(_name(connection), source):
+            connection.exec_driver_sql(statement)
+
+
+def _count_again(connection: Connection, source: _Source, tables: tuple[str, ...]) -> int:
+    """``source``'s counts made again from its rows; on PostgreSQL, writers to
+    ``tables`` wait meanwhile, so none is counted twice or missed."""
+    dialect = _name(connection)
+    if dialect == "postgresql":
+        connection.exec_driver_sql(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE")
+    connection.exec_driver_sql(f"DELETE FROM {source.target}")
+    return connection.exec_driver_sql(source.recount(dialect)).rowcount
 
 
 def _name(connection: Connection) -> str:
