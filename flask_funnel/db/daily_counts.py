@@ -170,11 +170,14 @@ def _visitors_counted(dialect: str, row: str) -> list[tuple[str, str, str]]:
     ]
 
 
+#: A browser left out of every count: a bot's user agent, or caught (quarantined).
+_BROWSER_LEFT_OUT = "({row}.quarantined OR {row}.device = 'bot')"
+
 VISITOR_SOURCE = _Source(
     table=VISITORS,
     prefix="funnel_visitors_count",
     columns=("first_seen_at", "device", "quarantined", "lead_id"),
-    excluded="({row}.quarantined OR {row}.device = 'bot')",
+    excluded=_BROWSER_LEFT_OUT,
     counted=_visitors_counted,
 )
 
@@ -206,8 +209,8 @@ VISITOR_GROUP_SOURCE = _Source(
 
 # --- quiz steps reached, per the first-seen day of the browser -----------------------
 
-#: A browser whose steps count: on the page it was first seen on, no bot, not caught.
-_COUNTED_BROWSER = "NOT {v}.quarantined AND {v}.device <> 'bot'"
+#: A browser whose steps count (on the page it was first seen on: the join's).
+_COUNTED_BROWSER = f"NOT {_BROWSER_LEFT_OUT}"
 _STEP_KEY = ("day", "page_slug", "step")
 
 
@@ -218,7 +221,7 @@ def _steps_counted(dialect: str, row: str) -> list[tuple[str, str, str]]:
     day = (
         f"(SELECT {_day(dialect, 'v.first_seen_at')} FROM {VISITORS} AS v "
         f"WHERE v.visitor_id = {row}.visitor_id AND v.page_slug = {row}.page_slug "
-        f"AND {_COUNTED_BROWSER.format(v='v')})"
+        f"AND {_COUNTED_BROWSER.format(row='v')})"
     )
     return [(day, f"{row}.page_slug", f"{row}.step")]
 
@@ -231,7 +234,7 @@ class _StepViewSource(_Source):
             f"INSERT INTO {self.target} ({keys}, {self.value})\n"
             f"SELECT {_day(dialect, 'v.first_seen_at')}, s.page_slug, s.step, COUNT(*)\n"
             f"FROM {STEP_VIEWS} AS s JOIN {VISITORS} AS v ON v.visitor_id = s.visitor_id "
-            f"AND v.page_slug = s.page_slug\nWHERE {_COUNTED_BROWSER.format(v='v')}\n"
+            f"AND v.page_slug = s.page_slug\nWHERE {_COUNTED_BROWSER.format(row='v')}\n"
             f"GROUP BY {_day(dialect, 'v.first_seen_at')}, s.page_slug, s.step"
         )
 
@@ -243,7 +246,7 @@ class _BrowserStepsSource(_Source):
             f"SELECT {_day(dialect, f'{row}.first_seen_at')} AS day, s.page_slug AS page_slug, "
             f"s.step AS step, {sign} AS delta FROM {STEP_VIEWS} AS s "
             f"WHERE s.visitor_id = {row}.visitor_id AND s.page_slug = {row}.page_slug "
-            f"AND {_COUNTED_BROWSER.format(v=row)}"
+            f"AND {_COUNTED_BROWSER.format(row=row)}"
             for row, sign in rows.items()
         )
         keys = ", ".join(self.key)
